@@ -1,0 +1,110 @@
+//! The HTTP fetch port. The real implementation (`podsift-fetch`) adds the SSRF guard,
+//! politeness, caps and retries; the poller only sees this trait.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+/// What to fetch, with the validators of the previous response for a conditional GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRequest {
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Size cap for the body; exceeding it is an error, not a truncation.
+    pub max_bytes: u64,
+    /// Value of the `Accept` header.
+    pub accept: Option<String>,
+}
+
+impl FetchRequest {
+    pub fn get(url: impl Into<String>, max_bytes: u64) -> Self {
+        Self {
+            url: url.into(),
+            etag: None,
+            last_modified: None,
+            max_bytes,
+            accept: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchResponse {
+    /// The URL the body came from, after redirects.
+    pub final_url: String,
+    /// Set when every redirect hop on the way was permanent (301/308): the new canonical URL.
+    pub permanent_redirect: Option<String>,
+    pub status: u16,
+    /// 304: the body is empty and the caller's copy is current.
+    pub not_modified: bool,
+    pub body: Bytes,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// `Cache-Control: max-age`.
+    pub max_age: Option<Duration>,
+    /// `Expires`.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// Why a fetch failed. `is_retryable` separates "try again later" from "this will never work".
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    #[error("invalid URL {url}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("refused to fetch {url}: {reason} (set allow_private_networks to allow)")]
+    Blocked { url: String, reason: String },
+    #[error("DNS lookup failed for {host}: {reason}")]
+    Dns { host: String, reason: String },
+    #[error("could not connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("timed out after {seconds}s fetching {url}")]
+    Timeout { url: String, seconds: u64 },
+    #[error("HTTP {status} from {url}")]
+    Status {
+        url: String,
+        status: u16,
+        /// `Retry-After` on 429/503.
+        retry_after: Option<Duration>,
+    },
+    #[error("response from {url} is larger than the {limit}-byte limit")]
+    TooLarge { url: String, limit: u64 },
+    #[error("too many redirects (more than {max}) starting at {url}")]
+    TooManyRedirects { url: String, max: usize },
+    #[error("fetching {url} failed: {reason}")]
+    Other { url: String, reason: String },
+}
+
+impl FetchError {
+    /// True when the same request may succeed later (timeouts, 429, 5xx, connection trouble).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Dns { .. } | Self::Connect { .. } | Self::Timeout { .. } | Self::Other { .. } => {
+                true
+            }
+            Self::Status { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            Self::InvalidUrl { .. }
+            | Self::Blocked { .. }
+            | Self::TooLarge { .. }
+            | Self::TooManyRedirects { .. } => false,
+        }
+    }
+
+    /// The server's requested wait, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// The HTTP port.
+#[async_trait]
+pub trait Fetcher: Send + Sync {
+    async fn fetch(&self, req: FetchRequest) -> Result<FetchResponse, FetchError>;
+}

@@ -1,0 +1,124 @@
+//! Jobs: every pipeline stage is a job in the store's queue, claimed with a lease so several
+//! worker processes can share one database and a crash never loses work.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub type JobId = i64;
+
+/// The kinds of work. Later stages (speech-to-text, insights, delivery) add variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JobKind {
+    /// Download and parse the publisher transcript of an episode.
+    FetchTranscript,
+    /// Download and parse the `podcast:chapters` JSON of an episode.
+    FetchChapters,
+}
+
+impl JobKind {
+    pub const ALL: &'static [JobKind] = &[JobKind::FetchTranscript, JobKind::FetchChapters];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FetchTranscript => "fetch_transcript",
+            Self::FetchChapters => "fetch_chapters",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Waiting to run at or after `run_after`.
+    Queued,
+    /// Claimed by a worker whose lease has not expired.
+    Running,
+    Done,
+    /// Failed `max_attempts` times or permanently; visible and retryable by hand.
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(Self::Queued),
+            "running" => Some(Self::Running),
+            "done" => Some(Self::Done),
+            "dead" => Some(Self::Dead),
+            _ => None,
+        }
+    }
+}
+
+/// A job to enqueue. `dedupe_key` is unique among jobs that are not done or dead, so enqueuing
+/// the same work twice is a no-op.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub dedupe_key: String,
+    pub payload: serde_json::Value,
+    pub run_after: DateTime<Utc>,
+    pub max_attempts: u32,
+}
+
+impl NewJob {
+    /// The usual job for an episode: `kind:episode_id`, 5 attempts.
+    pub fn for_episode(kind: JobKind, episode_id: i64, now: DateTime<Utc>) -> Self {
+        Self {
+            kind,
+            dedupe_key: format!("{}:{episode_id}", kind.as_str()),
+            payload: serde_json::json!({ "episode_id": episode_id }),
+            run_after: now,
+            max_attempts: 5,
+        }
+    }
+
+    pub fn episode_id(&self) -> Option<i64> {
+        self.payload.get("episode_id").and_then(|v| v.as_i64())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: JobId,
+    pub kind: JobKind,
+    pub dedupe_key: String,
+    pub payload: serde_json::Value,
+    pub state: JobState,
+    /// Attempts started so far (incremented on claim).
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub run_after: DateTime<Utc>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Job {
+    pub fn episode_id(&self) -> Option<i64> {
+        self.payload.get("episode_id").and_then(|v| v.as_i64())
+    }
+}
+
+/// How a failed attempt should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// Try again after a backoff (dead once attempts reach max_attempts).
+    Retryable,
+    /// Never going to work: dead now.
+    Permanent,
+}

@@ -1,0 +1,17 @@
+//! podsift's domain core: the types every stage speaks, the configuration, and the ports
+//! (small traits) that every side effect sits behind. Nothing here does I/O; the concrete
+//! implementations live in their own crates and only the binary picks them.
+
+pub mod clock;
+pub mod config;
+pub mod fetch;
+pub mod jobs;
+pub mod model;
+pub mod store;
+
+pub use clock::{Clock, SystemClock};
+pub use config::Config;
+pub use fetch::{FetchError, FetchRequest, FetchResponse, Fetcher};
+pub use jobs::{Job, JobKind, JobState, NewJob};
+pub use model::*;
+pub use store::{Store, StoreError};

@@ -1,0 +1,144 @@
+//! The store port. SQLite is the default implementation; PostgreSQL implements the same trait
+//! for multi-worker deployments. Every method takes `now` from the caller's [`crate::Clock`]
+//! so behaviour over time is testable.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use crate::model::*;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database is unreachable, busy or locked: try again.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A constraint, a missing row or corrupt data: retrying will not help.
+    #[error("database error: {0}")]
+    Permanent(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+}
+
+impl StoreError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// A new subscription's feed, as validated by fetching it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFeed {
+    pub url: String,
+    pub metadata: FeedMetadata,
+    pub next_check_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    // ----- users -----------------------------------------------------------------------
+    /// The single local user of a laptop install (created on first use).
+    async fn default_user(&self, now: DateTime<Utc>) -> Result<UserId, StoreError>;
+
+    // ----- feeds and subscriptions -----------------------------------------------------
+    /// Insert the feed if its URL is new (else reuse it) and subscribe the user.
+    /// Returns the feed id and whether the *subscription* is new.
+    async fn subscribe(
+        &self,
+        user: UserId,
+        feed: &NewFeed,
+        now: DateTime<Utc>,
+    ) -> Result<(FeedId, bool), StoreError>;
+    /// Remove the user's subscription. Returns false if there was none. Feeds nobody follows
+    /// any more are not polled.
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<bool, StoreError>;
+    async fn find_feed(&self, key: &FeedKey) -> Result<Option<Feed>, StoreError>;
+    /// The user's feeds (all feeds when `user` is None), with episode counts.
+    async fn list_feeds(&self, user: Option<UserId>) -> Result<Vec<Feed>, StoreError>;
+    /// Feeds with at least one subscriber whose `next_check_at <= now`, oldest first.
+    async fn due_feeds(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Feed>, StoreError>;
+    /// Record a poll: on success reset the error count; on failure increment it.
+    async fn record_poll(
+        &self,
+        feed: FeedId,
+        outcome: &FeedPollOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    // ----- episodes ----------------------------------------------------------------------
+    /// Insert new episodes and update edited ones in place (by `identity`). New episodes are
+    /// `Candidate`s, except on a feed's first import where only the newest
+    /// `first_import_candidates` (by published date, then feed order) are; the rest are `Seen`.
+    /// `first_import` is true when the feed has no episodes yet.
+    async fn upsert_episodes(
+        &self,
+        feed: FeedId,
+        episodes: &[EpisodeUpsert],
+        first_import_candidates: usize,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError>;
+    /// Newest first. `feed` None means every feed.
+    async fn list_episodes(
+        &self,
+        feed: Option<FeedId>,
+        limit: usize,
+    ) -> Result<Vec<Episode>, StoreError>;
+    async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError>;
+
+    // ----- transcripts and chapters ------------------------------------------------------
+    /// Store (or replace) an episode's transcript.
+    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError>;
+    async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError>;
+    async fn save_chapters(
+        &self,
+        episode: EpisodeId,
+        chapters: &[Chapter],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError>;
+
+    // ----- jobs --------------------------------------------------------------------------
+    /// Enqueue unless an unfinished job with the same dedupe key exists. Returns the new id.
+    async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>, StoreError>;
+    /// Claim the oldest runnable job of the given kinds: queued with `run_after <= now`, or
+    /// running with an expired lease. Increments `attempts` and sets the lease. Atomic: two
+    /// workers never get the same job.
+    async fn claim(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError>;
+    /// Extend the lease. False when the worker no longer holds it.
+    async fn heartbeat(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Mark done. False when the worker no longer holds the lease (someone reclaimed it).
+    async fn complete(&self, job: JobId, worker: &str, now: DateTime<Utc>)
+    -> Result<bool, StoreError>;
+    /// Record a failed attempt: requeue after `backoff` or mark dead (permanent failure, or
+    /// attempts exhausted). Returns the new state.
+    async fn fail(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        kind: FailureKind,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError>;
+    async fn list_jobs(&self, state: Option<JobState>, limit: usize)
+    -> Result<Vec<Job>, StoreError>;
+    /// Put a dead job back in the queue with its attempts reset.
+    async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError>;
+}

@@ -1,0 +1,389 @@
+//! The streaming feed parser: one pass over quick-xml events with a small element stack.
+//!
+//! Design: no DOM. Each start tag is classified once (namespace by declared URI *or* by the
+//! conventional prefix, then local name) into a [`Kind`] pushed on the stack, or into a
+//! [`Field`] whose text is captured into one reusable buffer until its end tag. Markup
+//! inside a captured field (inline HTML, Atom XHTML) is re-serialised into the buffer.
+//! Element names live in one byte buffer, so the stack does not allocate per element.
+//! End tags are matched by name against the stack (never trusted), which recovers from
+//! mismatched and unclosed tags.
+
+use podsift_core::{FeedFormat, ParsedFeed};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use crate::FeedError;
+use crate::build::{Builder, Field};
+use crate::text::push_entity;
+
+/// Maximum element nesting depth outside captured fields.
+pub const MAX_DEPTH: usize = 256;
+/// Maximum number of items/entries kept from one feed.
+pub const MAX_ITEMS: usize = 100_000;
+/// Maximum length of one captured text field, in bytes (longer text is cut).
+pub const MAX_FIELD_BYTES: usize = 1 << 20;
+/// Maximum number of warnings recorded.
+pub const MAX_WARNINGS: usize = 64;
+const MAX_ERRORS: usize = 1_000;
+
+/// The namespaces the parser knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ns {
+    /// No prefix (RSS, or Atom when the document is Atom).
+    Plain,
+    Itunes,
+    Podcast,
+    Content,
+    Atom,
+    Dc,
+    Media,
+    Rdf,
+    GooglePlay,
+    Other,
+}
+
+fn ns_for_uri(uri: &str) -> Ns {
+    let u = uri.trim().trim_end_matches('/');
+    let lower_has = |needle: &str| u.len() >= needle.len() && u.to_ascii_lowercase().contains(needle);
+    if lower_has("itunes.com/dtds") {
+        Ns::Itunes
+    } else if lower_has("podcastindex.org/namespace") || lower_has("podcast-namespace") {
+        Ns::Podcast
+    } else if u.ends_with("purl.org/rss/1.0/modules/content") {
+        Ns::Content
+    } else if u.ends_with("www.w3.org/2005/Atom") || u.ends_with("purl.org/atom/ns#") {
+        Ns::Atom
+    } else if u.ends_with("purl.org/dc/elements/1.1") || u.ends_with("purl.org/dc/terms") {
+        Ns::Dc
+    } else if u.ends_with("search.yahoo.com/mrss") {
+        Ns::Media
+    } else if u.ends_with("www.w3.org/1999/02/22-rdf-syntax-ns#") {
+        Ns::Rdf
+    } else if u.ends_with("purl.org/rss/1.0") || u.contains("backend.userland.com/rss") {
+        Ns::Plain
+    } else if lower_has("google.com/schemas/play-podcasts") {
+        Ns::GooglePlay
+    } else {
+        Ns::Other
+    }
+}
+
+fn ns_for_prefix(prefix: &str) -> Ns {
+    match prefix {
+        "itunes" => Ns::Itunes,
+        "podcast" => Ns::Podcast,
+        "content" => Ns::Content,
+        "atom" | "atom10" | "atom03" => Ns::Atom,
+        "dc" | "dcterms" => Ns::Dc,
+        "media" => Ns::Media,
+        "rdf" => Ns::Rdf,
+        "googleplay" => Ns::GooglePlay,
+        _ => Ns::Other,
+    }
+}
+
+/// What an open element on the stack is, as far as the parser cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Root,
+    Channel,
+    Item,
+    /// RSS `<image>` in the channel.
+    Image,
+    /// Atom `<author>`.
+    AtomAuthor,
+    Other,
+}
+
+struct Frame {
+    name_start: usize,
+    kind: Kind,
+}
+
+/// The capture in progress: the field and the raw name of the element that opened it.
+struct Capture {
+    field: Field,
+    name: String,
+    nested_same: u32,
+    truncated: bool,
+}
+
+pub(crate) struct Parser<'b> {
+    pub(crate) b: Builder<'b>,
+    names: String,
+    stack: Vec<Frame>,
+    prefixes: Vec<(String, Ns)>,
+    capture: Option<Capture>,
+    buf: String,
+    root: Option<String>,
+    saw_feed: bool,
+}
+
+impl<'b> Parser<'b> {
+    pub(crate) fn new(base_url: Option<&'b str>, warnings: Vec<String>) -> Self {
+        let mut b = Builder::new(base_url);
+        b.feed.warnings = warnings;
+        Self {
+            b,
+            names: String::with_capacity(256),
+            stack: Vec::with_capacity(16),
+            prefixes: Vec::new(),
+            capture: None,
+            buf: String::with_capacity(1024),
+            root: None,
+            saw_feed: false,
+        }
+    }
+
+    pub(crate) fn run(mut self, text: &str) -> Result<ParsedFeed, FeedError> {
+        let mut reader = Reader::from_str(text);
+        {
+            let cfg = reader.config_mut();
+            cfg.check_end_names = false;
+            cfg.allow_unmatched_ends = true;
+            cfg.allow_dangling_amp = true;
+            cfg.expand_empty_elements = false;
+            cfg.trim_text(false);
+        }
+        let mut errors = 0usize;
+        let mut last_err_pos = u64::MAX;
+        loop {
+            match reader.read_event() {
+                Ok(Event::Start(e)) => self.on_start(&e, false)?,
+                Ok(Event::Empty(e)) => self.on_start(&e, true)?,
+                Ok(Event::End(e)) => self.on_end(e.name().as_ref()),
+                Ok(Event::Text(t)) => {
+                    if self.capture.is_some() {
+                        self.push_text(&t);
+                    }
+                }
+                Ok(Event::CData(t)) => {
+                    if self.capture.is_some() {
+                        self.push_text(&t);
+                    }
+                }
+                Ok(Event::GeneralRef(r)) => {
+                    if self.capture.is_some() {
+                        self.push_ref(&r);
+                    }
+                }
+                Ok(Event::Eof) => break,
+                // DOCTYPE (never expanded), declarations, comments, PIs: skipped.
+                Ok(_) => {}
+                Err(e) => {
+                    let pos = reader.error_position();
+                    if self.root.is_none() {
+                        return Err(FeedError::Malformed(format!("{e} at byte {pos}")));
+                    }
+                    errors += 1;
+                    self.b.warn(format!("XML error recovered: {e} at byte {pos}"));
+                    if errors > MAX_ERRORS || pos == last_err_pos {
+                        self.b.warn("too many XML errors: parsing stopped early".to_string());
+                        break;
+                    }
+                    last_err_pos = pos;
+                }
+            }
+        }
+        if self.capture.is_some() {
+            self.finish_capture();
+        }
+        while let Some(f) = self.stack.pop() {
+            if f.kind != Kind::Root {
+                self.b.warn(format!("unclosed element <{}>", &self.names[f.name_start..]));
+            }
+            self.names.truncate(f.name_start);
+            self.b.close(f.kind);
+        }
+        let Some(root) = self.root else {
+            return Err(FeedError::Malformed("no root element".to_string()));
+        };
+        if !self.saw_feed {
+            return Err(FeedError::NotAFeed(format!(
+                "an XML document with root element <{root}>"
+            )));
+        }
+        Ok(self.b.finish())
+    }
+
+    fn ns_of(&self, prefix: &str) -> Ns {
+        for (p, ns) in self.prefixes.iter().rev() {
+            if p == prefix {
+                return *ns;
+            }
+        }
+        ns_for_prefix(prefix)
+    }
+
+    /// Records `xmlns:p="uri"` declarations; returns the element's own default namespace
+    /// (`xmlns="uri"`) if it declares one.
+    fn scan_xmlns(&mut self, e: &BytesStart) -> Option<Ns> {
+        if !e.attributes_raw().contains("xmlns") {
+            return None;
+        }
+        let mut default = None;
+        for a in e.attributes().with_checks(false).flatten() {
+            let key = a.key.as_ref();
+            if key == "xmlns" {
+                default = Some(ns_for_uri(&a.value));
+            } else if let Some(p) = key.strip_prefix("xmlns:")
+                && self.prefixes.len() < 64
+            {
+                self.prefixes.push((p.to_string(), ns_for_uri(&a.value)));
+            }
+        }
+        default
+    }
+
+    fn on_start(&mut self, e: &BytesStart, empty: bool) -> Result<(), FeedError> {
+        if let Some(cap) = &mut self.capture {
+            // Markup inside a captured field: keep it as (X)HTML text.
+            let raw: &str = e;
+            if e.name().as_ref() == cap.name && !empty {
+                cap.nested_same += 1;
+            }
+            if !cap.truncated && self.buf.len() + raw.len() + 3 <= MAX_FIELD_BYTES {
+                self.buf.push('<');
+                self.buf.push_str(raw);
+                self.buf.push_str(if empty { "/>" } else { ">" });
+            }
+            return Ok(());
+        }
+        let default_ns = self.scan_xmlns(e);
+        let qname = e.name();
+        let full = qname.as_ref();
+        let (ns, local) = match full.split_once(':') {
+            Some((p, l)) => (self.ns_of(p), l),
+            None => (default_ns.unwrap_or(Ns::Plain), full),
+        };
+        if self.root.is_none() {
+            self.root = Some(full.chars().take(64).collect());
+            let lower = local.to_ascii_lowercase();
+            match lower.as_str() {
+                "html" => return Err(FeedError::NotAFeed("an HTML page".to_string())),
+                "opml" => {
+                    return Err(FeedError::NotAFeed("an OPML subscription list".to_string()));
+                }
+                "feed" if ns != Ns::Other => {
+                    self.b.feed.format = FeedFormat::Atom;
+                    self.saw_feed = true;
+                    self.b.base_attr(e, 0);
+                }
+                "rss" | "rdf" | "channel" => self.b.base_attr(e, 0),
+                _ => {}
+            }
+        }
+        let parent = self.stack.last().map_or(Kind::Root, |f| f.kind);
+        let kind = if self.stack.is_empty() {
+            if self.b.feed.format == FeedFormat::Atom { Kind::Channel } else { Kind::Root }
+        } else {
+            match self.b.classify(ns, local, parent, e, empty) {
+                Some(crate::build::Classified::Frame(k)) => k,
+                Some(crate::build::Classified::Capture(field)) => {
+                    if !empty {
+                        self.buf.clear();
+                        self.capture = Some(Capture {
+                            field,
+                            name: full.to_string(),
+                            nested_same: 0,
+                            truncated: false,
+                        });
+                    } else {
+                        self.b.set_field(field, "");
+                    }
+                    return Ok(());
+                }
+                None => Kind::Other,
+            }
+        };
+        if kind == Kind::Channel || kind == Kind::Item {
+            self.saw_feed = true;
+        }
+        if empty {
+            self.b.close(kind);
+            return Ok(());
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(FeedError::TooDeep(MAX_DEPTH));
+        }
+        let name_start = self.names.len();
+        self.names.push_str(full);
+        self.stack.push(Frame { name_start, kind });
+        Ok(())
+    }
+
+    fn on_end(&mut self, name: &str) {
+        if let Some(cap) = &mut self.capture {
+            if name == cap.name {
+                if cap.nested_same == 0 {
+                    self.finish_capture();
+                    return;
+                }
+                cap.nested_same -= 1;
+            }
+            if !cap.truncated && self.buf.len() + name.len() + 3 <= MAX_FIELD_BYTES {
+                self.buf.push_str("</");
+                self.buf.push_str(name);
+                self.buf.push('>');
+            }
+            return;
+        }
+        // Find the matching open element (mismatched/unclosed tags are recovered from).
+        let mut found = None;
+        for (depth, f) in self.stack.iter().enumerate().rev().take(32) {
+            let end = self.stack.get(depth + 1).map_or(self.names.len(), |n| n.name_start);
+            if &self.names[f.name_start..end] == name {
+                found = Some(depth);
+                break;
+            }
+        }
+        let Some(depth) = found else {
+            self.b.warn(format!("unmatched end tag </{name}> ignored"));
+            return;
+        };
+        while self.stack.len() > depth {
+            let Some(f) = self.stack.pop() else { break };
+            if self.stack.len() > depth {
+                self.b.warn(format!("unclosed element <{}>", &self.names[f.name_start..]));
+            }
+            self.names.truncate(f.name_start);
+            self.b.close(f.kind);
+        }
+    }
+
+    fn push_text(&mut self, t: &str) {
+        let Some(cap) = &mut self.capture else { return };
+        if cap.truncated {
+            return;
+        }
+        if self.buf.len() + t.len() > MAX_FIELD_BYTES {
+            cap.truncated = true;
+            let mut cut = MAX_FIELD_BYTES.saturating_sub(self.buf.len());
+            while !t.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.buf.push_str(&t[..cut]);
+            let msg = format!("field <{}> longer than {MAX_FIELD_BYTES} bytes: cut", cap.name);
+            self.b.warn(msg);
+            return;
+        }
+        self.buf.push_str(t);
+    }
+
+    fn push_ref(&mut self, name: &str) {
+        if self.capture.as_ref().is_some_and(|c| c.truncated) || self.buf.len() > MAX_FIELD_BYTES {
+            return;
+        }
+        if !push_entity(name.as_bytes(), &mut self.buf) {
+            let shown: String = name.chars().take(40).collect();
+            self.b.warn(format!("undefined entity &{shown}; kept as text"));
+        }
+    }
+
+    fn finish_capture(&mut self) {
+        if let Some(cap) = self.capture.take() {
+            self.b.set_field(cap.field, &self.buf);
+            self.buf.clear();
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Episodes: upsert by identity with the first-import rule, and listings.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use podsift_core::model::*;
+use podsift_core::store::StoreError;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::SqliteStore;
+use crate::convert::*;
+use crate::error::map_sqlx_error;
+
+/// Most episodes accepted in one upsert (a feed parser bounds this far lower).
+pub const MAX_UPSERT_BATCH: usize = 100_000;
+
+/// `SELECT` of an episode with its transcript's source and size; append `WHERE`/`ORDER BY`.
+macro_rules! episode_select {
+    () => {
+        "SELECT e.id, e.feed_id, e.identity, e.state, e.data, e.first_seen_at, e.updated_at, \
+         t.source AS transcript_source, t.segment_count AS segment_count \
+         FROM episodes e LEFT JOIN transcripts t ON t.episode_id = e.id "
+    };
+}
+
+/// Newest first; episodes without a date last (explicit `NULLS LAST`: PostgreSQL's default
+/// for `DESC` is the opposite of SQLite's).
+macro_rules! episode_order {
+    () => {
+        " ORDER BY e.published_at DESC NULLS LAST, e.id DESC"
+    };
+}
+
+fn episode_from_row(row: &SqliteRow) -> Result<Episode, StoreError> {
+    let state: String = row.try_get("state").map_err(map_sqlx_error)?;
+    let data: String = row.try_get("data").map_err(map_sqlx_error)?;
+    let source: Option<String> = row.try_get("transcript_source").map_err(map_sqlx_error)?;
+    let transcript_source = source
+        .map(|s| from_json::<TranscriptSource>(&s, "transcript source").map(|s| s.label()))
+        .transpose()?;
+    let segments: Option<i64> = row.try_get("segment_count").map_err(map_sqlx_error)?;
+    Ok(Episode {
+        id: row.try_get("id").map_err(map_sqlx_error)?,
+        feed_id: row.try_get("feed_id").map_err(map_sqlx_error)?,
+        identity: row.try_get("identity").map_err(map_sqlx_error)?,
+        state: EpisodeState::parse(&state)
+            .ok_or_else(|| StoreError::Permanent(format!("unknown episode state {state:?}")))?,
+        data: from_json(&data, "episode data")?,
+        first_seen_at: from_ms(row.try_get("first_seen_at").map_err(map_sqlx_error)?)?,
+        updated_at: from_ms(row.try_get("updated_at").map_err(map_sqlx_error)?)?,
+        transcript_source,
+        segment_count: count(segments.unwrap_or(0), "segment_count")?,
+    })
+}
+
+/// Indices into `episodes` that become candidates on a first import: the newest `n` by
+/// published date (ties and undated episodes in feed order, earlier = newer; undated episodes
+/// rank after dated ones).
+pub(crate) fn first_import_candidates(episodes: &[&EpisodeUpsert], n: usize) -> HashSet<usize> {
+    let mut order: Vec<usize> = (0..episodes.len()).collect();
+    // Total order: (has date, date) descending, then position ascending.
+    order.sort_by(|&a, &b| {
+        let da = episodes[a].episode.published;
+        let db = episodes[b].episode.published;
+        db.is_some()
+            .cmp(&da.is_some())
+            .then(db.cmp(&da))
+            .then(a.cmp(&b))
+    });
+    order.into_iter().take(n).collect()
+}
+
+impl SqliteStore {
+    pub(crate) async fn upsert_episodes_impl(
+        &self,
+        feed: FeedId,
+        episodes: &[EpisodeUpsert],
+        first_import_candidates_n: usize,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
+        if episodes.len() > MAX_UPSERT_BATCH {
+            return Err(StoreError::Permanent(format!(
+                "{} episodes in one upsert (limit {MAX_UPSERT_BATCH})",
+                episodes.len()
+            )));
+        }
+        let mut stats = UpsertStats::default();
+        // A repeated identity within one batch: the first occurrence (the newest in feed
+        // order) wins; the repeats count as unchanged.
+        let mut seen = HashSet::new();
+        let mut batch = Vec::with_capacity(episodes.len());
+        for ep in episodes {
+            if seen.insert(ep.identity.as_str()) {
+                batch.push(ep);
+            } else {
+                stats.unchanged += 1;
+            }
+        }
+
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM feeds WHERE id = ?")
+            .bind(feed)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("feed {feed}")));
+        }
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM episodes WHERE feed_id = ?")
+            .bind(feed)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        let first_import = existing == 0;
+        let candidates = if first_import {
+            first_import_candidates(&batch, first_import_candidates_n)
+        } else {
+            HashSet::new()
+        };
+
+        for (i, up) in batch.iter().enumerate() {
+            let ep = &up.episode;
+            let data = to_json(ep, "episode")?;
+            let published = ep.published.map(ms);
+            let duration = ep.duration_seconds.map(i64::from);
+            let audio_url = ep.enclosure.as_ref().map(|e| e.url.as_str());
+            let current: Option<(i64, String)> = sqlx::query_as(
+                "SELECT id, content_hash FROM episodes WHERE feed_id = ? AND identity = ?",
+            )
+            .bind(feed)
+            .bind(&up.identity)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+            match current {
+                Some((_, hash)) if hash == up.content_hash => stats.unchanged += 1,
+                Some((id, _)) => {
+                    sqlx::query(
+                        "UPDATE episodes SET content_hash = ?, guid = ?, title = ?, \
+                         published_at = ?, duration_seconds = ?, audio_url = ?, data = ?, \
+                         updated_at = ? WHERE id = ?",
+                    )
+                    .bind(&up.content_hash)
+                    .bind(&ep.guid)
+                    .bind(&ep.title)
+                    .bind(published)
+                    .bind(duration)
+                    .bind(audio_url)
+                    .bind(&data)
+                    .bind(ms(now))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    stats.updated += 1;
+                }
+                None => {
+                    let state = if !first_import || candidates.contains(&i) {
+                        EpisodeState::Candidate
+                    } else {
+                        EpisodeState::Seen
+                    };
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO episodes (feed_id, identity, state, content_hash, guid, \
+                         title, published_at, duration_seconds, audio_url, data, \
+                         first_seen_at, updated_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    )
+                    .bind(feed)
+                    .bind(&up.identity)
+                    .bind(state.as_str())
+                    .bind(&up.content_hash)
+                    .bind(&ep.guid)
+                    .bind(&ep.title)
+                    .bind(published)
+                    .bind(duration)
+                    .bind(audio_url)
+                    .bind(&data)
+                    .bind(ms(now))
+                    .bind(ms(now))
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    stats.inserted += 1;
+                    if state == EpisodeState::Candidate {
+                        stats.new_candidates.push(id);
+                    }
+                }
+            }
+        }
+        tx.commit().await.map_err(map_sqlx_error)?;
+        Ok(stats)
+    }
+
+    pub(crate) async fn list_episodes_impl(
+        &self,
+        feed: Option<FeedId>,
+        max: usize,
+    ) -> Result<Vec<Episode>, StoreError> {
+        let rows = match feed {
+            Some(feed) => {
+                sqlx::query(concat!(
+                    episode_select!(),
+                    "WHERE e.feed_id = ?",
+                    episode_order!(),
+                    " LIMIT ?"
+                ))
+                .bind(feed)
+                .bind(limit(max))
+                .fetch_all(&self.pool)
+                .await
+            }
+            None => {
+                sqlx::query(concat!(episode_select!(), episode_order!(), " LIMIT ?"))
+                    .bind(limit(max))
+                    .fetch_all(&self.pool)
+                    .await
+            }
+        }
+        .map_err(map_sqlx_error)?;
+        rows.iter().map(episode_from_row).collect()
+    }
+
+    pub(crate) async fn get_episode_impl(
+        &self,
+        id: EpisodeId,
+    ) -> Result<Option<Episode>, StoreError> {
+        let row = sqlx::query(concat!(episode_select!(), "WHERE e.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.as_ref().map(episode_from_row).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(id: &str, published: Option<i64>) -> EpisodeUpsert {
+        EpisodeUpsert {
+            identity: id.to_string(),
+            content_hash: "h".into(),
+            episode: ParsedEpisode {
+                published: published.and_then(|s| DateTime::from_timestamp(s, 0)),
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn first_import_prefers_dates_then_feed_order() {
+        let eps = [
+            up("a", None),
+            up("b", Some(100)),
+            up("c", Some(300)),
+            up("d", None),
+            up("e", Some(200)),
+            up("f", Some(300)),
+        ];
+        let refs: Vec<&EpisodeUpsert> = eps.iter().collect();
+        // c and f tie on date: c comes first in the feed.
+        assert_eq!(first_import_candidates(&refs, 1), HashSet::from([2]));
+        assert_eq!(first_import_candidates(&refs, 3), HashSet::from([2, 5, 4]));
+        assert_eq!(
+            first_import_candidates(&refs, 5),
+            HashSet::from([2, 5, 4, 1, 0])
+        );
+        assert_eq!(first_import_candidates(&refs, 0), HashSet::new());
+        assert_eq!(first_import_candidates(&refs, 99).len(), 6);
+    }
+
+    #[test]
+    fn first_import_undated_uses_feed_order() {
+        let eps = [up("a", None), up("b", None), up("c", None)];
+        let refs: Vec<&EpisodeUpsert> = eps.iter().collect();
+        assert_eq!(first_import_candidates(&refs, 2), HashSet::from([0, 1]));
+    }
+}

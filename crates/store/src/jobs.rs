@@ -1,0 +1,271 @@
+//! The job queue: dedupe on enqueue, atomic claims with leases, retries with backoff.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::store::StoreError;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::SqliteStore;
+use crate::convert::*;
+use crate::error::{is_unique_violation, map_sqlx_error};
+
+/// Longest dedupe key accepted.
+pub const MAX_DEDUPE_KEY: usize = 1024;
+/// Longest worker name accepted.
+pub const MAX_WORKER_NAME: usize = 256;
+
+const JOB_COLUMNS: &str = "id, kind, dedupe_key, payload, state, attempts, max_attempts, \
+     run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at";
+
+fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
+    let kind: String = row.try_get("kind").map_err(map_sqlx_error)?;
+    let state: String = row.try_get("state").map_err(map_sqlx_error)?;
+    let payload: String = row.try_get("payload").map_err(map_sqlx_error)?;
+    Ok(Job {
+        id: row.try_get("id").map_err(map_sqlx_error)?,
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StoreError::Permanent(format!("unknown job kind {kind:?}")))?,
+        dedupe_key: row.try_get("dedupe_key").map_err(map_sqlx_error)?,
+        payload: from_json(&payload, "job payload")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Permanent(format!("unknown job state {state:?}")))?,
+        attempts: count(row.try_get("attempts").map_err(map_sqlx_error)?, "attempts")?,
+        max_attempts: count(
+            row.try_get("max_attempts").map_err(map_sqlx_error)?,
+            "max_attempts",
+        )?,
+        run_after: from_ms(row.try_get("run_after").map_err(map_sqlx_error)?)?,
+        lease_owner: row.try_get("lease_owner").map_err(map_sqlx_error)?,
+        lease_expires_at: opt_from_ms(row.try_get("lease_expires_at").map_err(map_sqlx_error)?)?,
+        last_error: row.try_get("last_error").map_err(map_sqlx_error)?,
+        created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
+        updated_at: from_ms(row.try_get("updated_at").map_err(map_sqlx_error)?)?,
+    })
+}
+
+fn check_worker(worker: &str) -> Result<(), StoreError> {
+    if worker.is_empty() || worker.len() > MAX_WORKER_NAME {
+        return Err(StoreError::Permanent(format!(
+            "worker name must be 1..={MAX_WORKER_NAME} bytes"
+        )));
+    }
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(crate) async fn enqueue_impl(
+        &self,
+        job: &NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobId>, StoreError> {
+        if job.dedupe_key.is_empty() || job.dedupe_key.len() > MAX_DEDUPE_KEY {
+            return Err(StoreError::Permanent(format!(
+                "dedupe key must be 1..={MAX_DEDUPE_KEY} bytes"
+            )));
+        }
+        let payload = to_json(&job.payload, "job payload")?;
+        // The partial unique index on unfinished jobs turns a duplicate into "no row".
+        sqlx::query_scalar(
+            "INSERT INTO jobs (kind, dedupe_key, payload, state, attempts, max_attempts, \
+             run_after, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(job.kind.as_str())
+        .bind(&job.dedupe_key)
+        .bind(&payload)
+        .bind(i64::from(job.max_attempts))
+        .bind(ms(job.run_after))
+        .bind(ms(now))
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
+    }
+
+    pub(crate) async fn claim_impl(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        check_worker(worker)?;
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let now_ms = ms(now);
+        // A job whose worker vanished during its last allowed attempt is not run again: it
+        // would crash the next worker too. It goes dead, visible and retryable by hand.
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
+             last_error = COALESCE(last_error || '; ', '') || 'lease expired on the final attempt', \
+             updated_at = ? \
+             WHERE state = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts",
+        )
+        .bind(now_ms)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+
+        // One statement: SQLite takes the write lock before reading, so no two claimers can
+        // pick the same row. (PostgreSQL: add `FOR UPDATE SKIP LOCKED` to the subquery.)
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = ",
+        );
+        qb.push_bind(worker.to_string())
+            .push(", lease_expires_at = ")
+            .push_bind(now_ms.saturating_add(duration_ms(lease)))
+            .push(", updated_at = ")
+            .push_bind(now_ms)
+            .push(" WHERE id = (SELECT id FROM jobs WHERE kind IN (");
+        let mut sep = qb.separated(", ");
+        for kind in kinds {
+            sep.push_bind(kind.as_str());
+        }
+        qb.push(") AND ((state = 'queued' AND run_after <= ")
+            .push_bind(now_ms)
+            .push(") OR (state = 'running' AND lease_expires_at <= ")
+            .push_bind(now_ms)
+            .push(")) ORDER BY run_after, id LIMIT 1) RETURNING ")
+            .push(JOB_COLUMNS);
+        let row = qb
+            .build()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    pub(crate) async fn heartbeat_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now_ms = ms(now);
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = ?, updated_at = ? \
+             WHERE id = ? AND state = 'running' AND lease_owner = ?",
+        )
+        .bind(now_ms.saturating_add(duration_ms(lease)))
+        .bind(now_ms)
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub(crate) async fn complete_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+        )
+        .bind(ms(now))
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// When `worker` does not hold the lease nothing changes and the job's current state is
+    /// returned (`Running` under another worker, `Done`, ...); a missing job is `NotFound`.
+    pub(crate) async fn fail_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        kind: FailureKind,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        let now_ms = ms(now);
+        let permanent = kind == FailureKind::Permanent;
+        let state: Option<String> = sqlx::query_scalar(
+            "UPDATE jobs SET \
+             state = CASE WHEN ? OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+             run_after = CASE WHEN ? OR attempts >= max_attempts THEN run_after ELSE ? END, \
+             last_error = ?, lease_owner = NULL, lease_expires_at = NULL, updated_at = ? \
+             WHERE id = ? AND state = 'running' AND lease_owner = ? RETURNING state",
+        )
+        .bind(permanent)
+        .bind(permanent)
+        .bind(now_ms.saturating_add(duration_ms(backoff)))
+        .bind(truncate(error, MAX_ERROR_TEXT))
+        .bind(now_ms)
+        .bind(job)
+        .bind(worker)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        let state = match state {
+            Some(s) => s,
+            None => sqlx::query_scalar("SELECT state FROM jobs WHERE id = ?")
+                .bind(job)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?
+                .ok_or_else(|| StoreError::NotFound(format!("job {job}")))?,
+        };
+        JobState::parse(&state)
+            .ok_or_else(|| StoreError::Permanent(format!("unknown job state {state:?}")))
+    }
+
+    /// Most recently created first.
+    pub(crate) async fn list_jobs_impl(
+        &self,
+        state: Option<JobState>,
+        max: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT ");
+        qb.push(JOB_COLUMNS).push(" FROM jobs");
+        if let Some(state) = state {
+            qb.push(" WHERE state = ").push_bind(state.as_str());
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit(max));
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// False when the job is not dead, or when an unfinished job with the same dedupe key
+    /// was enqueued since (the same work is already pending).
+    pub(crate) async fn retry_job_impl(
+        &self,
+        job: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = ?, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead'",
+        )
+        .bind(ms(now))
+        .bind(ms(now))
+        .bind(job)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(map_sqlx_error(e)),
+        }
+    }
+}

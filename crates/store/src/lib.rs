@@ -1,0 +1,290 @@
+//! podsift-store: the SQLite implementation of [`podsift_core::Store`], including the job
+//! queue with leases, plus [`contract`], a store-agnostic test suite every implementation
+//! (SQLite now, PostgreSQL later) must pass.
+//!
+//! Storage conventions (see `migrations/0001_initial.sql`):
+//! - timestamps are `BIGINT` unix epoch **milliseconds** (UTC); sub-millisecond precision of a
+//!   `DateTime` handed to the store is dropped;
+//! - structured values (a `ParsedEpisode`, a `TranscriptSource`, a job payload) are JSON text;
+//! - transcript segments and chapters are rows (`segments`, `chapters`), in order by `idx`.
+//!
+//! Concurrency: every multi-statement write runs in a `BEGIN IMMEDIATE` transaction (the write
+//! lock is taken up front, so two writers queue on `busy_timeout` instead of failing on a lock
+//! upgrade); claiming a job is one `UPDATE … RETURNING` statement, atomic across processes.
+
+mod convert;
+mod episodes;
+mod error;
+mod feeds;
+mod jobs;
+mod transcripts;
+
+pub mod contract;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::model::*;
+use podsift_core::store::{NewFeed, Store, StoreError};
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use error::map_sqlx_error;
+
+/// The embedded schema migrations (crates/store/migrations).
+static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// How long a statement waits for another connection's write lock before giving up with
+/// [`StoreError::Unavailable`].
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections in a file database's pool.
+const FILE_POOL_SIZE: u32 = 8;
+
+/// A [`Store`] backed by one SQLite database file (WAL mode, so several processes can share it).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Open (creating the file and its parent directories if needed) the database at `path`,
+    /// in WAL mode with a busy timeout and foreign keys on, and apply pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                StoreError::Unavailable(format!("creating {}: {e}", parent.display()))
+            })?;
+        }
+        let options = SqliteConnectOptions::new().filename(path);
+        Self::with_options(options, false).await
+    }
+
+    /// Connect with a URL: `sqlite://path/to/file.db` (created if missing) or `sqlite::memory:`
+    /// (a private in-memory database that lives as long as this store).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Permanent(format!("invalid database URL: {e}")))?;
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            let file = options.get_filename();
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                    StoreError::Unavailable(format!("creating {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        Self::with_options(options, in_memory).await
+    }
+
+    async fn with_options(
+        options: SqliteConnectOptions,
+        in_memory: bool,
+    ) -> Result<Self, StoreError> {
+        let mut options = options
+            .create_if_missing(true)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool_options = if in_memory {
+            // One connection that never closes: an in-memory database dies with its last
+            // connection, and a single connection also avoids shared-cache table locks.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            // WAL: readers never block the writer and several processes can share the file.
+            // synchronous=NORMAL is durable across application crashes (WAL is fsynced at
+            // checkpoints); only an OS crash or power loss may lose the latest commits.
+            options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            SqlitePoolOptions::new().max_connections(FILE_POOL_SIZE)
+        };
+        let pool = pool_options
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .connect_with(options)
+            .await
+            .map_err(map_sqlx_error)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying connection pool (for later stages' tables in this same database).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Close every connection, waiting for in-flight queries. Dropping the store also closes
+    /// the pool, but without waiting.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Run the embedded migrations again (a no-op when the schema is current).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Start a write transaction holding SQLite's write lock from the start.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_sqlx_error)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn default_user(&self, now: DateTime<Utc>) -> Result<UserId, StoreError> {
+        self.default_user_impl(now).await
+    }
+
+    async fn subscribe(
+        &self,
+        user: UserId,
+        feed: &NewFeed,
+        now: DateTime<Utc>,
+    ) -> Result<(FeedId, bool), StoreError> {
+        self.subscribe_impl(user, feed, now).await
+    }
+
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<bool, StoreError> {
+        self.unsubscribe_impl(user, feed).await
+    }
+
+    async fn find_feed(&self, key: &FeedKey) -> Result<Option<Feed>, StoreError> {
+        self.find_feed_impl(key).await
+    }
+
+    async fn list_feeds(&self, user: Option<UserId>) -> Result<Vec<Feed>, StoreError> {
+        self.list_feeds_impl(user).await
+    }
+
+    async fn due_feeds(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Feed>, StoreError> {
+        self.due_feeds_impl(now, limit).await
+    }
+
+    async fn record_poll(
+        &self,
+        feed: FeedId,
+        outcome: &FeedPollOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.record_poll_impl(feed, outcome, now).await
+    }
+
+    async fn upsert_episodes(
+        &self,
+        feed: FeedId,
+        episodes: &[EpisodeUpsert],
+        first_import_candidates: usize,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
+        self.upsert_episodes_impl(feed, episodes, first_import_candidates, now)
+            .await
+    }
+
+    async fn list_episodes(
+        &self,
+        feed: Option<FeedId>,
+        limit: usize,
+    ) -> Result<Vec<Episode>, StoreError> {
+        self.list_episodes_impl(feed, limit).await
+    }
+
+    async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError> {
+        self.get_episode_impl(id).await
+    }
+
+    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError> {
+        self.save_transcript_impl(transcript).await
+    }
+
+    async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
+        self.get_transcript_impl(episode).await
+    }
+
+    async fn save_chapters(
+        &self,
+        episode: EpisodeId,
+        chapters: &[Chapter],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.save_chapters_impl(episode, chapters, now).await
+    }
+
+    async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
+        self.get_chapters_impl(episode).await
+    }
+
+    async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>, StoreError> {
+        self.enqueue_impl(job, now).await
+    }
+
+    async fn claim(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim_impl(kinds, worker, lease, now).await
+    }
+
+    async fn heartbeat(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.heartbeat_impl(job, worker, lease, now).await
+    }
+
+    async fn complete(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.complete_impl(job, worker, now).await
+    }
+
+    async fn fail(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        kind: FailureKind,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        self.fail_impl(job, worker, error, kind, backoff, now).await
+    }
+
+    async fn list_jobs(
+        &self,
+        state: Option<JobState>,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.list_jobs_impl(state, limit).await
+    }
+
+    async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.retry_job_impl(job, now).await
+    }
+}

@@ -1,0 +1,242 @@
+//! Transcripts (with their segments) and chapters.
+
+use chrono::{DateTime, Utc};
+use podsift_core::model::*;
+use podsift_core::store::StoreError;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::SqliteStore;
+use crate::convert::*;
+use crate::error::map_sqlx_error;
+
+/// Most segments accepted for one transcript (a 10-hour episode cut every second is 36 000).
+pub const MAX_SEGMENTS: usize = 1_000_000;
+/// Most chapters accepted for one episode.
+pub const MAX_CHAPTERS: usize = 10_000;
+
+/// Rows per multi-row `INSERT` (6 bound values each stays far below SQLite's variable limit).
+const INSERT_CHUNK: usize = 500;
+
+fn finite(v: f64, what: &str) -> Result<f64, StoreError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(StoreError::Permanent(format!("{what} is not a finite number")))
+    }
+}
+
+async fn episode_exists(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    episode: EpisodeId,
+) -> Result<bool, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM episodes WHERE id = ?")
+        .bind(episode)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx_error)?;
+    Ok(id.is_some())
+}
+
+impl SqliteStore {
+    pub(crate) async fn save_transcript_impl(&self, t: &Transcript) -> Result<(), StoreError> {
+        if t.segments.len() > MAX_SEGMENTS {
+            return Err(StoreError::Permanent(format!(
+                "{} segments (limit {MAX_SEGMENTS})",
+                t.segments.len()
+            )));
+        }
+        for s in &t.segments {
+            finite(s.start, "segment start")?;
+            finite(s.end, "segment end")?;
+        }
+        let source = to_json(&t.source, "transcript source")?;
+        let mut tx = self.begin_write().await?;
+        if !episode_exists(&mut tx, t.episode_id).await? {
+            return Err(StoreError::NotFound(format!("episode {}", t.episode_id)));
+        }
+        sqlx::query("DELETE FROM segments WHERE episode_id = ?")
+            .bind(t.episode_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "INSERT INTO transcripts (episode_id, source, language, skipped, segment_count, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (episode_id) DO UPDATE SET source = excluded.source, \
+             language = excluded.language, skipped = excluded.skipped, \
+             segment_count = excluded.segment_count, created_at = excluded.created_at",
+        )
+        .bind(t.episode_id)
+        .bind(&source)
+        .bind(&t.language)
+        .bind(to_i64(t.skipped, "skipped")?)
+        .bind(to_i64(t.segments.len(), "segment count")?)
+        .bind(ms(t.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let mut idx: i64 = 0;
+        for chunk in t.segments.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO segments (episode_id, idx, start_seconds, end_seconds, speaker, text) ",
+            );
+            qb.push_values(chunk, |mut b, s| {
+                b.push_bind(t.episode_id)
+                    .push_bind(idx)
+                    .push_bind(s.start)
+                    .push_bind(s.end)
+                    .push_bind(s.speaker.clone())
+                    .push_bind(s.text.clone());
+                idx += 1;
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        }
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    pub(crate) async fn get_transcript_impl(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<Transcript>, StoreError> {
+        // One read transaction so the transcript row and its segments are a consistent pair.
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let row = sqlx::query(
+            "SELECT source, language, skipped, created_at FROM transcripts WHERE episode_id = ?",
+        )
+        .bind(episode)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let source: String = row.try_get("source").map_err(map_sqlx_error)?;
+        let rows = sqlx::query(
+            "SELECT start_seconds, end_seconds, speaker, text FROM segments \
+             WHERE episode_id = ? ORDER BY idx",
+        )
+        .bind(episode)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
+        let segments = rows
+            .iter()
+            .map(|r| {
+                Ok(Segment {
+                    start: r.try_get("start_seconds").map_err(map_sqlx_error)?,
+                    end: r.try_get("end_seconds").map_err(map_sqlx_error)?,
+                    speaker: r.try_get("speaker").map_err(map_sqlx_error)?,
+                    text: r.try_get("text").map_err(map_sqlx_error)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some(Transcript {
+            episode_id: episode,
+            source: from_json(&source, "transcript source")?,
+            language: row.try_get("language").map_err(map_sqlx_error)?,
+            segments,
+            skipped: count(row.try_get("skipped").map_err(map_sqlx_error)?, "skipped")?,
+            created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
+        }))
+    }
+
+    pub(crate) async fn save_chapters_impl(
+        &self,
+        episode: EpisodeId,
+        chapters: &[Chapter],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if chapters.len() > MAX_CHAPTERS {
+            return Err(StoreError::Permanent(format!(
+                "{} chapters (limit {MAX_CHAPTERS})",
+                chapters.len()
+            )));
+        }
+        for c in chapters {
+            finite(c.start_seconds, "chapter start")?;
+            if let Some(end) = c.end_seconds {
+                finite(end, "chapter end")?;
+            }
+        }
+        let mut tx = self.begin_write().await?;
+        if !episode_exists(&mut tx, episode).await? {
+            return Err(StoreError::NotFound(format!("episode {episode}")));
+        }
+        sqlx::query("DELETE FROM chapters WHERE episode_id = ?")
+            .bind(episode)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        let mut idx: i64 = 0;
+        for chunk in chapters.chunks(INSERT_CHUNK) {
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO chapters (episode_id, idx, start_seconds, end_seconds, title, url, \
+                 img, toc) ",
+            );
+            qb.push_values(chunk, |mut b, c| {
+                b.push_bind(episode)
+                    .push_bind(idx)
+                    .push_bind(c.start_seconds)
+                    .push_bind(c.end_seconds)
+                    .push_bind(c.title.clone())
+                    .push_bind(c.url.clone())
+                    .push_bind(c.img.clone())
+                    .push_bind(c.toc);
+                idx += 1;
+            });
+            qb.build()
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        }
+        sqlx::query("UPDATE episodes SET chapters_saved_at = ? WHERE id = ?")
+            .bind(ms(now))
+            .bind(episode)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    pub(crate) async fn get_chapters_impl(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<Vec<Chapter>>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let saved: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT chapters_saved_at FROM episodes WHERE id = ?")
+                .bind(episode)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        if saved.flatten().is_none() {
+            return Ok(None);
+        }
+        let rows = sqlx::query(
+            "SELECT start_seconds, end_seconds, title, url, img, toc FROM chapters \
+             WHERE episode_id = ? ORDER BY idx",
+        )
+        .bind(episode)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Chapter {
+                    start_seconds: r.try_get("start_seconds").map_err(map_sqlx_error)?,
+                    end_seconds: r.try_get("end_seconds").map_err(map_sqlx_error)?,
+                    title: r.try_get("title").map_err(map_sqlx_error)?,
+                    url: r.try_get("url").map_err(map_sqlx_error)?,
+                    img: r.try_get("img").map_err(map_sqlx_error)?,
+                    toc: r.try_get("toc").map_err(map_sqlx_error)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()
+            .map(Some)
+    }
+}
