@@ -345,6 +345,9 @@ pub struct UpsertStats {
     pub unchanged: usize,
     /// Ids of newly inserted episodes in state `Candidate` (they need processing).
     pub new_candidates: Vec<EpisodeId>,
+    /// Ids of `Candidate` episodes that were edited in place (a publisher often attaches the
+    /// transcript hours after release, so these may need their transcript fetched now).
+    pub updated_candidates: Vec<EpisodeId>,
 }
 
 /// Identifies a feed on the command line: a numeric id or a URL.

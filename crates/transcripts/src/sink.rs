@@ -62,7 +62,7 @@ impl Sink {
     /// Appends a line to the last segment's text (continuation lines).
     pub(crate) fn append_text(&mut self, line: &str) {
         if let Some(last) = self.out.segments.last_mut() {
-            if last.text.chars().count() + line.len() < MAX_SEGMENT_CHARS {
+            if last.text.len() + line.len() < MAX_SEGMENT_CHARS {
                 last.text.push('\n');
                 last.text.push_str(line);
             }
