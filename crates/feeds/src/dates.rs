@@ -17,13 +17,22 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
         return Some(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(s, fmt) {
             return Some(d.with_timezone(&Utc));
         }
     }
     let naive = s.trim_end_matches('Z');
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(naive, fmt) {
             return Some(Utc.from_utc_datetime(&d));
         }
@@ -51,15 +60,24 @@ fn month(tok: &str) -> Option<u32> {
 
 fn zone_minutes(tok: &str) -> Option<i32> {
     let t = tok.trim_matches(|c| c == '(' || c == ')');
-    if let Some(sign) = t.strip_prefix(['+', '-']).map(|_| if t.starts_with('-') { -1 } else { 1 }) {
+    if let Some(sign) = t
+        .strip_prefix(['+', '-'])
+        .map(|_| if t.starts_with('-') { -1 } else { 1 })
+    {
         let digits: String = t[1..].chars().filter(|c| *c != ':').collect();
         if !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
         let (h, m) = match digits.len() {
             1 | 2 => (digits.parse::<i32>().ok()?, 0),
-            3 => (digits[..1].parse::<i32>().ok()?, digits[1..].parse::<i32>().ok()?),
-            4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+            3 => (
+                digits[..1].parse::<i32>().ok()?,
+                digits[1..].parse::<i32>().ok()?,
+            ),
+            4 => (
+                digits[..2].parse::<i32>().ok()?,
+                digits[2..].parse::<i32>().ok()?,
+            ),
             _ => return None,
         };
         if h > 23 || m > 59 {
@@ -101,7 +119,12 @@ fn parse_rfc2822ish(s: &str) -> Option<DateTime<Utc>> {
     let cleaned = s.replace(',', " ");
     let mut toks = cleaned.split_whitespace().peekable();
     // Optional weekday (any word; its value is ignored because feeds get it wrong).
-    if toks.peek()?.bytes().all(|b| b.is_ascii_alphabetic() || b == b'.') && month(toks.peek()?).is_none() {
+    if toks
+        .peek()?
+        .bytes()
+        .all(|b| b.is_ascii_alphabetic() || b == b'.')
+        && month(toks.peek()?).is_none()
+    {
         toks.next();
     }
     let first = toks.next()?;
@@ -154,7 +177,11 @@ mod tests {
         let want = Some(1_704_067_200 + 3600 * 5); // 2024-01-01 05:00 UTC
         assert_eq!(ts("Mon, 01 Jan 2024 05:00:00 GMT"), want);
         assert_eq!(ts("01 Jan 2024 05:00:00 +0000"), want);
-        assert_eq!(ts("Tue, 01 Jan 2024 05:00:00 GMT"), want, "wrong weekday ignored");
+        assert_eq!(
+            ts("Tue, 01 Jan 2024 05:00:00 GMT"),
+            want,
+            "wrong weekday ignored"
+        );
         assert_eq!(ts("Mon, 1 Jan 2024 05:00:00 UT"), want);
         assert_eq!(ts("Mon, 1 Jan 24 05:00:00 Z"), want);
         assert_eq!(ts("Mon, 1 January 2024 00:00:00 EST"), want);

@@ -34,10 +34,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
         };
     }
     let mut body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(bytes);
-    let ws = body
-        .iter()
-        .take_while(|b| b.is_ascii_whitespace())
-        .count();
+    let ws = body.iter().take_while(|b| b.is_ascii_whitespace()).count();
     if ws > 0 {
         warnings.push("whitespace before the XML declaration ignored".to_string());
         body = &body[ws..];

@@ -73,7 +73,9 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Fe
 /// identifies it.
 pub fn episode_identity(ep: &ParsedEpisode) -> Option<String> {
     let pick = |prefix: &str, v: Option<&str>| {
-        v.map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("{prefix}:{s}"))
+        v.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("{prefix}:{s}"))
     };
     pick("guid", ep.guid.as_deref())
         .or_else(|| pick("enclosure", ep.enclosure.as_ref().map(|e| e.url.as_str())))

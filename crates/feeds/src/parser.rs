@@ -44,7 +44,8 @@ pub(crate) enum Ns {
 
 fn ns_for_uri(uri: &str) -> Ns {
     let u = uri.trim().trim_end_matches('/');
-    let lower_has = |needle: &str| u.len() >= needle.len() && u.to_ascii_lowercase().contains(needle);
+    let lower_has =
+        |needle: &str| u.len() >= needle.len() && u.to_ascii_lowercase().contains(needle);
     if lower_has("itunes.com/dtds") {
         Ns::Itunes
     } else if lower_has("podcastindex.org/namespace") || lower_has("podcast-namespace") {
@@ -92,6 +93,8 @@ pub(crate) enum Kind {
     Image,
     /// Atom `<author>`.
     AtomAuthor,
+    /// A stray HTML element outside any captured field (ignored for context).
+    Html,
     Other,
 }
 
@@ -176,9 +179,11 @@ impl<'b> Parser<'b> {
                         return Err(FeedError::Malformed(format!("{e} at byte {pos}")));
                     }
                     errors += 1;
-                    self.b.warn(format!("XML error recovered: {e} at byte {pos}"));
+                    self.b
+                        .warn(format!("XML error recovered: {e} at byte {pos}"));
                     if errors > MAX_ERRORS || pos == last_err_pos {
-                        self.b.warn("too many XML errors: parsing stopped early".to_string());
+                        self.b
+                            .warn("too many XML errors: parsing stopped early".to_string());
                         break;
                     }
                     last_err_pos = pos;
@@ -190,7 +195,10 @@ impl<'b> Parser<'b> {
         }
         while let Some(f) = self.stack.pop() {
             if f.kind != Kind::Root {
-                self.b.warn(format!("unclosed element <{}>", &self.names[f.name_start..]));
+                self.b.warn(format!(
+                    "unclosed element <{}>",
+                    &self.names[f.name_start..]
+                ));
             }
             self.names.truncate(f.name_start);
             self.b.close(f.kind);
@@ -273,9 +281,19 @@ impl<'b> Parser<'b> {
                 _ => {}
             }
         }
-        let parent = self.stack.last().map_or(Kind::Root, |f| f.kind);
+        // Stray HTML tags (`<b>` left open in a channel or item) are transparent.
+        let parent = self
+            .stack
+            .iter()
+            .rev()
+            .find(|f| f.kind != Kind::Html)
+            .map_or(Kind::Root, |f| f.kind);
         let kind = if self.stack.is_empty() {
-            if self.b.feed.format == FeedFormat::Atom { Kind::Channel } else { Kind::Root }
+            if self.b.feed.format == FeedFormat::Atom {
+                Kind::Channel
+            } else {
+                Kind::Root
+            }
         } else {
             match self.b.classify(ns, local, parent, e, empty) {
                 Some(crate::build::Classified::Frame(k)) => k,
@@ -331,7 +349,10 @@ impl<'b> Parser<'b> {
         // Find the matching open element (mismatched/unclosed tags are recovered from).
         let mut found = None;
         for (depth, f) in self.stack.iter().enumerate().rev().take(32) {
-            let end = self.stack.get(depth + 1).map_or(self.names.len(), |n| n.name_start);
+            let end = self
+                .stack
+                .get(depth + 1)
+                .map_or(self.names.len(), |n| n.name_start);
             if &self.names[f.name_start..end] == name {
                 found = Some(depth);
                 break;
@@ -344,7 +365,10 @@ impl<'b> Parser<'b> {
         while self.stack.len() > depth {
             let Some(f) = self.stack.pop() else { break };
             if self.stack.len() > depth {
-                self.b.warn(format!("unclosed element <{}>", &self.names[f.name_start..]));
+                self.b.warn(format!(
+                    "unclosed element <{}>",
+                    &self.names[f.name_start..]
+                ));
             }
             self.names.truncate(f.name_start);
             self.b.close(f.kind);
@@ -363,7 +387,10 @@ impl<'b> Parser<'b> {
                 cut -= 1;
             }
             self.buf.push_str(&t[..cut]);
-            let msg = format!("field <{}> longer than {MAX_FIELD_BYTES} bytes: cut", cap.name);
+            let msg = format!(
+                "field <{}> longer than {MAX_FIELD_BYTES} bytes: cut",
+                cap.name
+            );
             self.b.warn(msg);
             return;
         }
@@ -376,7 +403,8 @@ impl<'b> Parser<'b> {
         }
         if !push_entity(name.as_bytes(), &mut self.buf) {
             let shown: String = name.chars().take(40).collect();
-            self.b.warn(format!("undefined entity &{shown}; kept as text"));
+            self.b
+                .warn(format!("undefined entity &{shown}; kept as text"));
         }
     }
 

@@ -1,0 +1,638 @@
+//! Turning classified elements into a [`ParsedFeed`]: which element means what in which
+//! context, the precedence rules between competing elements, and URL resolution.
+
+use podsift_core::{
+    ChaptersRef, Enclosure, FeedFormat, ParsedEpisode, ParsedFeed, Person, TranscriptRef,
+};
+use quick_xml::events::BytesStart;
+use url::Url;
+
+use crate::dates::parse_date;
+use crate::parser::{Kind, MAX_ITEMS, MAX_WARNINGS, Ns};
+use crate::text::{non_empty, parse_duration, unescape};
+
+const MAX_LIST: usize = 64;
+
+/// A text element whose content is captured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    Title,
+    Link,
+    Description,
+    ContentEncoded,
+    ItunesSummary,
+    ItunesSubtitle,
+    AtomContent,
+    AtomSummary,
+    Guid,
+    PubDate,
+    DcDate,
+    AtomPublished,
+    AtomUpdated,
+    Duration,
+    Season,
+    EpisodeNumber,
+    EpisodeType,
+    ItunesAuthor,
+    RssAuthor,
+    DcCreator,
+    AtomAuthorName,
+    Explicit,
+    NewFeedUrl,
+    Ttl,
+    Language,
+    Category,
+    ImageUrl,
+    AtomLogo,
+    AtomIcon,
+    PersonName,
+}
+
+/// What the parser should do with a start tag.
+pub(crate) enum Classified {
+    Frame(Kind),
+    Capture(Field),
+}
+
+/// Competing sources for one output field, resolved when the item/feed is complete.
+#[derive(Default)]
+struct Alt {
+    description: Option<String>,
+    content_encoded: Option<String>,
+    itunes_summary: Option<String>,
+    itunes_subtitle: Option<String>,
+    atom_content: Option<String>,
+    atom_summary: Option<String>,
+    pub_date: Option<String>,
+    dc_date: Option<String>,
+    atom_published: Option<String>,
+    atom_updated: Option<String>,
+    itunes_author: Option<String>,
+    rss_author: Option<String>,
+    dc_creator: Option<String>,
+    atom_author: Option<String>,
+    itunes_image: Option<String>,
+    other_image: Option<String>,
+    media_enclosure: Option<Enclosure>,
+    atom_link: Option<String>,
+    base: Option<String>,
+}
+
+pub(crate) struct Builder<'b> {
+    pub(crate) feed: ParsedFeed,
+    base_url: Option<&'b str>,
+    feed_alt: Alt,
+    item: Option<(ParsedEpisode, Alt)>,
+    item_bases: Vec<Option<String>>,
+    pending_person: Option<Person>,
+    items_capped: bool,
+}
+
+fn attr_str(e: &BytesStart, names: &[&str]) -> Vec<Option<String>> {
+    let mut out = vec![None; names.len()];
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = a.key.as_ref();
+        let local = key.rsplit(':').next().unwrap_or(key);
+        let full_match = names.iter().position(|n| *n == key);
+        let idx = full_match.or_else(|| names.iter().position(|n| *n == local));
+        if let Some(i) = idx
+            && out[i].is_none()
+        {
+            out[i] = non_empty(&unescape(a.value.as_bytes()));
+        }
+    }
+    out
+}
+
+impl<'b> Builder<'b> {
+    pub(crate) fn new(base_url: Option<&'b str>) -> Self {
+        Self {
+            feed: ParsedFeed::default(),
+            base_url,
+            feed_alt: Alt::default(),
+            item: None,
+            item_bases: Vec::new(),
+            pending_person: None,
+            items_capped: false,
+        }
+    }
+
+    pub(crate) fn warn(&mut self, msg: String) {
+        if self.feed.warnings.len() < MAX_WARNINGS {
+            self.feed.warnings.push(msg);
+        } else if self.feed.warnings.len() == MAX_WARNINGS {
+            self.feed
+                .warnings
+                .push("further warnings suppressed".to_string());
+        }
+    }
+
+    /// Records `xml:base` on the root/channel (`level` 0) or an item (`level` 1).
+    pub(crate) fn base_attr(&mut self, e: &BytesStart, level: u8) {
+        if !e.attributes_raw().contains("xml:base") {
+            return;
+        }
+        let [base] = attr_str(e, &["xml:base"]).try_into().unwrap_or([None]);
+        if level == 0 {
+            if self.feed_alt.base.is_none() {
+                self.feed_alt.base = base;
+            }
+        } else if let Some((_, alt)) = &mut self.item {
+            alt.base = base;
+        }
+    }
+
+    pub(crate) fn classify(
+        &mut self,
+        ns: Ns,
+        local: &str,
+        parent: Kind,
+        e: &BytesStart,
+        empty: bool,
+    ) -> Option<Classified> {
+        use Classified::{Capture, Frame};
+        let atom_doc = self.feed.format == FeedFormat::Atom;
+        let ns = if atom_doc && ns == Ns::Plain {
+            Ns::Atom
+        } else {
+            ns
+        };
+        let in_item = self.item.is_some();
+        match (ns, local) {
+            (Ns::Plain, "channel") if parent == Kind::Root => return Some(Frame(Kind::Channel)),
+            (Ns::Plain, "item") | (Ns::Atom, "entry")
+                if !in_item && matches!(parent, Kind::Channel | Kind::Root) =>
+            {
+                if self.feed.episodes.len() >= MAX_ITEMS {
+                    if !self.items_capped {
+                        self.items_capped = true;
+                        self.warn(format!("more than {MAX_ITEMS} items: the rest ignored"));
+                    }
+                    return None;
+                }
+                self.item = Some(Default::default());
+                self.base_attr(e, 1);
+                return Some(Frame(Kind::Item));
+            }
+            _ => {}
+        }
+        if parent == Kind::Image {
+            return (local == "url").then_some(Capture(Field::ImageUrl));
+        }
+        if parent == Kind::AtomAuthor {
+            return (local == "name").then_some(Capture(Field::AtomAuthorName));
+        }
+        let level_ok = if in_item {
+            parent == Kind::Item
+        } else {
+            parent == Kind::Channel
+        };
+        let f = match ns {
+            Ns::Plain if level_ok => match local {
+                "title" => Field::Title,
+                "link" => {
+                    if let [Some(href)] = attr_str(e, &["href"]).as_slice() {
+                        self.set_field(Field::Link, href);
+                        if empty {
+                            return None;
+                        }
+                    }
+                    Field::Link
+                }
+                "description" => Field::Description,
+                "guid" if in_item => Field::Guid,
+                "pubDate" => Field::PubDate,
+                "author" if in_item => Field::RssAuthor,
+                "managingEditor" if !in_item => Field::RssAuthor,
+                "language" if !in_item => Field::Language,
+                "ttl" if !in_item => Field::Ttl,
+                "category" if !in_item => Field::Category,
+                "image" if !in_item => return Some(Frame(Kind::Image)),
+                "enclosure" if in_item => {
+                    self.enclosure(e, false);
+                    return None;
+                }
+                "b" | "i" | "em" | "strong" | "p" | "br" | "a" | "span" | "div" | "font" | "u"
+                | "hr" | "img" | "center" | "small" | "big" => return Some(Frame(Kind::Html)),
+                _ => return None,
+            },
+            Ns::Atom if level_ok => match local {
+                "title" => Field::Title,
+                "link" => {
+                    self.atom_link(e);
+                    return None;
+                }
+                "id" if in_item => Field::Guid,
+                "published" => Field::AtomPublished,
+                "updated" => Field::AtomUpdated,
+                "summary" => Field::AtomSummary,
+                "subtitle" => Field::AtomSummary,
+                "content" => Field::AtomContent,
+                "author" => return Some(Frame(Kind::AtomAuthor)),
+                "logo" => Field::AtomLogo,
+                "icon" => Field::AtomIcon,
+                "category" if !in_item => {
+                    if let [Some(term)] = attr_str(e, &["term"]).as_slice() {
+                        self.add_category(term.clone());
+                    }
+                    return None;
+                }
+                _ => return None,
+            },
+            Ns::Itunes => match local {
+                "category" if !in_item => {
+                    if let [Some(text)] = attr_str(e, &["text"]).as_slice() {
+                        self.add_category(text.clone());
+                    }
+                    return None;
+                }
+                _ if !level_ok => return None,
+                "image" => {
+                    let [href] = attr_str(e, &["href"]).try_into().unwrap_or([None]);
+                    let alt = self.alt();
+                    if alt.itunes_image.is_none() {
+                        alt.itunes_image = href;
+                    }
+                    return None;
+                }
+                "duration" => Field::Duration,
+                "season" => Field::Season,
+                "episode" => Field::EpisodeNumber,
+                "episodeType" => Field::EpisodeType,
+                "author" => Field::ItunesAuthor,
+                "summary" => Field::ItunesSummary,
+                "subtitle" => Field::ItunesSubtitle,
+                "explicit" => Field::Explicit,
+                "new-feed-url" if !in_item => Field::NewFeedUrl,
+                _ => return None,
+            },
+            Ns::Podcast if level_ok => match local {
+                "transcript" if in_item => {
+                    let [url, ty, lang, rel] = attr_str(e, &["url", "type", "language", "rel"])
+                        .try_into()
+                        .unwrap_or([None, None, None, None]);
+                    if let (Some(url), Some((ep, _))) = (url, &mut self.item)
+                        && ep.transcripts.len() < MAX_LIST
+                    {
+                        ep.transcripts.push(TranscriptRef {
+                            url,
+                            mime_type: ty,
+                            language: lang,
+                            rel,
+                        });
+                    }
+                    return None;
+                }
+                "chapters" if in_item => {
+                    let [url, ty] = attr_str(e, &["url", "type"])
+                        .try_into()
+                        .unwrap_or([None, None]);
+                    if let (Some(url), Some((ep, _))) = (url, &mut self.item)
+                        && ep.chapters.is_none()
+                    {
+                        ep.chapters = Some(ChaptersRef { url, mime_type: ty });
+                    }
+                    return None;
+                }
+                "person" => {
+                    let [role, group, href, img] = attr_str(e, &["role", "group", "href", "img"])
+                        .try_into()
+                        .unwrap_or([None, None, None, None]);
+                    self.pending_person = Some(Person {
+                        name: String::new(),
+                        role: role.map(|r| r.to_lowercase()),
+                        group: group.map(|g| g.to_lowercase()),
+                        href,
+                        img,
+                    });
+                    Field::PersonName
+                }
+                _ => return None,
+            },
+            Ns::Content if level_ok && local == "encoded" => Field::ContentEncoded,
+            Ns::Dc if level_ok => match local {
+                "creator" => Field::DcCreator,
+                "date" => Field::DcDate,
+                "language" if !in_item => Field::Language,
+                _ => return None,
+            },
+            Ns::Media if in_item => {
+                match local {
+                    "content" => self.enclosure(e, true),
+                    "thumbnail" => {
+                        let [url] = attr_str(e, &["url"]).try_into().unwrap_or([None]);
+                        let alt = self.alt();
+                        if alt.other_image.is_none() {
+                            alt.other_image = url;
+                        }
+                    }
+                    _ => {}
+                }
+                return None;
+            }
+            _ => return None,
+        };
+        Some(Capture(f))
+    }
+
+    fn alt(&mut self) -> &mut Alt {
+        match &mut self.item {
+            Some((_, alt)) => alt,
+            None => &mut self.feed_alt,
+        }
+    }
+
+    fn add_category(&mut self, c: String) {
+        if self.feed.categories.len() < MAX_LIST && !self.feed.categories.contains(&c) {
+            self.feed.categories.push(c);
+        }
+    }
+
+    fn enclosure(&mut self, e: &BytesStart, media: bool) {
+        let names: &[&str] = if media {
+            &["url", "type", "fileSize"]
+        } else {
+            &["url", "type", "length"]
+        };
+        let [url, ty, len] = attr_str(e, names).try_into().unwrap_or([None, None, None]);
+        let Some(url) = url else { return };
+        let Some((ep, alt)) = &mut self.item else {
+            return;
+        };
+        let enc = Enclosure {
+            url,
+            mime_type: ty,
+            length: len
+                .and_then(|l| l.trim().parse::<u64>().ok())
+                .filter(|l| *l > 0),
+        };
+        if !media {
+            if ep.enclosure.is_none() {
+                ep.enclosure = Some(enc);
+            }
+        } else {
+            let is_av = |e: &Enclosure| {
+                e.mime_type
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+            };
+            let replace = match &alt.media_enclosure {
+                None => true,
+                Some(cur) => !is_av(cur) && is_av(&enc),
+            };
+            if replace {
+                alt.media_enclosure = Some(enc);
+            }
+        }
+    }
+
+    fn atom_link(&mut self, e: &BytesStart) {
+        let [href, rel, ty, len] = attr_str(e, &["href", "rel", "type", "length"])
+            .try_into()
+            .unwrap_or([None, None, None, None]);
+        let Some(href) = href else { return };
+        match rel.as_deref().unwrap_or("alternate") {
+            "alternate" => {
+                let alt = self.alt();
+                if alt.atom_link.is_none() {
+                    alt.atom_link = Some(href);
+                }
+            }
+            "enclosure" => {
+                if let Some((ep, _)) = &mut self.item
+                    && ep.enclosure.is_none()
+                {
+                    ep.enclosure = Some(Enclosure {
+                        url: href,
+                        mime_type: ty,
+                        length: len.and_then(|l| l.trim().parse().ok()).filter(|l| *l > 0),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Stores a captured field's text (raw: trimmed here).
+    pub(crate) fn set_field(&mut self, field: Field, raw: &str) {
+        let text = raw.trim();
+        if field == Field::PersonName {
+            if let Some(mut p) = self.pending_person.take()
+                && !text.is_empty()
+            {
+                p.name = text.to_string();
+                let list = match &mut self.item {
+                    Some((ep, _)) => &mut ep.persons,
+                    None => &mut self.feed.persons,
+                };
+                if list.len() < MAX_LIST {
+                    list.push(p);
+                }
+            }
+            return;
+        }
+        if text.is_empty() {
+            return;
+        }
+        let owned = || Some(text.to_string());
+        let first = |slot: &mut Option<String>| {
+            if slot.is_none() {
+                *slot = Some(text.to_string());
+            }
+        };
+        if let Some((ep, alt)) = &mut self.item {
+            match field {
+                Field::Title => first(&mut ep.title),
+                Field::Link => first(&mut ep.link),
+                Field::Guid => first(&mut ep.guid),
+                Field::Description => first(&mut alt.description),
+                Field::ContentEncoded => first(&mut alt.content_encoded),
+                Field::ItunesSummary => first(&mut alt.itunes_summary),
+                Field::ItunesSubtitle => first(&mut alt.itunes_subtitle),
+                Field::AtomContent => first(&mut alt.atom_content),
+                Field::AtomSummary => first(&mut alt.atom_summary),
+                Field::PubDate => first(&mut alt.pub_date),
+                Field::DcDate => first(&mut alt.dc_date),
+                Field::AtomPublished => first(&mut alt.atom_published),
+                Field::AtomUpdated => first(&mut alt.atom_updated),
+                Field::ItunesAuthor => first(&mut alt.itunes_author),
+                Field::RssAuthor => first(&mut alt.rss_author),
+                Field::DcCreator => first(&mut alt.dc_creator),
+                Field::AtomAuthorName => first(&mut alt.atom_author),
+                Field::Duration => ep.duration_seconds = parse_duration(text),
+                Field::Season => ep.season = text.parse().ok(),
+                Field::EpisodeNumber => ep.episode = text.parse().ok(),
+                Field::EpisodeType => {
+                    let t = text.to_ascii_lowercase();
+                    ep.episode_type =
+                        matches!(t.as_str(), "full" | "trailer" | "bonus").then_some(t);
+                }
+                Field::Explicit => ep.explicit = parse_explicit(text),
+                _ => {}
+            }
+            return;
+        }
+        let feed = &mut self.feed;
+        let alt = &mut self.feed_alt;
+        match field {
+            Field::Title => first(&mut feed.title),
+            Field::Link => first(&mut feed.link),
+            Field::Description => first(&mut alt.description),
+            Field::ItunesSummary => first(&mut alt.itunes_summary),
+            Field::ItunesSubtitle => first(&mut alt.itunes_subtitle),
+            Field::AtomSummary | Field::AtomContent => first(&mut alt.atom_summary),
+            Field::ItunesAuthor => first(&mut alt.itunes_author),
+            Field::RssAuthor => first(&mut alt.rss_author),
+            Field::DcCreator => first(&mut alt.dc_creator),
+            Field::AtomAuthorName => first(&mut alt.atom_author),
+            Field::Language => first(&mut feed.language),
+            Field::NewFeedUrl => first(&mut feed.new_feed_url),
+            Field::Ttl => feed.ttl_minutes = text.parse().ok(),
+            Field::Explicit => feed.explicit = parse_explicit(text),
+            Field::Category => {
+                if feed.categories.len() < MAX_LIST && !feed.categories.iter().any(|c| c == text) {
+                    feed.categories.push(text.to_string());
+                }
+            }
+            Field::ImageUrl | Field::AtomLogo => first(&mut alt.other_image),
+            Field::AtomIcon => {
+                if alt.other_image.is_none() {
+                    alt.other_image = owned();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// An element closed.
+    pub(crate) fn close(&mut self, kind: Kind) {
+        if kind != Kind::Item {
+            return;
+        }
+        let Some((mut ep, alt)) = self.item.take() else {
+            return;
+        };
+        ep.description = alt
+            .content_encoded
+            .or(alt.description)
+            .or(alt.atom_content)
+            .or(alt.atom_summary)
+            .or(alt.itunes_summary)
+            .or(alt.itunes_subtitle);
+        ep.published = [
+            &alt.pub_date,
+            &alt.dc_date,
+            &alt.atom_published,
+            &alt.atom_updated,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|d| parse_date(d));
+        ep.author = alt
+            .itunes_author
+            .or(alt.dc_creator)
+            .or(alt.rss_author)
+            .or(alt.atom_author);
+        if ep.link.is_none() {
+            ep.link = alt.atom_link;
+        }
+        if ep.enclosure.is_none() {
+            ep.enclosure = alt.media_enclosure;
+        }
+        ep.image = alt.itunes_image.or(alt.other_image);
+        self.item_bases.push(alt.base);
+        self.feed.episodes.push(ep);
+    }
+
+    /// Resolves precedence and relative URLs; returns the feed.
+    pub(crate) fn finish(mut self) -> ParsedFeed {
+        let alt = std::mem::take(&mut self.feed_alt);
+        let feed = &mut self.feed;
+        feed.description = alt
+            .description
+            .or(alt.atom_summary)
+            .or(alt.itunes_summary)
+            .or(alt.itunes_subtitle);
+        feed.author = alt
+            .itunes_author
+            .or(alt.rss_author)
+            .or(alt.dc_creator)
+            .or(alt.atom_author);
+        feed.image = alt.itunes_image.or(alt.other_image);
+        if feed.link.is_none() {
+            feed.link = alt.atom_link;
+        }
+        let given = self.base_url.and_then(|b| Url::parse(b.trim()).ok());
+        let xml_base = alt.base.and_then(|b| join(given.as_ref(), &b));
+        let link_base = feed.link.as_deref().and_then(|l| Url::parse(l).ok());
+        let base = xml_base.or(given).or(link_base);
+        let b = base.as_ref();
+        for slot in [&mut feed.link, &mut feed.image, &mut feed.new_feed_url] {
+            resolve_opt(b, slot);
+        }
+        for p in &mut feed.persons {
+            resolve_person(b, p);
+        }
+        for (ep, item_base) in feed.episodes.iter_mut().zip(self.item_bases) {
+            let ib = item_base.and_then(|x| join(b, &x));
+            let b = ib.as_ref().or(b);
+            resolve_opt(b, &mut ep.link);
+            resolve_opt(b, &mut ep.image);
+            if let Some(e) = &mut ep.enclosure {
+                resolve(b, &mut e.url);
+            }
+            for t in &mut ep.transcripts {
+                resolve(b, &mut t.url);
+            }
+            if let Some(c) = &mut ep.chapters {
+                resolve(b, &mut c.url);
+            }
+            for p in &mut ep.persons {
+                resolve_person(b, p);
+            }
+        }
+        self.feed
+    }
+}
+
+fn parse_explicit(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "explicit" => Some(true),
+        "no" | "false" | "clean" => Some(false),
+        _ => None,
+    }
+}
+
+fn join(base: Option<&Url>, s: &str) -> Option<Url> {
+    match base {
+        Some(b) => b.join(s).ok(),
+        None => Url::parse(s).ok(),
+    }
+}
+
+fn is_absolute(s: &str) -> bool {
+    let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+    lower("http://") || lower("https://")
+}
+
+fn resolve(base: Option<&Url>, s: &mut String) {
+    if is_absolute(s) {
+        return;
+    }
+    if let Some(b) = base
+        && let Ok(u) = b.join(s.trim())
+    {
+        *s = u.to_string();
+    }
+}
+
+fn resolve_opt(base: Option<&Url>, s: &mut Option<String>) {
+    if let Some(v) = s {
+        resolve(base, v);
+    }
+}
+
+fn resolve_person(base: Option<&Url>, p: &mut Person) {
+    resolve_opt(base, &mut p.href);
+    resolve_opt(base, &mut p.img);
+}
