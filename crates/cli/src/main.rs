@@ -1,1 +1,137 @@
-fn main() {}
+//! `podsift`: the command-line front end. Thin: it parses arguments, wires the real
+//! implementations of the core ports, and prints.
+
+mod app;
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "podsift",
+    version,
+    about = "Follow podcasts, read every new episode, get the top insights daily."
+)]
+pub struct Cli {
+    /// Where the database and caches live (default: the platform data dir).
+    #[arg(long, global = true, env = "PODSIFT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML configuration file (default: CONFIG_DIR/podsift/config.toml when present).
+    #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Allow feeds on private, loopback and link-local addresses (home servers, tests).
+    #[arg(long, global = true)]
+    pub allow_private_networks: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Subscribe to feeds (each URL is fetched and validated first), or import an OPML file.
+    Subscribe {
+        /// Feed URLs, or web pages that link their feed.
+        urls: Vec<String>,
+        /// Import the subscriptions of an OPML export (Overcast, Pocket Casts, ...).
+        #[arg(long, value_name = "FILE")]
+        opml: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop following a feed.
+    Unsubscribe {
+        /// A feed URL or id (see `podsift feeds`).
+        feed: String,
+    },
+    /// List followed feeds with their status and schedule.
+    Feeds {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List episodes, newest first.
+    Episodes {
+        /// Only this feed (URL or id).
+        #[arg(long)]
+        feed: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an episode's stored transcript.
+    Transcript {
+        /// The episode id (see `podsift episodes`).
+        episode: i64,
+        #[arg(long, value_enum, default_value_t = TranscriptFormatArg::Text)]
+        format: TranscriptFormatArg,
+    },
+    /// Poll every feed that is due, then fetch the new episodes' transcripts.
+    Poll {
+        /// Poll every feed now, due or not.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the subscriptions as OPML (to stdout, or a file).
+    ExportOpml {
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Inspect the job queue (transcript and chapter downloads, later all pipeline stages).
+    Jobs {
+        /// Only jobs in this state.
+        #[arg(long, value_enum)]
+        state: Option<JobStateArg>,
+        /// Put a dead job back in the queue.
+        #[arg(long, value_name = "JOB_ID")]
+        retry: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TranscriptFormatArg {
+    Text,
+    Json,
+    Srt,
+    Vtt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum JobStateArg {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    output::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("podsift: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(err) = runtime.block_on(commands::run(cli)) {
+        // One line: the error and its causes.
+        eprintln!("podsift: {err:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,111 @@
+//! Wiring: configuration, data dir, and the real implementations of the core ports.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use podsift_core::{Config, Store, SystemClock};
+use podsift_fetch::HttpFetcher;
+use podsift_poller::{Poller, PollerSettings};
+use podsift_store::SqliteStore;
+
+use crate::Cli;
+
+/// Everything a command needs.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub poller: Poller,
+    pub quiet: bool,
+}
+
+/// Defaults, then the TOML file, then `PODSIFT_*` variables (`PODSIFT_HTTP__TIMEOUT_SECS=10`),
+/// then command-line flags.
+pub fn load_config(cli: &Cli) -> Result<Config> {
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    let file = match &cli.config {
+        Some(path) => {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            Some(path.clone())
+        }
+        None => dirs::config_dir()
+            .map(|d| d.join("podsift").join("config.toml"))
+            .filter(|p| p.exists()),
+    };
+    if let Some(path) = &file {
+        fig = fig.merge(Toml::file(path));
+    }
+    // Only the variables that name config keys: PODSIFT_DATA_DIR/PODSIFT_CONFIG are flags.
+    fig = fig.merge(
+        Env::prefixed("PODSIFT_")
+            .ignore(&["CONFIG", "CORPORA"])
+            .split("__"),
+    );
+    let mut config: Config = fig.extract().with_context(|| match &file {
+        Some(p) => format!("invalid configuration in {}", p.display()),
+        None => "invalid configuration".to_string(),
+    })?;
+    if let Some(dir) = &cli.data_dir {
+        config.data_dir = Some(dir.clone());
+    }
+    if cli.allow_private_networks {
+        config.allow_private_networks = true;
+    }
+    Ok(config)
+}
+
+pub fn data_dir(config: &Config) -> Result<PathBuf> {
+    match &config.data_dir {
+        Some(d) => Ok(d.clone()),
+        None => dirs::data_dir()
+            .map(|d| d.join("podsift"))
+            .context("no platform data dir: pass --data-dir"),
+    }
+}
+
+async fn open_store(config: &Config, dir: &Path) -> Result<Arc<dyn Store>> {
+    let store = match config.database_url.as_deref() {
+        Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url)
+            .await
+            .with_context(|| "cannot open the database".to_string())?,
+        Some(url) => bail!(
+            "unsupported database_url {:?}: this build supports sqlite: URLs",
+            url.split(':').next().unwrap_or_default()
+        ),
+        None => {
+            let path = dir.join("podsift.db");
+            SqliteStore::open(&path)
+                .await
+                .with_context(|| format!("cannot open the database {}", path.display()))?
+        }
+    };
+    Ok(Arc::new(store))
+}
+
+impl App {
+    pub async fn new(cli: &Cli) -> Result<Self> {
+        let config = load_config(cli)?;
+        let dir = data_dir(&config)?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+        let store = open_store(&config, &dir).await?;
+        let fetcher = HttpFetcher::new(&config.http, config.allow_private_networks)
+            .context("cannot set up the HTTP client")?;
+        let poller = Poller::new(
+            store.clone(),
+            Arc::new(fetcher),
+            Arc::new(SystemClock),
+            PollerSettings::new(&config.poll, &config.http),
+        );
+        Ok(Self {
+            config,
+            store,
+            poller,
+            quiet: cli.quiet,
+        })
+    }
+}

@@ -1,0 +1,321 @@
+//! Transcript and chapter jobs: claimed from the store's queue with a lease, so any worker can
+//! run them and a crash only delays them.
+
+use std::time::Duration;
+
+use podsift_core::jobs::FailureKind;
+use podsift_core::{
+    EpisodeId, FeedKey, FetchRequest, Job, JobKind, JobState, Transcript, TranscriptRef,
+    TranscriptSource,
+};
+use serde::Serialize;
+
+use crate::{PollError, Poller};
+
+/// The job kinds this stage runs.
+pub const POLLER_JOBS: &[JobKind] = &[JobKind::FetchTranscript, JobKind::FetchChapters];
+
+/// What one job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobReport {
+    pub job_id: i64,
+    pub kind: &'static str,
+    pub episode_id: Option<i64>,
+    /// `done`, `queued` (will retry) or `dead`.
+    pub state: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct JobsSummary {
+    pub done: usize,
+    pub retrying: usize,
+    pub dead: usize,
+    pub transcripts: usize,
+    pub segments: usize,
+}
+
+/// What a successful job produced.
+enum Produced {
+    Transcript {
+        segments: usize,
+        skipped: usize,
+        url: String,
+    },
+    Chapters {
+        count: usize,
+    },
+}
+
+impl Poller {
+    /// Run queued transcript/chapter jobs until none is runnable, `workers` at a time.
+    pub async fn run_jobs(
+        &self,
+        worker_id: &str,
+        workers: usize,
+        mut on_job: impl FnMut(&JobReport),
+    ) -> Result<JobsSummary, PollError> {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let loops: Vec<_> = (0..workers.max(1))
+            .map(|i| {
+                let tx = tx.clone();
+                let name = format!("{worker_id}/{i}");
+                async move {
+                    loop {
+                        match self.run_one(&name).await {
+                            Ok(Some(report)) => {
+                                let _ = tx.send(Ok(report));
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                break;
+                            }
+                        }
+                    }
+                }
+            })
+            .collect();
+        drop(tx);
+        let all = futures::future::join_all(loops);
+        let mut summary = JobsSummary::default();
+        let mut first_err = None;
+        let collect = async {
+            while let Some(msg) = rx.recv().await {
+                match msg {
+                    Ok((report, produced)) => {
+                        match report.state {
+                            "done" => summary.done += 1,
+                            "dead" => summary.dead += 1,
+                            _ => summary.retrying += 1,
+                        }
+                        if let Some(Produced::Transcript { segments, .. }) = produced {
+                            summary.transcripts += 1;
+                            summary.segments += segments;
+                        }
+                        on_job(&report);
+                    }
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+        };
+        tokio::join!(all, collect);
+        match first_err {
+            Some(e) => Err(e),
+            None => Ok(summary),
+        }
+    }
+
+    /// Claim and run one job. `Ok(None)` when nothing is runnable.
+    async fn run_one(
+        &self,
+        worker: &str,
+    ) -> Result<Option<(JobReport, Option<Produced>)>, PollError> {
+        let now = self.clock.now();
+        let Some(job) = self
+            .store
+            .claim(POLLER_JOBS, worker, self.settings.job_lease, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let result = self.execute(&job).await;
+        let now = self.clock.now();
+        let (state, detail, produced) = match result {
+            Ok(p) => {
+                let detail = match &p {
+                    Produced::Transcript {
+                        segments,
+                        skipped,
+                        url,
+                    } => {
+                        format!("{segments} segments ({skipped} malformed cues skipped) from {url}")
+                    }
+                    Produced::Chapters { count } => format!("{count} chapters"),
+                };
+                self.store.complete(job.id, worker, now).await?;
+                ("done", detail, Some(p))
+            }
+            Err(err) => {
+                let kind = if err.is_retryable() {
+                    FailureKind::Retryable
+                } else {
+                    FailureKind::Permanent
+                };
+                let backoff = job_backoff(job.attempts, err.retry_after());
+                let state = self
+                    .store
+                    .fail(job.id, worker, &err.to_string(), kind, backoff, now)
+                    .await?;
+                tracing::warn!(job = job.id, kind = job.kind.as_str(), "job failed: {err}");
+                let state = match state {
+                    JobState::Dead => "dead",
+                    _ => "queued",
+                };
+                (state, err.to_string(), None)
+            }
+        };
+        Ok(Some((
+            JobReport {
+                job_id: job.id,
+                kind: job.kind.as_str(),
+                episode_id: job.episode_id(),
+                state,
+                detail,
+            },
+            produced,
+        )))
+    }
+
+    async fn execute(&self, job: &Job) -> Result<Produced, PollError> {
+        let episode = job
+            .episode_id()
+            .ok_or_else(|| PollError::Missing(format!("job {} has no episode id", job.id)))?;
+        match job.kind {
+            JobKind::FetchTranscript => self.fetch_transcript(episode).await,
+            JobKind::FetchChapters => self.fetch_chapters(episode).await,
+        }
+    }
+
+    /// Download the best transcript the publisher offers; fall back to the next offer when one
+    /// is broken. Retryable when any offer failed for a retryable reason.
+    async fn fetch_transcript(&self, episode_id: EpisodeId) -> Result<Produced, PollError> {
+        let episode =
+            self.store.get_episode(episode_id).await?.ok_or_else(|| {
+                PollError::Missing(format!("episode {episode_id} no longer exists"))
+            })?;
+        let language = self
+            .store
+            .find_feed(&FeedKey::Id(episode.feed_id))
+            .await?
+            .and_then(|f| f.language);
+        let mut remaining: Vec<TranscriptRef> = episode.data.transcripts.clone();
+        let mut last_err = PollError::Missing(format!("episode {episode_id} offers no transcript"));
+        let mut retryable_err = None;
+        while let Some(offer) =
+            podsift_transcripts::best_offer(&remaining, language.as_deref()).cloned()
+        {
+            remaining.retain(|o| o != &offer);
+            match self.fetch_one_transcript(episode_id, &offer).await {
+                Ok(p) => return Ok(p),
+                Err(e) => {
+                    tracing::info!(episode = episode_id, "transcript offer failed: {e}");
+                    if e.is_retryable() {
+                        retryable_err = Some(e);
+                    } else {
+                        last_err = e;
+                    }
+                }
+            }
+        }
+        Err(retryable_err.unwrap_or(last_err))
+    }
+
+    async fn fetch_one_transcript(
+        &self,
+        episode_id: EpisodeId,
+        offer: &TranscriptRef,
+    ) -> Result<Produced, PollError> {
+        let resp = self
+            .fetcher
+            .fetch(FetchRequest::get(
+                &offer.url,
+                self.settings.max_transcript_bytes,
+            ))
+            .await?;
+        let mime = offer.mime_type.as_deref().or(resp.content_type.as_deref());
+        let format = podsift_transcripts::detect_format(mime, &resp.final_url, &resp.body)
+            .ok_or_else(|| PollError::Transcript {
+                url: offer.url.clone(),
+                reason: "unrecognised transcript format".into(),
+            })?;
+        let parsed = podsift_transcripts::parse_transcript(&resp.body, format).map_err(|e| {
+            PollError::Transcript {
+                url: offer.url.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let skipped = parsed.skipped;
+        let segments = podsift_transcripts::normalise(parsed.segments);
+        if segments.is_empty() {
+            return Err(PollError::Transcript {
+                url: offer.url.clone(),
+                reason: format!("no usable text ({skipped} malformed cues skipped)"),
+            });
+        }
+        let count = segments.len();
+        self.store
+            .save_transcript(&Transcript {
+                episode_id,
+                source: TranscriptSource::Publisher {
+                    url: offer.url.clone(),
+                    format,
+                },
+                language: offer.language.clone().or(parsed.language),
+                segments,
+                skipped,
+                created_at: self.clock.now(),
+            })
+            .await?;
+        Ok(Produced::Transcript {
+            segments: count,
+            skipped,
+            url: offer.url.clone(),
+        })
+    }
+
+    async fn fetch_chapters(&self, episode_id: EpisodeId) -> Result<Produced, PollError> {
+        let episode =
+            self.store.get_episode(episode_id).await?.ok_or_else(|| {
+                PollError::Missing(format!("episode {episode_id} no longer exists"))
+            })?;
+        let Some(chapters) = episode.data.chapters else {
+            return Err(PollError::Missing(format!(
+                "episode {episode_id} offers no chapters"
+            )));
+        };
+        let resp = self
+            .fetcher
+            .fetch(FetchRequest::get(
+                &chapters.url,
+                self.settings.max_transcript_bytes,
+            ))
+            .await?;
+        let parsed =
+            podsift_transcripts::parse_chapters(&resp.body).map_err(|e| PollError::Chapters {
+                url: chapters.url.clone(),
+                reason: e.to_string(),
+            })?;
+        self.store
+            .save_chapters(episode_id, &parsed, self.clock.now())
+            .await?;
+        Ok(Produced::Chapters {
+            count: parsed.len(),
+        })
+    }
+}
+
+/// Job retry backoff: 1 min · 4^(attempts-1), capped at 6 h; `Retry-After` when longer.
+fn job_backoff(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = attempts.saturating_sub(1).min(10);
+    let secs = 60u64.saturating_mul(4u64.saturating_pow(exp)).min(6 * 3600);
+    Duration::from_secs(secs).max(retry_after.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_backoff_grows_and_caps() {
+        assert_eq!(job_backoff(1, None), Duration::from_secs(60));
+        assert_eq!(job_backoff(2, None), Duration::from_secs(240));
+        assert_eq!(job_backoff(50, None), Duration::from_secs(6 * 3600));
+        assert_eq!(
+            job_backoff(1, Some(Duration::from_secs(600))),
+            Duration::from_secs(600)
+        );
+    }
+}
