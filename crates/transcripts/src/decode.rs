@@ -30,7 +30,10 @@ pub fn decode_text(bytes: &[u8]) -> String {
             }
             None => match std::str::from_utf8(bytes) {
                 Ok(s) => s.to_owned(),
-                Err(_) => WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(),
+                Err(_) => WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned(),
             },
         }
     };

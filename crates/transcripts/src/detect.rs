@@ -35,10 +35,17 @@ pub fn detect_format(mime: Option<&str>, url: &str, bytes: &[u8]) -> Option<Tran
 fn format_from_mime(m: &str) -> Option<TranscriptFormat> {
     Some(match m {
         "text/vtt" | "text/webvtt" | "application/vtt" => TranscriptFormat::Vtt,
-        "application/x-subrip" | "application/srt" | "text/srt" | "text/x-srt"
-        | "application/x-srt" | "text/x-subrip" => TranscriptFormat::Srt,
+        "application/x-subrip"
+        | "application/srt"
+        | "text/srt"
+        | "text/x-srt"
+        | "application/x-srt"
+        | "text/x-subrip" => TranscriptFormat::Srt,
         "text/html" | "application/xhtml+xml" => TranscriptFormat::Html,
-        m if m == "application/json" || m.ends_with("+json") || m.starts_with("application/json") => {
+        m if m == "application/json"
+            || m.ends_with("+json")
+            || m.starts_with("application/json") =>
+        {
             TranscriptFormat::Json
         }
         _ => return None,
@@ -144,7 +151,12 @@ pub fn best_offer<'a>(
 mod tests {
     use super::*;
 
-    fn offer(url: &str, mime: Option<&str>, lang: Option<&str>, rel: Option<&str>) -> TranscriptRef {
+    fn offer(
+        url: &str,
+        mime: Option<&str>,
+        lang: Option<&str>,
+        rel: Option<&str>,
+    ) -> TranscriptRef {
         TranscriptRef {
             url: url.into(),
             mime_type: mime.map(Into::into),
@@ -167,7 +179,10 @@ mod tests {
             detect_format(Some("application/json"), "x", b""),
             Some(TranscriptFormat::Json)
         );
-        assert_eq!(detect_format(Some("text/html"), "x", b""), Some(TranscriptFormat::Html));
+        assert_eq!(
+            detect_format(Some("text/html"), "x", b""),
+            Some(TranscriptFormat::Html)
+        );
     }
 
     #[test]
@@ -176,13 +191,20 @@ mod tests {
             detect_format(Some("text/plain"), "https://h/t.srt?x=1", b""),
             Some(TranscriptFormat::Srt)
         );
-        assert_eq!(detect_format(None, "https://h/t.VTT", b""), Some(TranscriptFormat::Vtt));
+        assert_eq!(
+            detect_format(None, "https://h/t.VTT", b""),
+            Some(TranscriptFormat::Vtt)
+        );
         assert_eq!(
             detect_format(None, "https://h/t", b"\xEF\xBB\xBFWEBVTT\n\n"),
             Some(TranscriptFormat::Vtt)
         );
         assert_eq!(
-            detect_format(Some("text/plain"), "https://h/t", b"1\n00:00:01,000 --> 00:00:02,000\nx"),
+            detect_format(
+                Some("text/plain"),
+                "https://h/t",
+                b"1\n00:00:01,000 --> 00:00:02,000\nx"
+            ),
             Some(TranscriptFormat::Srt)
         );
         assert_eq!(
@@ -190,10 +212,17 @@ mod tests {
             Some(TranscriptFormat::Json)
         );
         assert_eq!(
-            detect_format(None, "https://h/t", b"<cite>A:</cite><time>0:00</time><p>x</p>"),
+            detect_format(
+                None,
+                "https://h/t",
+                b"<cite>A:</cite><time>0:00</time><p>x</p>"
+            ),
             Some(TranscriptFormat::Html)
         );
-        assert_eq!(detect_format(None, "https://h/t", b"Just words."), Some(TranscriptFormat::Text));
+        assert_eq!(
+            detect_format(None, "https://h/t", b"Just words."),
+            Some(TranscriptFormat::Text)
+        );
         assert_eq!(detect_format(None, "https://h/t", b"  "), None);
         assert_eq!(detect_format(Some("text/plain"), "https://h/t", b""), None);
     }
@@ -202,7 +231,12 @@ mod tests {
     fn best_offer_prefers_format_then_language_then_rel() {
         let offers = vec![
             offer("a.txt", Some("text/plain"), Some("en"), None),
-            offer("b.srt", Some("application/x-subrip"), Some("en"), Some("captions")),
+            offer(
+                "b.srt",
+                Some("application/x-subrip"),
+                Some("en"),
+                Some("captions"),
+            ),
             offer("c.vtt", Some("text/vtt"), Some("de"), None),
             offer("d.html", Some("text/html"), Some("en"), None),
         ];

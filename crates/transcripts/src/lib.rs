@@ -28,7 +28,9 @@ pub use html::parse_html;
 pub use json::parse_json;
 pub use normalise::normalise;
 pub use plain::parse_text;
-pub use podsift_core::model::{Chapter, ParsedTranscript, Segment, TranscriptFormat, TranscriptRef};
+pub use podsift_core::model::{
+    Chapter, ParsedTranscript, Segment, TranscriptFormat, TranscriptRef,
+};
 pub use srt::parse_srt;
 pub use vtt::parse_vtt;
 

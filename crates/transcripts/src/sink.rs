@@ -3,7 +3,7 @@
 use podsift_core::model::{ParsedTranscript, Segment};
 
 use crate::time::MAX_SECONDS;
-use crate::{MAX_SEGMENTS, MAX_SEGMENT_CHARS};
+use crate::{MAX_SEGMENT_CHARS, MAX_SEGMENTS};
 
 /// Collects segments, enforcing [`MAX_SEGMENTS`] and [`MAX_SEGMENT_CHARS`] and rejecting
 /// non-finite or negative times (counted as skipped).
@@ -61,11 +61,11 @@ impl Sink {
 
     /// Appends a line to the last segment's text (continuation lines).
     pub(crate) fn append_text(&mut self, line: &str) {
-        if let Some(last) = self.out.segments.last_mut() {
-            if last.text.len() + line.len() < MAX_SEGMENT_CHARS {
-                last.text.push('\n');
-                last.text.push_str(line);
-            }
+        if let Some(last) = self.out.segments.last_mut()
+            && last.text.len() + line.len() < MAX_SEGMENT_CHARS
+        {
+            last.text.push('\n');
+            last.text.push_str(line);
         }
     }
 

@@ -42,10 +42,7 @@ pub fn parse_srt(text: &str) -> ParsedTranscript {
             j += 1;
         }
         // Missing blank line before the next cue: its index got collected as text.
-        if j < lines.len()
-            && lines[j].contains("-->")
-            && body.last().is_some_and(|l| is_index(l))
-        {
+        if j < lines.len() && lines[j].contains("-->") && body.last().is_some_and(|l| is_index(l)) {
             body.pop();
         }
         i = j;
@@ -72,7 +69,9 @@ pub fn parse_srt(text: &str) -> ParsedTranscript {
 
 pub(crate) fn normalise_newlines(text: &str) -> String {
     let t = text.strip_prefix('\u{FEFF}').unwrap_or(text);
-    t.replace("\r\n", "\n").replace('\r', "\n").replace('\0', "\u{FFFD}")
+    t.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\0', "\u{FFFD}")
 }
 
 fn clean_line(line: &str) -> String {
@@ -124,7 +123,9 @@ mod tests {
 
     #[test]
     fn missing_indexes_and_blank_lines() {
-        let p = parse_srt("00:00:01,000 --> 00:00:02,000\nOne\n\n\n\n00:00:03.5 --> 00:00:04\nTwo\n3\n00:00:05,000 --> 00:00:06,000\nThree");
+        let p = parse_srt(
+            "00:00:01,000 --> 00:00:02,000\nOne\n\n\n\n00:00:03.5 --> 00:00:04\nTwo\n3\n00:00:05,000 --> 00:00:06,000\nThree",
+        );
         let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(t, vec!["One", "Two", "Three"]);
         assert_eq!(p.segments[1].start, 3.5);
@@ -133,7 +134,9 @@ mod tests {
 
     #[test]
     fn malformed_cues_are_skipped_and_counted() {
-        let p = parse_srt("1\n00:00:01,000 --> nonsense\nBad\n\n2\n00:00:02,000 --> 00:00:03,000\nGood\n");
+        let p = parse_srt(
+            "1\n00:00:01,000 --> nonsense\nBad\n\n2\n00:00:02,000 --> 00:00:03,000\nGood\n",
+        );
         assert_eq!(p.skipped, 1);
         assert_eq!(p.segments.len(), 1);
         assert_eq!(p.segments[0].text, "Good");
@@ -156,7 +159,9 @@ mod tests {
 
     #[test]
     fn continuation_after_stray_blank_line() {
-        let p = parse_srt("1\n00:00:01,000 --> 00:00:02,000\nfirst\n\nsecond\n\n2\n00:00:03,000 --> 00:00:04,000\nthird\n");
+        let p = parse_srt(
+            "1\n00:00:01,000 --> 00:00:02,000\nfirst\n\nsecond\n\n2\n00:00:03,000 --> 00:00:04,000\nthird\n",
+        );
         assert_eq!(p.segments[0].text, "first\nsecond");
         assert_eq!(p.segments[1].text, "third");
     }

@@ -129,10 +129,16 @@ fn tag_len(s: &str) -> Option<usize> {
     }
     let inner = &s[1..end];
     let is_tag = first.is_ascii_alphabetic()
-        || (first == '/' && inner[1..].chars().next().is_none_or(|c| c.is_ascii_alphabetic()))
+        || (first == '/'
+            && inner[1..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_ascii_alphabetic()))
         || (first.is_ascii_digit()
             && inner.contains(':')
-            && inner.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.'));
+            && inner
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ':' || c == '.'));
     is_tag.then_some(end + 1)
 }
 
@@ -224,12 +230,17 @@ pub(crate) fn is_speaker_name(name: &str) -> bool {
     if !first_ok {
         return false;
     }
-    if name.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace())
+    {
         return false;
     }
     words.iter().skip(1).all(|w| {
         let c = w.chars().next().unwrap_or(' ');
-        c.is_uppercase() || c.is_ascii_digit() || NAME_PARTICLES.contains(&w.to_lowercase().as_str())
+        c.is_uppercase()
+            || c.is_ascii_digit()
+            || NAME_PARTICLES.contains(&w.to_lowercase().as_str())
     })
 }
 
@@ -284,8 +295,14 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert_eq!(strip_tags("<b><i>Hi</i></b> <font color=\"red\">there</font>"), "Hi there");
-        assert_eq!(strip_tags("<v.loud Bob>Hey <00:01.000>you <c.yellow>x</c>"), "Hey you x");
+        assert_eq!(
+            strip_tags("<b><i>Hi</i></b> <font color=\"red\">there</font>"),
+            "Hi there"
+        );
+        assert_eq!(
+            strip_tags("<v.loud Bob>Hey <00:01.000>you <c.yellow>x</c>"),
+            "Hey you x"
+        );
         assert_eq!(strip_tags("2<3,5>1,4<6"), "2<3,5>1,4<6");
         assert_eq!(strip_tags("a < b and c > d"), "a < b and c > d");
         assert_eq!(strip_tags("{\\an8}Top"), "Top");
@@ -295,11 +312,23 @@ mod tests {
 
     #[test]
     fn speakers() {
-        assert_eq!(split_speaker("Alban: It is so"), Some(("Alban".into(), "It is so")));
-        assert_eq!(split_speaker("JOHN SMITH: hello"), Some(("JOHN SMITH".into(), "hello")));
+        assert_eq!(
+            split_speaker("Alban: It is so"),
+            Some(("Alban".into(), "It is so"))
+        );
+        assert_eq!(
+            split_speaker("JOHN SMITH: hello"),
+            Some(("JOHN SMITH".into(), "hello"))
+        );
         assert_eq!(split_speaker("[Kevin] yes"), Some(("Kevin".into(), "yes")));
-        assert_eq!(split_speaker("**Jerod Santo:** Hi"), Some(("Jerod Santo".into(), "Hi")));
-        assert_eq!(split_speaker("Ludwig van Beethoven: da"), Some(("Ludwig van Beethoven".into(), "da")));
+        assert_eq!(
+            split_speaker("**Jerod Santo:** Hi"),
+            Some(("Jerod Santo".into(), "Hi"))
+        );
+        assert_eq!(
+            split_speaker("Ludwig van Beethoven: da"),
+            Some(("Ludwig van Beethoven".into(), "da"))
+        );
         assert_eq!(split_speaker("Alban:"), Some(("Alban".into(), "")));
         // Not speakers.
         assert_eq!(split_speaker("Note: this is a note"), None);

@@ -72,10 +72,18 @@ pub(crate) fn parse_clock(s: &str) -> Option<f64> {
         None => (s, None),
     };
     let parts: Vec<&str> = whole.split(':').collect();
-    if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || p.len() > 7) {
+    if parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || p.len() > 7)
+    {
         return None;
     }
-    let nums: Vec<f64> = parts.iter().filter_map(|p| p.parse::<u32>().ok()).map(f64::from).collect();
+    let nums: Vec<f64> = parts
+        .iter()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .map(f64::from)
+        .collect();
     if nums.len() != parts.len() {
         return None;
     }
@@ -101,7 +109,12 @@ fn split(seconds: f64) -> (u64, u64, u64, u64) {
     } else {
         0
     };
-    (ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000)
+    (
+        ms / 3_600_000,
+        (ms / 60_000) % 60,
+        (ms / 1000) % 60,
+        ms % 1000,
+    )
 }
 
 /// `hh:mm:ss,mmm` (SRT).

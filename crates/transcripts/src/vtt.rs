@@ -1,0 +1,196 @@
+//! WebVTT.
+
+use podsift_core::model::ParsedTranscript;
+
+use crate::sink::Sink;
+use crate::srt::normalise_newlines;
+use crate::text::{decode_entities, split_speaker, strip_tags, tidy_lines};
+use crate::time::parse_vtt_timestamp;
+
+/// Parses WebVTT following the parsing rules of the W3C spec where they matter for text
+/// and timing: the `WEBVTT` header and its header lines, cue identifiers, timing lines
+/// with cue settings, `NOTE`, `STYLE` and `REGION` blocks, cue text ending at a blank line
+/// or at a line containing `-->`. Voice spans (`<v Name>`, `<v.loud Name>`) give the
+/// speaker; without one, a `Name:` prefix does. Like SRT, the speaker carries over to
+/// later cues until another is named (the podcast convention is to tag only changes).
+/// All tags (`<c>`, `<i>`, `<b>`, `<u>`, `<lang>`, `<ruby>`, `<rt>`, timestamps) are
+/// stripped and character references decoded.
+///
+/// Leniency beyond the spec: a missing or damaged `WEBVTT` signature does not reject the
+/// file, and `,` is accepted as the millisecond separator.
+pub fn parse_vtt(text: &str) -> ParsedTranscript {
+    let text = normalise_newlines(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut sink = Sink::new();
+    let mut i = 0;
+    // Header: the signature line, then header lines up to the first blank line.
+    if lines.first().is_some_and(|l| l.starts_with("WEBVTT")) {
+        i = 1;
+        while i < lines.len() && !lines[i].trim().is_empty() && !lines[i].contains("-->") {
+            if let Some((k, v)) = lines[i].split_once(':')
+                && k.trim().eq_ignore_ascii_case("language")
+            {
+                sink.set_language(Some(v.trim().to_owned()));
+            }
+            i += 1;
+        }
+    }
+    let mut speaker: Option<String> = None;
+    while i < lines.len() && !sink.full() {
+        if lines[i].trim().is_empty() {
+            i += 1;
+            continue;
+        }
+        // A block: an optional identifier line, then the timing line.
+        let timing_at = if lines[i].contains("-->") {
+            Some(i)
+        } else if i + 1 < lines.len() && lines[i + 1].contains("-->") && !is_keyword_block(lines[i])
+        {
+            Some(i + 1)
+        } else {
+            None
+        };
+        let Some(t) = timing_at else {
+            // NOTE / STYLE / REGION, or garbage: skip the block.
+            let keyword = is_keyword_block(lines[i]);
+            i += 1;
+            while i < lines.len() && !lines[i].trim().is_empty() {
+                i += 1;
+            }
+            if !keyword {
+                sink.skip();
+            }
+            continue;
+        };
+        let timing = parse_timing(lines[t]);
+        let mut j = t + 1;
+        while j < lines.len() && !lines[j].trim().is_empty() && !lines[j].contains("-->") {
+            j += 1;
+        }
+        let body = &lines[t + 1..j];
+        i = j;
+        let Some((start, end)) = timing else {
+            sink.skip();
+            continue;
+        };
+        let raw = body.join("\n");
+        let voice = first_voice(&raw);
+        let mut cue_text = tidy_lines(&decode_entities(&strip_tags(&raw)));
+        if let Some(v) = voice {
+            speaker = Some(v);
+        } else if let Some((name, rest)) = split_speaker(&cue_text) {
+            speaker = Some(name);
+            cue_text = tidy_lines(rest);
+        }
+        if cue_text.is_empty() {
+            continue;
+        }
+        sink.push(start, end, speaker.clone(), cue_text);
+    }
+    sink.finish()
+}
+
+fn is_keyword_block(line: &str) -> bool {
+    ["NOTE", "STYLE", "REGION"].iter().any(|k| {
+        line.strip_prefix(k)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    })
+}
+
+/// `start --> end [settings]`: both timestamps must be valid, the arrow surrounded by
+/// optional whitespace, and the end timestamp followed by whitespace or the line end.
+fn parse_timing(line: &str) -> Option<(f64, f64)> {
+    let s = line.trim_start_matches([' ', '\t']);
+    let (start, used) = parse_vtt_timestamp(s)?;
+    let rest = s[used..].trim_start_matches([' ', '\t']);
+    let rest = rest.strip_prefix("-->")?;
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let (end, used) = parse_vtt_timestamp(rest)?;
+    let after = &rest[used..];
+    if !(after.is_empty() || after.starts_with([' ', '\t'])) {
+        return None;
+    }
+    Some((start, end))
+}
+
+/// The annotation of the first voice span: `<v Name>`, `<v.loud.x Name>`.
+fn first_voice(raw: &str) -> Option<String> {
+    let mut rest = raw;
+    while let Some(p) = rest.find("<v") {
+        let tail = &rest[p + 2..];
+        if tail.starts_with([' ', '\t', '.']) {
+            let end = tail.find(['>', '\n'])?;
+            let inner = &tail[..end];
+            // Skip the classes (`.loud.x`), then the annotation is the rest.
+            let annotation = match inner.find([' ', '\t']) {
+                Some(sp) => &inner[sp..],
+                None => "",
+            };
+            let name = decode_entities(annotation.trim());
+            let name = crate::text::collapse_ws(&name);
+            return (!name.is_empty()).then_some(name);
+        }
+        rest = tail;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cues(p: &ParsedTranscript) -> Vec<(f64, f64, Option<&str>, &str)> {
+        p.segments
+            .iter()
+            .map(|s| (s.start, s.end, s.speaker.as_deref(), s.text.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn voices_ids_settings_and_blocks() {
+        let p = parse_vtt(
+            "WEBVTT - title\nLanguage: en\n\nSTYLE\n::cue { color: red }\n\nREGION\nid:fred\n\nNOTE a comment\n--> not a cue\n\nintro\n00:00.000 --> 00:02.760 align:start position:10%\n<v Sarah>In today&apos;s &amp; <i>episode</i></v>\n\n00:00:02.760 --> 00:00:06.090\ncarried speaker\n\n3\n00:00:06.090 --> 00:00:11.610\n<v.loud Gillian Smith>Q&amp;A <c.yellow>time</c><00:00:07.000>now\n",
+        );
+        assert_eq!(
+            cues(&p),
+            vec![
+                (0.0, 2.76, Some("Sarah"), "In today's & episode"),
+                (2.76, 6.09, Some("Sarah"), "carried speaker"),
+                (6.09, 11.61, Some("Gillian Smith"), "Q&A timenow"),
+            ]
+        );
+        assert_eq!(p.language.as_deref(), Some("en"));
+        assert_eq!(p.skipped, 0);
+    }
+
+    #[test]
+    fn entities_and_tags() {
+        let p = parse_vtt(
+            "WEBVTT\n\n00:01.000 --> 00:02.000\n<b>a</b>&lt;b&gt;&nbsp;<u>c</u>&lrm;<lang en>d</lang> <ruby>e<rt>f</rt></ruby>\n",
+        );
+        assert_eq!(p.segments[0].text, "a<b>\u{A0}c\u{200E}d ef");
+    }
+
+    #[test]
+    fn malformed_timing_skipped_and_arrow_ends_cue() {
+        let p = parse_vtt(
+            "WEBVTT\n\n00:01.000 --> 00:0x.000\nbad\n\n00:02.000 --> 00:03.000\ngood\n00:03.000 --> 00:04.000\nnext\n",
+        );
+        assert_eq!(p.skipped, 1);
+        let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(t, vec!["good", "next"]);
+    }
+
+    #[test]
+    fn speaker_prefix_without_voice() {
+        let p = parse_vtt("WEBVTT\n\n00:01.000 --> 00:02.000\nTravis: hello\n");
+        assert_eq!(p.segments[0].speaker.as_deref(), Some("Travis"));
+        assert_eq!(p.segments[0].text, "hello");
+    }
+
+    #[test]
+    fn lenient_without_header() {
+        let p = parse_vtt("00:01.000 --> 00:02.000\nhi\n");
+        assert_eq!(p.segments.len(), 1);
+    }
+}
