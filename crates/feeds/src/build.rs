@@ -300,8 +300,9 @@ impl<'b> Builder<'b> {
                         .unwrap_or([None, None, None, None]);
                     self.pending_person = Some(Person {
                         name: String::new(),
-                        role: role.map(|r| r.to_lowercase()),
-                        group: group.map(|g| g.to_lowercase()),
+                        // The namespace's defaults: role "host" in group "cast".
+                        role: Some(role.map_or_else(|| "host".to_string(), |r| r.to_lowercase())),
+                        group: Some(group.map_or_else(|| "cast".to_string(), |g| g.to_lowercase())),
                         href,
                         img,
                     });
@@ -366,23 +367,24 @@ impl<'b> Builder<'b> {
                 .and_then(|l| l.trim().parse::<u64>().ok())
                 .filter(|l| *l > 0),
         };
-        if !media {
-            if ep.enclosure.is_none() {
-                ep.enclosure = Some(enc);
-            }
+        // Keep the first enclosure, unless a later one is audio/video and it is not
+        // (cover art published as an enclosure is common).
+        let is_av = |e: &Enclosure| {
+            e.mime_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+        };
+        let slot = if media {
+            &mut alt.media_enclosure
         } else {
-            let is_av = |e: &Enclosure| {
-                e.mime_type
-                    .as_deref()
-                    .is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
-            };
-            let replace = match &alt.media_enclosure {
-                None => true,
-                Some(cur) => !is_av(cur) && is_av(&enc),
-            };
-            if replace {
-                alt.media_enclosure = Some(enc);
-            }
+            &mut ep.enclosure
+        };
+        let replace = match slot {
+            None => true,
+            Some(cur) => !is_av(cur) && is_av(&enc),
+        };
+        if replace {
+            *slot = Some(enc);
         }
     }
 

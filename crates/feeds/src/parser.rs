@@ -277,7 +277,10 @@ impl<'b> Parser<'b> {
                     self.saw_feed = true;
                     self.b.base_attr(e, 0);
                 }
-                "rss" | "rdf" | "channel" => self.b.base_attr(e, 0),
+                "rss" | "rdf" | "channel" => {
+                    self.saw_feed = true;
+                    self.b.base_attr(e, 0);
+                }
                 _ => {}
             }
         }
