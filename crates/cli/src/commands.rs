@@ -120,12 +120,15 @@ async fn subscribe(
         .await;
     bar.finish_and_clear();
     let failed = results.iter().filter(|r| !r.ok).count();
+    let results_len = results.len();
     if json {
         print_json(&results)?;
     } else {
         for r in &mut results {
             match (&r.error, r.new_subscription) {
-                (Some(e), _) => eprintln!("error: {e}"),
+                // A single failure is the command's own one-line error below.
+                (Some(e), _) if results_len > 1 => eprintln!("error: {e}"),
+                (Some(_), _) => {}
                 (None, Some(true)) => println!(
                     "subscribed to {} ({} episodes) [{}]",
                     r.title.as_deref().unwrap_or(&r.url),

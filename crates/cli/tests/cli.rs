@@ -405,8 +405,15 @@ async fn opml_import_and_export_round_trip() {
     let file = dir.path().join("in.opml");
     std::fs::write(&file, opml).unwrap();
     let out = podsift(dir.path(), &["subscribe", "--opml", file.to_str().unwrap()]);
-    let err = fails(&out);
-    assert!(err.contains("1 of 3"), "{err}");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HTTP 410"), "{err}");
+    assert!(
+        err.trim().lines().last().unwrap().contains("1 of 3"),
+        "{err}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("subscribed to Show A"), "{stdout}");
     let exported = ok(&podsift(dir.path(), &["export-opml"]));
     assert!(exported.contains(&srv.url("/a.xml")));
     assert!(exported.contains(&srv.url("/b.xml")));
