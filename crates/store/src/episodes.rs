@@ -125,8 +125,8 @@ impl SqliteStore {
             let published = ep.published.map(ms);
             let duration = ep.duration_seconds.map(i64::from);
             let audio_url = ep.enclosure.as_ref().map(|e| e.url.as_str());
-            let current: Option<(i64, String)> = sqlx::query_as(
-                "SELECT id, content_hash FROM episodes WHERE feed_id = ? AND identity = ?",
+            let current: Option<(i64, String, String)> = sqlx::query_as(
+                "SELECT id, content_hash, state FROM episodes WHERE feed_id = ? AND identity = ?",
             )
             .bind(feed)
             .bind(&up.identity)
@@ -134,8 +134,8 @@ impl SqliteStore {
             .await
             .map_err(map_sqlx_error)?;
             match current {
-                Some((_, hash)) if hash == up.content_hash => stats.unchanged += 1,
-                Some((id, _)) => {
+                Some((_, hash, _)) if hash == up.content_hash => stats.unchanged += 1,
+                Some((id, _, state)) => {
                     sqlx::query(
                         "UPDATE episodes SET content_hash = ?, guid = ?, title = ?, \
                          published_at = ?, duration_seconds = ?, audio_url = ?, data = ?, \
@@ -154,6 +154,9 @@ impl SqliteStore {
                     .await
                     .map_err(map_sqlx_error)?;
                     stats.updated += 1;
+                    if state == EpisodeState::Candidate.as_str() {
+                        stats.updated_candidates.push(id);
+                    }
                 }
                 None => {
                     let state = if !first_import || candidates.contains(&i) {

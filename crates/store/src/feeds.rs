@@ -65,13 +65,39 @@ fn check_url(url: &str) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
+    /// Create a user (several people may share one install). Names are unique: a taken name
+    /// is a [`StoreError::Permanent`] error.
+    pub async fn create_user(
+        &self,
+        name: &str,
+        email: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<UserId, StoreError> {
+        if name.is_empty() || name.len() > 256 {
+            return Err(StoreError::Permanent(
+                "user name must be 1..=256 bytes".into(),
+            ));
+        }
+        sqlx::query_scalar(
+            "INSERT INTO users (name, email, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(email)
+        .bind(ms(now))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
+    }
+
     pub(crate) async fn default_user_impl(&self, now: DateTime<Utc>) -> Result<UserId, StoreError> {
-        sqlx::query("INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(DEFAULT_USER_NAME)
-            .bind(ms(now))
-            .execute(&self.pool)
-            .await
-            .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "INSERT INTO users (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(DEFAULT_USER_NAME)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
         sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
             .bind(DEFAULT_USER_NAME)
             .fetch_one(&self.pool)
@@ -345,7 +371,12 @@ async fn move_feed_url(
                 .execute(&mut **tx)
                 .await
                 .map_err(map_sqlx_error)?;
-            tracing::info!(from = feed, into = target, url = new_url, "feed moved onto an existing feed; subscriptions merged");
+            tracing::info!(
+                from = feed,
+                into = target,
+                url = new_url,
+                "feed moved onto an existing feed; subscriptions merged"
+            );
         }
     }
     Ok(())

@@ -68,6 +68,12 @@ impl SqliteStore {
     /// Connect with a URL: `sqlite://path/to/file.db` (created if missing) or `sqlite::memory:`
     /// (a private in-memory database that lives as long as this store).
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Permanent(format!(
+                "not an SQLite URL (expected sqlite://path or sqlite::memory:): {:?}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        }
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Permanent(format!("invalid database URL: {e}")))?;
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");

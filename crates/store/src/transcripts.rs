@@ -21,7 +21,9 @@ fn finite(v: f64, what: &str) -> Result<f64, StoreError> {
     if v.is_finite() {
         Ok(v)
     } else {
-        Err(StoreError::Permanent(format!("{what} is not a finite number")))
+        Err(StoreError::Permanent(format!(
+            "{what} is not a finite number"
+        )))
     }
 }
 
@@ -89,10 +91,7 @@ impl SqliteStore {
                     .push_bind(s.text.clone());
                 idx += 1;
             });
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
+            qb.build().execute(&mut *tx).await.map_err(map_sqlx_error)?;
         }
         tx.commit().await.map_err(map_sqlx_error)
     }
@@ -188,10 +187,7 @@ impl SqliteStore {
                     .push_bind(c.toc);
                 idx += 1;
             });
-            qb.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
+            qb.build().execute(&mut *tx).await.map_err(map_sqlx_error)?;
         }
         sqlx::query("UPDATE episodes SET chapters_saved_at = ? WHERE id = ?")
             .bind(ms(now))

@@ -1,0 +1,98 @@
+//! The store contract (`podsift_store::contract`) run against SQLite: each test gets a fresh
+//! database file in its own temporary directory.
+
+use std::sync::Arc;
+
+use podsift_core::store::Store;
+use podsift_store::SqliteStore;
+use podsift_store::contract::{self, episodes, feeds, jobs, transcripts};
+use tempfile::TempDir;
+
+async fn fresh() -> (TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("podsift.db"))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+/// One `#[tokio::test]` per contract function that takes just a fresh store.
+macro_rules! contract {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (_dir, store) = fresh().await;
+                $module::$name(&store).await;
+            }
+        )*
+    };
+}
+
+contract!(
+    feeds::default_user_is_stable,
+    feeds::subscribe_twice_reuses_feed,
+    feeds::subscribe_unknown_user_fails,
+    feeds::unsubscribe_stops_polling,
+    feeds::due_feeds_order_and_filter,
+    feeds::find_feed_by_id_and_url,
+    feeds::record_poll_success_and_failure,
+    feeds::record_poll_moves_url,
+    feeds::list_feeds_counts_episodes,
+    episodes::upsert_insert_unchanged_edit,
+    episodes::identity_is_per_feed,
+    episodes::first_import_candidates_rule,
+    episodes::list_episodes_ordering,
+    transcripts::transcript_replace_and_order,
+    transcripts::transcript_rejects_bad_input,
+    transcripts::chapters_round_trip,
+    jobs::enqueue_dedupe,
+    jobs::claim_order_and_run_after,
+    jobs::lease_expiry_and_ownership,
+    jobs::retry_backoff_then_dead,
+    jobs::permanent_failure_and_retry_job,
+    jobs::expired_final_attempt_goes_dead,
+    jobs::list_jobs_filters,
+);
+
+#[tokio::test]
+async fn two_users_share_one_feed() {
+    let (_dir, store) = fresh().await;
+    let second = store
+        .create_user("alice", Some("alice@example.org"), contract::t0())
+        .await
+        .unwrap();
+    feeds::two_users_share_one_feed(&store, second).await;
+}
+
+#[tokio::test]
+async fn record_poll_url_merge() {
+    let (_dir, store) = fresh().await;
+    let second = store
+        .create_user("bob", None, contract::t0())
+        .await
+        .unwrap();
+    feeds::record_poll_url_merge(&store, second).await;
+}
+
+/// 200 jobs, two store handles on one file (like two processes), four workers each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_two_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    let stores: Vec<Arc<dyn Store>> = vec![Arc::new(a), Arc::new(b)];
+    jobs::concurrent_claims_exactly_once(stores, 200, 4).await;
+}
+
+/// The whole single-store contract also holds for an in-memory database.
+#[tokio::test]
+async fn in_memory_store_passes_contract_samples() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    episodes::upsert_insert_unchanged_edit(&store).await;
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    jobs::retry_backoff_then_dead(&store).await;
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    transcripts::transcript_replace_and_order(&store).await;
+}

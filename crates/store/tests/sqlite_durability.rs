@@ -1,0 +1,153 @@
+//! SQLite-specific behaviour: durability across reopen, idempotent migrations, URLs.
+
+use podsift_core::jobs::{JobKind, JobState, NewJob};
+use podsift_core::model::*;
+use podsift_core::store::Store;
+use podsift_store::SqliteStore;
+use podsift_store::contract::{at, episode, new_feed, t0};
+
+#[tokio::test]
+async fn reopened_store_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    // Parent directories are created on open.
+    let path = dir.path().join("nested/dir/podsift.db");
+    let (feed, ep, job) = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let user = store.default_user(t0()).await.unwrap();
+        let (feed, _) = store
+            .subscribe(user, &new_feed("https://d.example/rss"), t0())
+            .await
+            .unwrap();
+        let s = store
+            .upsert_episodes(feed, &[episode("g", "h", Some(5))], 1, t0())
+            .await
+            .unwrap();
+        let ep = s.new_candidates[0];
+        store
+            .save_transcript(&Transcript {
+                episode_id: ep,
+                source: TranscriptSource::Local {
+                    model: "base".into(),
+                },
+                language: Some("en".into()),
+                segments: vec![Segment {
+                    start: 0.0,
+                    end: 1.0,
+                    speaker: None,
+                    text: "kept".into(),
+                }],
+                skipped: 1,
+                created_at: at(1),
+            })
+            .await
+            .unwrap();
+        let job = store
+            .enqueue(
+                &NewJob::for_episode(JobKind::FetchTranscript, ep, t0()),
+                t0(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        store.close().await;
+        (feed, ep, job)
+    };
+    assert!(path.exists());
+
+    let store = SqliteStore::open(&path).await.unwrap();
+    let user = store.default_user(at(100)).await.unwrap();
+    let feeds = store.list_feeds(Some(user)).await.unwrap();
+    assert_eq!(feeds.len(), 1);
+    assert_eq!((feeds[0].id, feeds[0].episode_count), (feed, 1));
+    let got = store.get_episode(ep).await.unwrap().unwrap();
+    assert_eq!(got.transcript_source.as_deref(), Some("local:base"));
+    assert_eq!(got.segment_count, 1);
+    let t = store.get_transcript(ep).await.unwrap().unwrap();
+    assert_eq!(t.segments[0].text, "kept");
+    let jobs = store.list_jobs(Some(JobState::Queued), 10).await.unwrap();
+    assert_eq!(jobs.iter().map(|j| j.id).collect::<Vec<_>>(), vec![job]);
+    assert_eq!(jobs[0].episode_id(), Some(ep));
+}
+
+#[tokio::test]
+async fn dropped_without_close_keeps_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("podsift.db");
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let user = store.default_user(t0()).await.unwrap();
+        store
+            .subscribe(user, &new_feed("https://drop.example/rss"), t0())
+            .await
+            .unwrap();
+        // dropped here, no close()
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let found = store
+        .find_feed(&FeedKey::Url("https://drop.example/rss".into()))
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("podsift.db");
+    let first = SqliteStore::open(&path).await.unwrap();
+    first.migrate().await.unwrap();
+    let second = SqliteStore::open(&path).await.unwrap();
+    second.migrate().await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(second.pool())
+        .await
+        .unwrap();
+    let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .unwrap()
+        .count();
+    assert_eq!(usize::try_from(applied).unwrap(), shipped);
+    // Both handles work on the migrated schema.
+    let user = first.default_user(t0()).await.unwrap();
+    assert_eq!(second.default_user(t0()).await.unwrap(), user);
+}
+
+#[tokio::test]
+async fn connect_urls() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("sub/url.db");
+    let url = format!("sqlite://{}", file.display());
+    let store = SqliteStore::connect(&url).await.unwrap();
+    store.default_user(t0()).await.unwrap();
+    assert!(file.exists());
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+
+    // Two in-memory stores are independent.
+    let a = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let b = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let user = a.default_user(t0()).await.unwrap();
+    a.subscribe(user, &new_feed("https://mem.example/"), t0())
+        .await
+        .unwrap();
+    assert_eq!(a.list_feeds(None).await.unwrap().len(), 1);
+    assert!(b.list_feeds(None).await.unwrap().is_empty());
+
+    let err = SqliteStore::connect("postgres://nope").await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+}
+
+#[tokio::test]
+async fn duplicate_user_name_is_permanent() {
+    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    store.create_user("carol", None, t0()).await.unwrap();
+    let err = store.create_user("carol", None, t0()).await.unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+}
