@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::TranscriptError;
 use crate::sink::Sink;
-use crate::text::{decode_entities, strip_tags, tidy_lines};
+use crate::text::{decode_entities, split_speaker, strip_tags, tidy_lines};
 use crate::time::parse_clock;
 
 /// Parses a JSON transcript.
@@ -17,7 +17,8 @@ use crate::time::parse_clock;
 ///   are skipped and counted. `start`/`end`/`text` are accepted as alternative keys (in
 ///   seconds, as Whisper-style output writes them).
 /// * A top-level array of `{"start", "end", "text"}` objects in **milliseconds** (the
-///   subtitle-JSON shape other converters emit).
+///   subtitle-JSON shape other converters emit). Having no speaker field, its texts are
+///   read for `Name:` prefixes as in SRT (the speaker carries over).
 ///
 /// Fails only when the text is not JSON or has neither shape. Nesting depth is bounded
 /// by `serde_json`'s recursion limit.
@@ -89,6 +90,19 @@ pub fn parse_json(text: &str) -> Result<ParsedTranscript, TranscriptError> {
             body,
         });
     }
+    // Subtitle-JSON has no speaker field: read `Name:` prefixes like SRT (sticky).
+    let mut current: Option<String> = None;
+    if scale != 1.0 {
+        for r in raws.iter_mut() {
+            if r.speaker.is_none() {
+                if let Some((name, rest)) = split_speaker(&r.body) {
+                    current = Some(name);
+                    r.body = tidy_lines(rest);
+                }
+                r.speaker.clone_from(&current);
+            }
+        }
+    }
     for k in 0..raws.len() {
         let r = &raws[k];
         if r.body.is_empty() {
@@ -158,10 +172,14 @@ mod tests {
 
     #[test]
     fn subtitle_json_in_milliseconds() {
-        let p = parse_json(r#"[{"start":1,"end":5000,"text":"Hi <i>there</i>"}]"#).unwrap();
+        let p = parse_json(
+            r#"[{"start":1,"end":5000,"text":"Ann: Hi <i>there</i>"},{"start":5000,"end":6000,"text":"more"}]"#,
+        )
+        .unwrap();
         assert_eq!(p.segments[0].start, 0.001);
         assert_eq!(p.segments[0].end, 5.0);
         assert_eq!(p.segments[0].text, "Hi there");
+        assert_eq!(p.segments[1].speaker.as_deref(), Some("Ann"));
     }
 
     #[test]
