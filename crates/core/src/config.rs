@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Where the database and caches live. Default: the platform data dir.
@@ -16,18 +16,6 @@ pub struct Config {
     pub allow_private_networks: bool,
     pub http: HttpConfig,
     pub poll: PollConfig,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            data_dir: None,
-            database_url: None,
-            allow_private_networks: false,
-            http: HttpConfig::default(),
-            poll: PollConfig::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

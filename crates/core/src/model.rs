@@ -156,7 +156,10 @@ impl TranscriptFormat {
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum TranscriptSource {
     /// Downloaded from the publisher's `<podcast:transcript>`.
-    Publisher { url: String, format: TranscriptFormat },
+    Publisher {
+        url: String,
+        format: TranscriptFormat,
+    },
     /// Produced by local speech-to-text.
     Local { model: String },
     /// Produced by a remote speech-to-text API.

@@ -124,8 +124,12 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// Mark done. False when the worker no longer holds the lease (someone reclaimed it).
-    async fn complete(&self, job: JobId, worker: &str, now: DateTime<Utc>)
-    -> Result<bool, StoreError>;
+    async fn complete(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// Record a failed attempt: requeue after `backoff` or mark dead (permanent failure, or
     /// attempts exhausted). Returns the new state.
     async fn fail(
@@ -137,8 +141,11 @@ pub trait Store: Send + Sync {
         backoff: Duration,
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError>;
-    async fn list_jobs(&self, state: Option<JobState>, limit: usize)
-    -> Result<Vec<Job>, StoreError>;
+    async fn list_jobs(
+        &self,
+        state: Option<JobState>,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError>;
     /// Put a dead job back in the queue with its attempts reset.
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError>;
 }
