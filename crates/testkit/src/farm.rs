@@ -74,7 +74,11 @@ impl Farm {
     }
 
     fn feed_index(&self, path: &str) -> Option<usize> {
-        let i: usize = path.strip_prefix("/feed/")?.strip_suffix(".xml")?.parse().ok()?;
+        let i: usize = path
+            .strip_prefix("/feed/")?
+            .strip_suffix(".xml")?
+            .parse()
+            .ok()?;
         (i < self.spec.n_feeds).then_some(i)
     }
 

@@ -128,7 +128,11 @@ impl TestServer {
 
     /// Sets (or replaces) the route for `path` (exact match, query ignored).
     pub fn route(&self, path: &str, route: Route) {
-        self.shared.paths().entry(path.to_owned()).or_default().route = Some(route);
+        self.shared
+            .paths()
+            .entry(path.to_owned())
+            .or_default()
+            .route = Some(route);
     }
 
     /// Requests received for `path` so far.
@@ -161,7 +165,10 @@ impl TestServer {
 
     /// Feed-farm `304 Not Modified` answers so far (0 for a plain server).
     pub fn not_modified_served(&self) -> usize {
-        self.shared.farm.as_ref().map_or(0, |f| f.not_modified_served())
+        self.shared
+            .farm
+            .as_ref()
+            .map_or(0, |f| f.not_modified_served())
     }
 }
 

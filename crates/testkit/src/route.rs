@@ -202,7 +202,9 @@ impl Route {
     /// Pre-answer delay, resolving a sequence with the 0-based request number `nth`.
     pub(crate) fn resolve(&self, nth: usize) -> Option<&Route> {
         match &self.kind {
-            Kind::Sequence(routes) => routes.get(nth.min(routes.len().saturating_sub(1)))?.resolve(nth),
+            Kind::Sequence(routes) => routes
+                .get(nth.min(routes.len().saturating_sub(1)))?
+                .resolve(nth),
             _ => Some(self),
         }
     }
@@ -261,10 +263,7 @@ impl Route {
             }
             Kind::Sequence(_) => builder.status(StatusCode::NOT_FOUND).body(Body::empty()),
             Kind::SlowBody { body, chunk, delay } => {
-                let chunks: Vec<Bytes> = body
-                    .chunks(*chunk)
-                    .map(|c| body.slice_ref(c))
-                    .collect();
+                let chunks: Vec<Bytes> = body.chunks(*chunk).map(|c| body.slice_ref(c)).collect();
                 let delay = *delay;
                 let stream = futures::stream::unfold(
                     (chunks.into_iter(), shutdown),
@@ -282,9 +281,8 @@ impl Route {
                     .body(Body::from_stream(stream))
             }
             Kind::Stall => {
-                let stream = futures::stream::unfold(
-                    (0u8, shutdown),
-                    |(state, mut shutdown)| async move {
+                let stream =
+                    futures::stream::unfold((0u8, shutdown), |(state, mut shutdown)| async move {
                         if state == 0 {
                             return Some((Ok(Bytes::from_static(b"0123456789")), (1, shutdown)));
                         }
@@ -295,8 +293,7 @@ impl Route {
                             Err(std::io::Error::other("test server shut down")),
                             (2, shutdown),
                         ))
-                    },
-                );
+                    });
                 builder
                     .header(header::CONTENT_LENGTH, 1000)
                     .body(Body::from_stream(stream))
@@ -332,7 +329,10 @@ impl Route {
         if lm == ims {
             return true;
         }
-        match (httpdate::parse_http_date(lm), httpdate::parse_http_date(ims)) {
+        match (
+            httpdate::parse_http_date(lm),
+            httpdate::parse_http_date(ims),
+        ) {
             (Ok(lm), Ok(ims)) => ims >= lm,
             _ => false,
         }
