@@ -5,7 +5,8 @@ pub(crate) const MAX_SECONDS: f64 = 3_600_000.0;
 
 /// Parses a WebVTT timestamp at the start of `s` following the WebVTT parsing rules:
 /// `[hh:]mm:ss.ttt` where hours are one or more digits, minutes and seconds exactly two
-/// digits (≤ 59) and the fraction exactly three digits. A `,` is accepted in place of the
+/// digits (≤ 59) and the fraction exactly three digits; like vtt.js, `hhh:mm.ttt` with a
+/// first field above 59 reads as hours and minutes. A `,` is accepted in place of the
 /// `.` (SRT-style files served as VTT are common). Returns seconds and the bytes consumed.
 pub(crate) fn parse_vtt_timestamp(s: &str) -> Option<(f64, usize)> {
     let b = s.as_bytes();
@@ -22,8 +23,7 @@ pub(crate) fn parse_vtt_timestamp(s: &str) -> Option<(f64, usize)> {
         }
         (*i > start).then_some((v, *i - start))
     };
-    let (v1, n1) = digits(&mut i)?;
-    let mut hours_mode = n1 != 2 || v1 > 59;
+    let (v1, _) = digits(&mut i)?;
     if b.get(i) != Some(&b':') {
         return None;
     }
@@ -33,21 +33,20 @@ pub(crate) fn parse_vtt_timestamp(s: &str) -> Option<(f64, usize)> {
         return None;
     }
     let (h, m, sec);
-    if hours_mode || b.get(i) == Some(&b':') {
-        hours_mode = true;
-        if b.get(i) != Some(&b':') {
-            return None;
-        }
+    if b.get(i) == Some(&b':') {
         i += 1;
         let (v3, n3) = digits(&mut i)?;
         if n3 != 2 {
             return None;
         }
         (h, m, sec) = (v1, v2, v3);
+    } else if v1 > 59 {
+        // `120:10.000`: vtt.js reads a large first field without a third one as
+        // hours:minutes.
+        (h, m, sec) = (v1, v2, 0);
     } else {
         (h, m, sec) = (0, v1, v2);
     }
-    let _ = hours_mode;
     if !matches!(b.get(i), Some(b'.') | Some(b',')) {
         return None;
     }
@@ -145,7 +144,8 @@ mod tests {
         assert_eq!(parse_vtt_timestamp("01:02:03.004"), Some((3723.004, 12)));
         assert_eq!(parse_vtt_timestamp("123:00:00.000"), Some((442800.0, 13)));
         assert_eq!(parse_vtt_timestamp("00:00:01,000"), Some((1.0, 12)));
-        assert_eq!(parse_vtt_timestamp("0:01.000"), None);
+        assert_eq!(parse_vtt_timestamp("0:01.000"), Some((1.0, 8)));
+        assert_eq!(parse_vtt_timestamp("120:10.000"), Some((432600.0, 10)));
         assert_eq!(parse_vtt_timestamp("00:60.000"), None);
         assert_eq!(parse_vtt_timestamp("00:01.00"), None);
         assert_eq!(parse_vtt_timestamp("00:01"), None);

@@ -4,7 +4,7 @@ use podsift_core::model::ParsedTranscript;
 
 use crate::sink::Sink;
 use crate::srt::normalise_newlines;
-use crate::text::{decode_entities, split_speaker, strip_tags, tidy_lines};
+use crate::text::{decode_entities, split_speaker, tidy_lines};
 use crate::time::parse_vtt_timestamp;
 
 /// Parses WebVTT following the parsing rules of the W3C spec where they matter for text
@@ -64,7 +64,12 @@ pub fn parse_vtt(text: &str) -> ParsedTranscript {
         };
         let timing = parse_timing(lines[t]);
         let mut j = t + 1;
-        while j < lines.len() && !lines[j].trim().is_empty() && !lines[j].contains("-->") {
+        // A good cue's text ends at a blank line or a line with `-->`; a bad cue is
+        // discarded up to the next blank line (so its lines cannot start a cue).
+        while j < lines.len()
+            && !lines[j].trim().is_empty()
+            && (timing.is_none() || !lines[j].contains("-->"))
+        {
             j += 1;
         }
         let body = &lines[t + 1..j];
@@ -75,7 +80,7 @@ pub fn parse_vtt(text: &str) -> ParsedTranscript {
         };
         let raw = body.join("\n");
         let voice = first_voice(&raw);
-        let mut cue_text = tidy_lines(&decode_entities(&strip_tags(&raw)));
+        let mut cue_text = tidy_lines(&decode_entities(&strip_vtt_tags(&raw)));
         if let Some(v) = voice {
             speaker = Some(v);
         } else if let Some((name, rest)) = split_speaker(&cue_text) {
@@ -105,12 +110,27 @@ fn parse_timing(line: &str) -> Option<(f64, f64)> {
     let rest = s[used..].trim_start_matches([' ', '\t']);
     let rest = rest.strip_prefix("-->")?;
     let rest = rest.trim_start_matches([' ', '\t']);
-    let (end, used) = parse_vtt_timestamp(rest)?;
-    let after = &rest[used..];
-    if !(after.is_empty() || after.starts_with([' ', '\t'])) {
-        return None;
-    }
+    // Whatever follows the end time is cue settings, which podsift ignores (vtt.js also
+    // accepts settings glued to the timestamp).
+    let (end, _) = parse_vtt_timestamp(rest)?;
     Some((start, end))
+}
+
+/// Removes every tag from cue text as the WebVTT cue-text tokenizer does: in cue text a
+/// `<` always opens a tag (class, italic, bold, underline, ruby, voice, lang, timestamp,
+/// or unknown), which runs to the next `>` or, when unclosed, to the end of the cue.
+fn strip_vtt_tags(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(p) = rest.find('<') {
+        out.push_str(&rest[..p]);
+        match rest[p..].find('>') {
+            Some(e) => rest = &rest[p + e + 1..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The annotation of the first voice span: `<v Name>`, `<v.loud.x Name>`.
@@ -179,6 +199,14 @@ mod tests {
         assert_eq!(p.skipped, 1);
         let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(t, vec!["good", "next"]);
+    }
+
+    #[test]
+    fn unclosed_tags_run_to_end_and_bad_cues_are_skipped_whole() {
+        let p = parse_vtt("WEBVTT\n\n00:00.000 --> 00:02.000\nThis is </c awesome!\n\n00:02.000 --> 00:03.000line:40%\n< 00:01.000>Hi <00:01.000 >there\n\n-->\n00:04.000 --> 00:05.000\nDropped\n\n00:06.000 --> 00:07.000\nKept\n");
+        let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(t, vec!["This is", "Hi there", "Kept"]);
+        assert_eq!(p.skipped, 1);
     }
 
     #[test]
