@@ -151,3 +151,38 @@ async fn duplicate_user_name_is_permanent() {
     let err = store.create_user("carol", None, t0()).await.unwrap_err();
     assert!(!err.is_retryable(), "{err}");
 }
+
+/// A database locked by another writer is reported as retryable (`Unavailable`).
+#[tokio::test]
+async fn locked_database_is_retryable() {
+    use sqlx::Connection;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("locked.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    let mut holder = store.pool().acquire().await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+
+    // A second "process" that does not wait for the lock.
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .busy_timeout(std::time::Duration::ZERO);
+    let mut other = SqliteConnection::connect_with(&options).await.unwrap();
+    let err = sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap_err();
+    let mapped = podsift_store::map_sqlx_error(err);
+    assert!(mapped.is_retryable(), "{mapped}");
+
+    sqlx::query("ROLLBACK").execute(&mut *holder).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+}
