@@ -436,7 +436,6 @@ impl<'b> Builder<'b> {
         if text.is_empty() {
             return;
         }
-        let owned = || Some(text.to_string());
         let first = |slot: &mut Option<String>| {
             if slot.is_none() {
                 *slot = Some(text.to_string());
@@ -491,17 +490,13 @@ impl<'b> Builder<'b> {
             Field::NewFeedUrl => first(&mut feed.new_feed_url),
             Field::Ttl => feed.ttl_minutes = text.parse().ok(),
             Field::Explicit => feed.explicit = parse_explicit(text),
-            Field::Category => {
-                if feed.categories.len() < MAX_LIST && !feed.categories.iter().any(|c| c == text) {
-                    feed.categories.push(text.to_string());
-                }
+            Field::Category
+                if feed.categories.len() < MAX_LIST
+                    && !feed.categories.iter().any(|c| c == text) =>
+            {
+                feed.categories.push(text.to_string());
             }
-            Field::ImageUrl | Field::AtomLogo => first(&mut alt.other_image),
-            Field::AtomIcon => {
-                if alt.other_image.is_none() {
-                    alt.other_image = owned();
-                }
-            }
+            Field::ImageUrl | Field::AtomLogo | Field::AtomIcon => first(&mut alt.other_image),
             _ => {}
         }
     }
@@ -613,7 +608,11 @@ fn join(base: Option<&Url>, s: &str) -> Option<Url> {
 }
 
 fn is_absolute(s: &str) -> bool {
-    let lower = |p: &str| s.len() >= p.len() && s[..p.len()].eq_ignore_ascii_case(p);
+    let lower = |p: &str| {
+        s.as_bytes()
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+    };
     lower("http://") || lower("https://")
 }
 

@@ -106,7 +106,10 @@ fn first_element(mut t: &str) -> Option<String> {
             t = &rest[rest.find("-->")? + 3..];
         } else if t.starts_with("<?") {
             t = &t[t.find("?>")? + 2..];
-        } else if t.len() >= 9 && t[..9].eq_ignore_ascii_case("<!doctype") {
+        } else if t
+            .get(..9)
+            .is_some_and(|p| p.eq_ignore_ascii_case("<!doctype"))
+        {
             let end = t.find('>')?;
             if t[9..end].trim().to_ascii_lowercase().starts_with("html") {
                 return Some("!doctype html".to_string());

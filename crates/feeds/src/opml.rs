@@ -12,7 +12,7 @@ const MAX_OUTLINES: usize = 100_000;
 /// One subscription from an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OpmlOutline {
-    /// The outline's `title`, else its `text`.
+    /// The outline's `text`, else its `title`.
     pub title: Option<String>,
     /// The feed URL (`xmlUrl`, matched case-insensitively).
     pub xml_url: String,
@@ -99,13 +99,17 @@ pub fn parse_opml(bytes: &[u8]) -> Result<Vec<OpmlOutline>, OpmlError> {
         if !local.eq_ignore_ascii_case("outline") {
             continue;
         }
-        let o = read_outline(&e);
+        let (o, sublist) = read_outline(&e);
         let folder = if o.xml_url.is_empty() {
             o.title.clone()
         } else {
             None
         };
-        if !o.xml_url.is_empty() && out.len() < MAX_OUTLINES && seen.insert(o.xml_url.clone()) {
+        if !o.xml_url.is_empty()
+            && !sublist
+            && out.len() < MAX_OUTLINES
+            && seen.insert(o.xml_url.clone())
+        {
             let category = stack.iter().filter_map(|s| s.folder.clone()).collect();
             out.push(OpmlOutline { category, ..o });
         }
@@ -122,9 +126,12 @@ pub fn parse_opml(bytes: &[u8]) -> Result<Vec<OpmlOutline>, OpmlError> {
     Ok(out)
 }
 
-fn read_outline(e: &BytesStart) -> OpmlOutline {
+/// Reads one outline; the flag is set for outlines that point at another list
+/// (`type="source"` or `"include"`) rather than a feed.
+fn read_outline(e: &BytesStart) -> (OpmlOutline, bool) {
     let mut o = OpmlOutline::default();
     let mut text = None;
+    let mut sublist = false;
     for a in e.attributes().with_checks(false).flatten() {
         let key = a.key.local_name();
         let key = key.as_ref().to_ascii_lowercase();
@@ -134,13 +141,19 @@ fn read_outline(e: &BytesStart) -> OpmlOutline {
             "htmlurl" if o.html_url.is_none() => o.html_url = value(),
             "title" if o.title.is_none() => o.title = value(),
             "text" if text.is_none() => text = value(),
+            "type" => {
+                let t = a.value.trim().to_ascii_lowercase();
+                // WordPress writes `type="link"` for feeds: only these two are lists.
+                sublist = matches!(t.as_str(), "source" | "include");
+            }
             _ => {}
         }
     }
-    if o.title.is_none() {
+    // Like listparser (and most readers): `text` is the display name, `title` the fallback.
+    if text.is_some() {
         o.title = text;
     }
-    o
+    (o, sublist)
 }
 
 /// Writes an OPML 2.0 document. Outlines whose `category` paths are equal and adjacent
@@ -230,7 +243,7 @@ mod tests {
         assert_eq!(v[0].xml_url, "http://a.example/feed?x=1&y=2");
         assert_eq!(v[0].html_url.as_deref(), Some("http://a.example/"));
         assert_eq!(v[0].category, vec!["Tech & Science"]);
-        assert_eq!(v[1].title.as_deref(), Some("B"));
+        assert_eq!(v[1].title.as_deref(), Some("b-text"));
         assert_eq!(v[1].category, vec!["Tech & Science", "Inner"]);
         assert_eq!(
             v[2].title.as_deref(),

@@ -272,7 +272,7 @@ impl<'b> Parser<'b> {
                 "opml" => {
                     return Err(FeedError::NotAFeed("an OPML subscription list".to_string()));
                 }
-                "feed" if ns != Ns::Other => {
+                "feed" => {
                     self.b.feed.format = FeedFormat::Atom;
                     self.saw_feed = true;
                     self.b.base_attr(e, 0);

@@ -46,21 +46,21 @@ pub fn synthetic_feed(items: usize) -> String {
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ][n % 12];
         let year = 2010 + n / 200;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<item>\n<title>Episode {n}: The {} of {} &amp; {}</title>\n",
+            "<item>\n<title>Episode {n}: The {} of {} &amp; {}</title>",
             WORDS[n % WORDS.len()],
             WORDS[(n * 7) % WORDS.len()],
             WORDS[(n * 3) % WORDS.len()]
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<guid isPermaLink=\"false\">urn:synthetic:episode:{n:06}</guid>\n"
+            "<guid isPermaLink=\"false\">urn:synthetic:episode:{n:06}</guid>"
         );
-        let _ = write!(s, "<link>https://synthetic.example/episodes/{n}</link>\n");
-        let _ = write!(
+        let _ = writeln!(s, "<link>https://synthetic.example/episodes/{n}</link>");
+        let _ = writeln!(
             s,
-            "<pubDate>Mon, {day:02} {month} {year} {:02}:{:02}:00 +0000</pubDate>\n",
+            "<pubDate>Mon, {day:02} {month} {year} {:02}:{:02}:00 +0000</pubDate>",
             n % 24,
             n % 60
         );
@@ -75,50 +75,50 @@ pub fn synthetic_feed(items: usize) -> String {
             }
         }
         s.push_str("and more.</p><ul><li>Show notes item one</li><li>Item two</li></ul>]]></description>\n");
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<itunes:summary>Summary of episode {n}: we discuss {} and {} at length, with guests &amp; listener mail.</itunes:summary>\n",
+            "<itunes:summary>Summary of episode {n}: we discuss {} and {} at length, with guests &amp; listener mail.</itunes:summary>",
             WORDS[n % WORDS.len()],
             WORDS[(n + 3) % WORDS.len()]
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<enclosure url=\"https://cdn.synthetic.example/audio/episode-{n}.mp3\" length=\"{}\" type=\"audio/mpeg\"/>\n",
+            "<enclosure url=\"https://cdn.synthetic.example/audio/episode-{n}.mp3\" length=\"{}\" type=\"audio/mpeg\"/>",
             20_000_000 + n * 1_234
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<itunes:duration>{}:{:02}:{:02}</itunes:duration>\n",
+            "<itunes:duration>{}:{:02}:{:02}</itunes:duration>",
             n % 2,
             n % 60,
             (n * 7) % 60
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<itunes:season>{}</itunes:season>\n<itunes:episode>{n}</itunes:episode>\n",
+            "<itunes:season>{}</itunes:season>\n<itunes:episode>{n}</itunes:episode>",
             1 + n / 100
         );
         s.push_str("<itunes:episodeType>full</itunes:episodeType>\n<itunes:explicit>false</itunes:explicit>\n");
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<itunes:image href=\"https://synthetic.example/art/{n}.jpg\"/>\n"
+            "<itunes:image href=\"https://synthetic.example/art/{n}.jpg\"/>"
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<podcast:transcript url=\"https://synthetic.example/transcripts/{n}.vtt\" type=\"text/vtt\" language=\"en\"/>\n"
+            "<podcast:transcript url=\"https://synthetic.example/transcripts/{n}.vtt\" type=\"text/vtt\" language=\"en\"/>"
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<podcast:transcript url=\"https://synthetic.example/transcripts/{n}.srt\" type=\"application/x-subrip\" rel=\"captions\"/>\n"
+            "<podcast:transcript url=\"https://synthetic.example/transcripts/{n}.srt\" type=\"application/x-subrip\" rel=\"captions\"/>"
         );
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<podcast:chapters url=\"https://synthetic.example/chapters/{n}.json\" type=\"application/json+chapters\"/>\n"
+            "<podcast:chapters url=\"https://synthetic.example/chapters/{n}.json\" type=\"application/json+chapters\"/>"
         );
         s.push_str("<podcast:person role=\"host\" img=\"https://synthetic.example/ada.jpg\">Ada Host</podcast:person>\n");
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<podcast:person role=\"guest\" href=\"https://guest.example/{}\">Guest Number {}</podcast:person>\n",
+            "<podcast:person role=\"guest\" href=\"https://guest.example/{}\">Guest Number {}</podcast:person>",
             n % 97,
             n % 97
         );
