@@ -368,3 +368,57 @@ impl Resolve for GuardedResolver {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(ips: &[&str]) -> Vec<SocketAddr> {
+        ips.iter()
+            .map(|s| SocketAddr::new(s.parse().unwrap(), 0))
+            .collect()
+    }
+
+    #[test]
+    fn mixed_answers_keep_only_public_addresses() {
+        let kept = filter_resolved(
+            "rebind.example.com",
+            addrs(&[
+                "127.0.0.1",
+                "93.184.216.34",
+                "10.1.1.1",
+                "2606:4700::1111",
+                "fe80::1",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(kept, addrs(&["93.184.216.34", "2606:4700::1111"]));
+    }
+
+    #[test]
+    fn all_forbidden_is_blocked_and_empty_is_dns_failure() {
+        let err = filter_resolved("x.example.com", addrs(&["127.0.0.1", "::1"])).unwrap_err();
+        assert!(err.downcast_ref::<ResolveBlocked>().is_some(), "{err}");
+        let err = filter_resolved("x.example.com", Vec::new()).unwrap_err();
+        assert!(err.downcast_ref::<ResolveFailed>().is_some(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn guarded_resolver_refuses_internal_names_before_dns() {
+        let r = GuardedResolver::new(true);
+        for host in ["localhost", "metadata.google.internal", "nas.local"] {
+            let err = r.resolve_checked(host).await.unwrap_err();
+            assert!(
+                err.downcast_ref::<ResolveBlocked>().is_some(),
+                "{host}: {err}"
+            );
+        }
+        // Unguarded, overrides are returned as they are.
+        let open = GuardedResolver::new(false).with_overrides(HashMap::from([(
+            "Box.Example.com".to_owned(),
+            vec!["10.0.0.2".parse().unwrap()],
+        )]));
+        let got = open.resolve_checked("box.example.com").await.unwrap();
+        assert_eq!(got, addrs(&["10.0.0.2"]));
+    }
+}
