@@ -25,7 +25,11 @@ fn main() {
             } else {
                 p.segments
             };
-            println!("# {format:?}: {} segments, {} skipped", segs.len(), p.skipped);
+            println!(
+                "# {format:?}: {} segments, {} skipped",
+                segs.len(),
+                p.skipped
+            );
             for s in segs {
                 println!("{:9.3} {:9.3} {:?} {:?}", s.start, s.end, s.speaker, s.text);
             }

@@ -31,7 +31,9 @@ fn cue_lines(text: &str) -> String {
     crate::text::tidy_lines(&text.replace("-->", "->"))
 }
 
-/// SubRip: numbered cues, `hh:mm:ss,mmm` times, the speaker as a `Name:` prefix.
+/// SubRip: numbered cues, `hh:mm:ss,mmm` times, the speaker as a `Name:` prefix. Text is
+/// written as is, except that what podsift's SRT reader would take for markup (`<b>`,
+/// `{\an8}`, `&amp;`) is escaped so that reading the file back gives the same text.
 pub fn to_srt(segments: &[Segment]) -> String {
     let mut out = String::new();
     for (i, s) in segments.iter().enumerate() {
@@ -45,7 +47,7 @@ pub fn to_srt(segments: &[Segment]) -> String {
             out.push_str(sp);
             out.push_str(": ");
         }
-        out.push_str(&cue_lines(&s.text));
+        out.push_str(&crate::text::escape_minimal(&cue_lines(&s.text)));
         out.push_str("\n\n");
     }
     out
@@ -140,7 +142,7 @@ mod tests {
     fn srt() {
         assert_eq!(
             to_srt(&segs()),
-            "1\n00:00:00,000 --> 00:00:02,500\nAnn Lee: Hello & <welcome>\nto the show\n\n2\n01:02:03,004 --> 01:02:05,000\nBob: a -> b\n\n"
+            "1\n00:00:00,000 --> 00:00:02,500\nAnn Lee: Hello & &lt;welcome>\nto the show\n\n2\n01:02:03,004 --> 01:02:05,000\nBob: a -> b\n\n"
         );
     }
 

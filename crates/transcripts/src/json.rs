@@ -20,6 +20,9 @@ use crate::time::parse_clock;
 ///   subtitle-JSON shape other converters emit). Having no speaker field, its texts are
 ///   read for `Name:` prefixes as in SRT (the speaker carries over).
 ///
+/// Podcast-JSON bodies are plain text and kept as written (apart from trimming lines);
+/// subtitle-JSON texts have their caption markup stripped.
+///
 /// Fails only when the text is not JSON or has neither shape. Nesting depth is bounded
 /// by `serde_json`'s recursion limit.
 pub fn parse_json(text: &str) -> Result<ParsedTranscript, TranscriptError> {
@@ -74,6 +77,8 @@ pub fn parse_json(text: &str) -> Result<ParsedTranscript, TranscriptError> {
         };
         let end = time_field(obj, &["endTime", "end"]).map(|t| t * scale);
         let body = match obj.get("body").or_else(|| obj.get("text")) {
+            // Podcast JSON bodies are plain text; subtitle JSON carries caption markup.
+            Some(Value::String(s)) if scale == 1.0 => tidy_lines(s),
             Some(Value::String(s)) => tidy_lines(&decode_entities(&strip_tags(s))),
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),

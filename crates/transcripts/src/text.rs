@@ -110,6 +110,27 @@ pub(crate) fn strip_tags(s: &str) -> String {
     out
 }
 
+/// Escapes only what [`strip_tags`] and [`decode_entities`] would otherwise eat: a `<` or
+/// `{` that starts a tag becomes `&lt;` / `&#123;`, a `&` that starts a character reference
+/// becomes `&amp;`. Ordinary text (`2 < 3`, `Q&A`) is left readable for SRT players.
+pub(crate) fn escape_minimal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        let tail = &s[i..];
+        match c {
+            '<' if tag_len(tail).is_some() => out.push_str("&lt;"),
+            '{' if tag_len(tail).is_some() => out.push_str("&#123;"),
+            '&' if decode_entities(&tail[..tail.len().min(40)]).chars().next() != Some('&')
+                || tail.starts_with("&amp;") =>
+            {
+                out.push_str("&amp;")
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Length in bytes of the tag at the start of `s`, if `s` starts with one.
 fn tag_len(s: &str) -> Option<usize> {
     let mut chars = s.chars();
@@ -343,6 +364,19 @@ mod tests {
             None
         );
         assert_eq!(split_speaker(&format!("{}: x", "A".repeat(41))), None);
+    }
+
+    #[test]
+    fn minimal_escaping_round_trips() {
+        for t in [
+            "Hello <welcome> & &amp; {\\an8} 2<3 Q&A",
+            "a &lt; b",
+            "plain",
+        ] {
+            let e = escape_minimal(t);
+            assert_eq!(decode_entities(&strip_tags(&e)), t, "{e}");
+        }
+        assert_eq!(escape_minimal("2 < 3 and Q&A"), "2 < 3 and Q&A");
     }
 
     #[test]

@@ -203,7 +203,9 @@ mod tests {
 
     #[test]
     fn unclosed_tags_run_to_end_and_bad_cues_are_skipped_whole() {
-        let p = parse_vtt("WEBVTT\n\n00:00.000 --> 00:02.000\nThis is </c awesome!\n\n00:02.000 --> 00:03.000line:40%\n< 00:01.000>Hi <00:01.000 >there\n\n-->\n00:04.000 --> 00:05.000\nDropped\n\n00:06.000 --> 00:07.000\nKept\n");
+        let p = parse_vtt(
+            "WEBVTT\n\n00:00.000 --> 00:02.000\nThis is </c awesome!\n\n00:02.000 --> 00:03.000line:40%\n< 00:01.000>Hi <00:01.000 >there\n\n-->\n00:04.000 --> 00:05.000\nDropped\n\n00:06.000 --> 00:07.000\nKept\n",
+        );
         let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(t, vec!["This is", "Hi there", "Kept"]);
         assert_eq!(p.skipped, 1);

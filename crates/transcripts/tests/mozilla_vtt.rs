@@ -73,10 +73,16 @@ fn mozilla_vtt_conformance() {
         // Cues whose text reduces to nothing are dropped by podsift (nothing to store).
         let cues: Vec<&Value> = cues
             .iter()
-            .filter(|c| !common::norm_text(&reduce_expected(c["text"].as_str().unwrap_or(""))).is_empty())
+            .filter(|c| {
+                !common::norm_text(&reduce_expected(c["text"].as_str().unwrap_or(""))).is_empty()
+            })
             .collect();
         if cues.len() != parsed.segments.len() {
-            problems.push(format!("cue count: ours {} want {}", parsed.segments.len(), cues.len()));
+            problems.push(format!(
+                "cue count: ours {} want {}",
+                parsed.segments.len(),
+                cues.len()
+            ));
         }
         for (i, (c, s)) in cues.iter().zip(&parsed.segments).enumerate() {
             let start = c["startTime"].as_f64().unwrap_or(f64::NAN);
@@ -89,7 +95,10 @@ fn mozilla_vtt_conformance() {
                 }
             }
             if !common::close(s.start, start, 0.0005) || !common::close(s.end, end, 0.0005) {
-                problems.push(format!("cue {i} times: ours {}–{} want {start}–{end}", s.start, s.end));
+                problems.push(format!(
+                    "cue {i} times: ours {}–{} want {start}–{end}",
+                    s.start, s.end
+                ));
             }
             if ours != want_text {
                 problems.push(format!("cue {i} text: ours {ours:?} want {want_text:?}"));

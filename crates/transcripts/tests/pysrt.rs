@@ -6,14 +6,24 @@ mod common;
 use podsift_transcripts::{Segment, TranscriptFormat, parse_transcript};
 
 fn parse(dir: &std::path::Path, name: &str) -> podsift_transcripts::ParsedTranscript {
-    parse_transcript(&std::fs::read(dir.join(name)).unwrap(), TranscriptFormat::Srt).unwrap()
+    parse_transcript(
+        &std::fs::read(dir.join(name)).unwrap(),
+        TranscriptFormat::Srt,
+    )
+    .unwrap()
 }
 
 fn sensible(name: &str, segs: &[Segment]) {
     for s in segs {
-        assert!(s.start.is_finite() && s.end.is_finite() && s.start >= 0.0, "{name}: {s:?}");
+        assert!(
+            s.start.is_finite() && s.end.is_finite() && s.start >= 0.0,
+            "{name}: {s:?}"
+        );
         assert!(!s.text.trim().is_empty(), "{name}: empty text {s:?}");
-        assert!(!s.text.contains('\u{FFFD}') && !s.text.contains('\0'), "{name}: bad decode {s:?}");
+        assert!(
+            !s.text.contains('\u{FFFD}') && !s.text.contains('\0'),
+            "{name}: bad decode {s:?}"
+        );
         assert!(!s.text.contains("-->"), "{name}: timing line in text {s:?}");
         assert!(!s.text.contains('\u{FEFF}'), "{name}: BOM in text");
     }
@@ -33,7 +43,11 @@ fn pysrt_static_files() {
     assert!(names.len() >= 11);
     for name in &names {
         let p = parse(&dir, name);
-        println!("{name}: {} segments, {} skipped", p.segments.len(), p.skipped);
+        println!(
+            "{name}: {} segments, {} skipped",
+            p.segments.len(),
+            p.skipped
+        );
         sensible(name, &p.segments);
     }
 
@@ -42,8 +56,16 @@ fn pysrt_static_files() {
     assert_eq!(reference.len(), 7);
     assert_eq!(reference[0].start, 6.5);
     assert_eq!(reference[0].end, 9.0);
-    assert_eq!(reference[0].text, "About 2 months ago I found myself on\nthe comment section of YouTube");
-    for name in ["bom-utf-16-le.srt", "bom-utf-16-be.srt", "bom-utf-32-le.srt", "bom-utf-32-be.srt"] {
+    assert_eq!(
+        reference[0].text,
+        "About 2 months ago I found myself on\nthe comment section of YouTube"
+    );
+    for name in [
+        "bom-utf-16-le.srt",
+        "bom-utf-16-be.srt",
+        "bom-utf-32-le.srt",
+        "bom-utf-32-be.srt",
+    ] {
         assert_eq!(parse(&dir, name).segments, reference, "{name}");
     }
     // Same cues without index lines.
@@ -68,6 +90,9 @@ fn pysrt_static_files() {
 
     // Markup is stripped, literal `<` comparisons survive.
     let cap = parse(&dir, "capability_tester.srt").segments;
-    assert!(cap.iter().all(|s| !s.text.contains("<font") && !s.text.contains("</")));
+    assert!(
+        cap.iter()
+            .all(|s| !s.text.contains("<font") && !s.text.contains("</"))
+    );
     assert!(cap.iter().any(|s| s.text.contains("2<3,5>1,4<6")));
 }

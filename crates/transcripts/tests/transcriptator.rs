@@ -50,7 +50,10 @@ fn expected(path: &Path) -> Vec<Segment> {
         .map(|s| Segment {
             start: s["startTime"].as_f64().unwrap(),
             end: s["endTime"].as_f64().unwrap(),
-            speaker: s["speaker"].as_str().filter(|s| !s.is_empty()).map(Into::into),
+            speaker: s["speaker"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(Into::into),
             text: adjust_expected(s["body"].as_str().unwrap()),
         })
         .collect()
@@ -107,7 +110,11 @@ fn transcriptator_parsed_files() {
             "{name}: segments {ok}/{total}, speaker turns {tok}/{ttotal}, skipped {}",
             parsed.skipped
         );
-        let shown = if TURN_LEVEL.contains(&name.as_str()) { &tdiffs } else { &diffs };
+        let shown = if TURN_LEVEL.contains(&name.as_str()) {
+            &tdiffs
+        } else {
+            &diffs
+        };
         for d in shown.iter().take(4) {
             println!("   {d}");
         }
@@ -119,7 +126,10 @@ fn transcriptator_parsed_files() {
             seg_total += total;
         }
     }
-    assert!(files >= 7, "expected at least 7 default-option expectation files, found {files}");
+    assert!(
+        files >= 7,
+        "expected at least 7 default-option expectation files, found {files}"
+    );
     let seg_rate = seg_ok as f64 / seg_total as f64;
     let turn_rate = turn_ok as f64 / turn_total as f64;
     println!(
@@ -145,7 +155,13 @@ fn one_word_segments_are_merged_into_phrases() {
     let parsed = parse_transcript(&raw, TranscriptFormat::Json).unwrap();
     let merged = podsift_transcripts::normalise(parsed.segments.clone());
     let words = |segs: &[Segment]| {
-        common::norm_text(&segs.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" "))
+        common::norm_text(
+            &segs
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     };
     let theirs = expected(&dir.join("one_word_segments_parsed_50.json"));
     assert_eq!(words(&merged), words(&theirs));
@@ -166,5 +182,54 @@ fn one_word_segments_are_merged_into_phrases() {
     for s in &merged {
         assert!(s.end - s.start <= 20.0 + 1e-9, "{s:?}");
         assert!(s.end >= s.start);
+    }
+}
+
+/// Buzzcast's SRT, JSON and HTML transcripts of one episode: the same speaker turns, the
+/// same words, and turn starts within 1.5 s (the HTML has whole seconds, the JSON 10 ms).
+#[test]
+fn buzzcast_formats_agree() {
+    let Some(dir) = common::corpora("02_transcripts/peer-suites/transcriptator/test/test_files")
+    else {
+        return;
+    };
+    let turns = |file: &str, format| {
+        let p = parse_transcript(&std::fs::read(dir.join(file)).unwrap(), format).unwrap();
+        common::turns(&p.segments)
+    };
+    let srt = turns("buzzcast.srt", TranscriptFormat::Srt);
+    let words = |s: &str| {
+        s.split_whitespace()
+            .map(|w| {
+                w.trim_matches(|c: char| !c.is_alphanumeric())
+                    .to_lowercase()
+            })
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+    };
+    for (file, format) in [
+        ("buzzcast.json", TranscriptFormat::Json),
+        ("buzzcast.html", TranscriptFormat::Html),
+    ] {
+        let other = turns(file, format);
+        assert_eq!(other.len(), srt.len(), "{file}");
+        let mut same = 0;
+        for (a, b) in srt.iter().zip(&other) {
+            assert_eq!(a.speaker, b.speaker, "{file}");
+            assert!(
+                common::close(a.start, b.start, 1.5),
+                "{file}: {} vs {}",
+                a.start,
+                b.start
+            );
+            if words(&a.text) == words(&b.text) {
+                same += 1;
+            }
+        }
+        println!(
+            "buzzcast.srt vs {file}: {} turns, {same} with identical words",
+            srt.len()
+        );
+        assert!(same * 10 >= srt.len() * 9, "{file}: {same}/{}", srt.len());
     }
 }

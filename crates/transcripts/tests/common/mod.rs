@@ -11,7 +11,10 @@ pub fn corpora(sub: &str) -> Option<PathBuf> {
     let root = std::env::var_os("PODSIFT_CORPORA")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora"))
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/corpora"
+            ))
         });
     let dir = root.join(sub);
     if dir.is_dir() {
@@ -90,7 +93,11 @@ pub fn compare(
         }
     }
     if ours.len() != expected.len() {
-        diffs.push(format!("count: ours {} want {}", ours.len(), expected.len()));
+        diffs.push(format!(
+            "count: ours {} want {}",
+            ours.len(),
+            expected.len()
+        ));
     }
     (ok, total, diffs)
 }
