@@ -88,17 +88,21 @@ pub(crate) struct Builder<'b> {
     items_capped: bool,
 }
 
-fn attr_str(e: &BytesStart, names: &[&str]) -> Vec<Option<String>> {
-    let mut out = vec![None; names.len()];
+/// The values of the named attributes (matched by full name, else by local name),
+/// unescaped and trimmed; empty values are `None`. A fixed-size array: no allocation
+/// besides the values themselves.
+fn attr_str<const N: usize>(e: &BytesStart, names: [&str; N]) -> [Option<String>; N] {
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
     for a in e.attributes().with_checks(false).flatten() {
         let key = a.key.as_ref();
-        let local = key.rsplit(':').next().unwrap_or(key);
-        let full_match = names.iter().position(|n| *n == key);
-        let idx = full_match.or_else(|| names.iter().position(|n| *n == local));
+        let idx = names.iter().position(|n| *n == key).or_else(|| {
+            let local = key.rsplit(':').next().unwrap_or(key);
+            names.iter().position(|n| *n == local)
+        });
         if let Some(i) = idx
             && out[i].is_none()
         {
-            out[i] = non_empty(&unescape(a.value.as_bytes()));
+            out[i] = non_empty(&unescape(&a.value));
         }
     }
     out
@@ -132,7 +136,7 @@ impl<'b> Builder<'b> {
         if !e.attributes_raw().contains("xml:base") {
             return;
         }
-        let [base] = attr_str(e, &["xml:base"]).try_into().unwrap_or([None]);
+        let [base] = attr_str(e, ["xml:base"]);
         if level == 0 {
             if self.feed_alt.base.is_none() {
                 self.feed_alt.base = base;
@@ -191,8 +195,8 @@ impl<'b> Builder<'b> {
             Ns::Plain if level_ok => match local {
                 "title" => Field::Title,
                 "link" => {
-                    if let [Some(href)] = attr_str(e, &["href"]).as_slice() {
-                        self.set_field(Field::Link, href);
+                    if let [Some(href)] = attr_str(e, ["href"]) {
+                        self.set_field(Field::Link, &href);
                         if empty {
                             return None;
                         }
@@ -232,7 +236,7 @@ impl<'b> Builder<'b> {
                 "logo" => Field::AtomLogo,
                 "icon" => Field::AtomIcon,
                 "category" if !in_item => {
-                    if let [Some(term)] = attr_str(e, &["term"]).as_slice() {
+                    if let [Some(term)] = attr_str(e, ["term"]) {
                         self.add_category(term.clone());
                     }
                     return None;
@@ -241,14 +245,14 @@ impl<'b> Builder<'b> {
             },
             Ns::Itunes => match local {
                 "category" if !in_item => {
-                    if let [Some(text)] = attr_str(e, &["text"]).as_slice() {
+                    if let [Some(text)] = attr_str(e, ["text"]) {
                         self.add_category(text.clone());
                     }
                     return None;
                 }
                 _ if !level_ok => return None,
                 "image" => {
-                    let [href] = attr_str(e, &["href"]).try_into().unwrap_or([None]);
+                    let [href] = attr_str(e, ["href"]);
                     let alt = self.alt();
                     if alt.itunes_image.is_none() {
                         alt.itunes_image = href;
@@ -268,9 +272,7 @@ impl<'b> Builder<'b> {
             },
             Ns::Podcast if level_ok => match local {
                 "transcript" if in_item => {
-                    let [url, ty, lang, rel] = attr_str(e, &["url", "type", "language", "rel"])
-                        .try_into()
-                        .unwrap_or([None, None, None, None]);
+                    let [url, ty, lang, rel] = attr_str(e, ["url", "type", "language", "rel"]);
                     if let (Some(url), Some((ep, _))) = (url, &mut self.item)
                         && ep.transcripts.len() < MAX_LIST
                     {
@@ -284,9 +286,7 @@ impl<'b> Builder<'b> {
                     return None;
                 }
                 "chapters" if in_item => {
-                    let [url, ty] = attr_str(e, &["url", "type"])
-                        .try_into()
-                        .unwrap_or([None, None]);
+                    let [url, ty] = attr_str(e, ["url", "type"]);
                     if let (Some(url), Some((ep, _))) = (url, &mut self.item)
                         && ep.chapters.is_none()
                     {
@@ -295,9 +295,7 @@ impl<'b> Builder<'b> {
                     return None;
                 }
                 "person" => {
-                    let [role, group, href, img] = attr_str(e, &["role", "group", "href", "img"])
-                        .try_into()
-                        .unwrap_or([None, None, None, None]);
+                    let [role, group, href, img] = attr_str(e, ["role", "group", "href", "img"]);
                     self.pending_person = Some(Person {
                         name: String::new(),
                         // The namespace's defaults: role "host" in group "cast".
@@ -321,7 +319,7 @@ impl<'b> Builder<'b> {
                 match local {
                     "content" => self.enclosure(e, true),
                     "thumbnail" => {
-                        let [url] = attr_str(e, &["url"]).try_into().unwrap_or([None]);
+                        let [url] = attr_str(e, ["url"]);
                         let alt = self.alt();
                         if alt.other_image.is_none() {
                             alt.other_image = url;
@@ -350,12 +348,12 @@ impl<'b> Builder<'b> {
     }
 
     fn enclosure(&mut self, e: &BytesStart, media: bool) {
-        let names: &[&str] = if media {
-            &["url", "type", "fileSize"]
+        let names = if media {
+            ["url", "type", "fileSize"]
         } else {
-            &["url", "type", "length"]
+            ["url", "type", "length"]
         };
-        let [url, ty, len] = attr_str(e, names).try_into().unwrap_or([None, None, None]);
+        let [url, ty, len] = attr_str(e, names);
         let Some(url) = url else { return };
         let Some((ep, alt)) = &mut self.item else {
             return;
@@ -389,9 +387,7 @@ impl<'b> Builder<'b> {
     }
 
     fn atom_link(&mut self, e: &BytesStart) {
-        let [href, rel, ty, len] = attr_str(e, &["href", "rel", "type", "length"])
-            .try_into()
-            .unwrap_or([None, None, None, None]);
+        let [href, rel, ty, len] = attr_str(e, ["href", "rel", "type", "length"]);
         let Some(href) = href else { return };
         match rel.as_deref().unwrap_or("alternate") {
             "alternate" => {

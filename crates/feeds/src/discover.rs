@@ -242,7 +242,7 @@ fn attr(tag: &str, name: &str) -> Option<String> {
                 .split(|c: char| c.is_ascii_whitespace() || c == '>')
                 .next()?,
         };
-        return Some(unescape(value.as_bytes()).into_owned());
+        return Some(unescape(value).into_owned());
     }
     None
 }

@@ -135,7 +135,7 @@ fn read_outline(e: &BytesStart) -> (OpmlOutline, bool) {
     for a in e.attributes().with_checks(false).flatten() {
         let key = a.key.local_name();
         let key = key.as_ref().to_ascii_lowercase();
-        let value = || non_empty(&unescape(a.value.as_bytes()));
+        let value = || non_empty(&unescape(&a.value));
         match key.as_str() {
             "xmlurl" if o.xml_url.is_empty() => o.xml_url = value().unwrap_or_default(),
             "htmlurl" if o.html_url.is_none() => o.html_url = value(),

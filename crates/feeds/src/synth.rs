@@ -65,7 +65,7 @@ pub fn synthetic_feed(items: usize) -> String {
             n % 60
         );
         s.push_str("<description><![CDATA[<p>In this episode we talk about ");
-        for k in 0..112 {
+        for k in 0..96 {
             s.push_str(WORDS[(n + k * 5) % WORDS.len()]);
             s.push(' ');
             if k % 15 == 14 {

@@ -104,13 +104,12 @@ pub(crate) fn push_entity(name: &[u8], out: &mut String) -> bool {
 
 /// Unescapes an attribute value (or any escaped text): known entities are replaced,
 /// everything else (bare `&`, unknown names) is kept literally.
-pub(crate) fn unescape(raw: &[u8]) -> Cow<'_, str> {
-    let s = String::from_utf8_lossy(raw);
+pub(crate) fn unescape(s: &str) -> Cow<'_, str> {
     if !s.contains('&') {
-        return s;
+        return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
-    let mut rest: &str = &s;
+    let mut rest: &str = s;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
@@ -212,8 +211,8 @@ mod tests {
 
     #[test]
     fn unescape_attr() {
-        assert_eq!(unescape(b"a&amp;b & c&eacute;&bogus;"), "a&b & cé&bogus;");
-        assert_eq!(unescape(b"?x=1&y=2"), "?x=1&y=2");
+        assert_eq!(unescape("a&amp;b & c&eacute;&bogus;"), "a&b & cé&bogus;");
+        assert_eq!(unescape("?x=1&y=2"), "?x=1&y=2");
     }
 
     #[test]
