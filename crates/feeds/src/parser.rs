@@ -244,6 +244,10 @@ impl<'b> Parser<'b> {
     }
 
     fn on_start(&mut self, e: &BytesStart, empty: bool) -> Result<(), FeedError> {
+        let raw: &str = e;
+        if !raw.starts_with(|c: char| c.is_alphabetic() || c == '_') || raw.contains('<') {
+            return self.stray_lt(raw, empty);
+        }
         if let Some(cap) = &mut self.capture {
             // Markup inside a captured field: keep it as (X)HTML text.
             let raw: &str = e;
@@ -330,6 +334,45 @@ impl<'b> Parser<'b> {
         let name_start = self.names.len();
         self.names.push_str(full);
         self.stack.push(Frame { name_start, kind });
+        Ok(())
+    }
+
+    /// A bare `<` in text (`a < b</title>`) makes quick-xml read a bogus tag up to the next
+    /// `>`. Re-read it: the part before any inner `<` is text; a final `</name` is an end
+    /// tag and a final `<name ...` a start tag; anything between is text.
+    fn stray_lt(&mut self, raw: &str, empty: bool) -> Result<(), FeedError> {
+        self.b.warn("bare '<' in text kept as text".to_string());
+        let mut parts = raw.split('<');
+        let first = parts.next().unwrap_or("");
+        let rest: Vec<&str> = parts.collect();
+        let close = if empty { "/>" } else { ">" };
+        if self.capture.is_some() {
+            self.push_text("<");
+            self.push_text(first);
+            if rest.is_empty() {
+                self.push_text(close);
+            }
+        }
+        for (i, seg) in rest.iter().enumerate() {
+            if i + 1 < rest.len() {
+                if self.capture.is_some() {
+                    self.push_text("<");
+                    self.push_text(seg);
+                }
+            } else if let Some(name) = seg.strip_prefix('/') {
+                self.on_end(name.trim());
+            } else if seg.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+                let name_len = seg
+                    .find(|c: char| c.is_whitespace() || c == '/')
+                    .unwrap_or(seg.len());
+                let tag = BytesStart::from_content(*seg, name_len);
+                self.on_start(&tag, empty)?;
+            } else if self.capture.is_some() {
+                self.push_text("<");
+                self.push_text(seg);
+                self.push_text(close);
+            }
+        }
         Ok(())
     }
 

@@ -393,3 +393,100 @@ fn synthetic_feed_parses() {
     let big = synth::synthetic_feed(2000);
     assert!((5_000_000..6_000_000).contains(&big.len()), "{}", big.len());
 }
+
+#[test]
+fn stray_less_than_and_garbage_recovered() {
+    let f = parse(
+        "<rss><channel><title>T</title><item><title>a < b</title><guid>1</guid></item>\
+         <item><title>x</title><guid>2</guid></item></channel></rss>",
+    );
+    assert_eq!(f.title.as_deref(), Some("T"));
+    assert_eq!(f.episodes.len(), 2, "{f:?}");
+    assert_eq!(f.episodes[0].title.as_deref(), Some("a < b"));
+    assert_eq!(f.episodes[0].guid.as_deref(), Some("1"));
+    assert_eq!(f.episodes[1].guid.as_deref(), Some("2"));
+}
+
+#[test]
+fn html_variants_are_not_feeds() {
+    for html in [
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>x</title>",
+        "<!-- hi --><html><body><p>x",
+        "\u{feff}<HTML><HEAD></HEAD></HTML>",
+        "<?xml version=\"1.0\"?><!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\" \"x.dtd\"><html xmlns=\"http://www.w3.org/1999/xhtml\"/>",
+    ] {
+        assert_eq!(
+            parse_feed(html.as_bytes(), None),
+            Err(FeedError::NotAFeed("an HTML page".into())),
+            "{html}"
+        );
+    }
+}
+
+#[test]
+fn item_count_is_capped() {
+    let mut s = String::from("<rss><channel>");
+    for i in 0..limits::MAX_ITEMS + 3 {
+        s.push_str(&format!("<item><guid>{i}</guid></item>"));
+    }
+    s.push_str("<title>after</title></channel></rss>");
+    let f = parse(&s);
+    assert_eq!(f.episodes.len(), limits::MAX_ITEMS);
+    assert_eq!(f.title.as_deref(), Some("after"));
+    assert!(f.warnings.iter().any(|w| w.contains("items")));
+}
+
+#[test]
+fn warnings_are_capped() {
+    let body = "&nope;".repeat(10_000);
+    let f = parse(&format!(
+        "<rss><channel><title>{body}</title></channel></rss>"
+    ));
+    assert!(f.warnings.len() <= limits::MAX_WARNINGS + 1);
+}
+
+#[test]
+fn atom03_and_item_xml_base() {
+    let f = parse(
+        r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>Old</title>
+        <entry xml:base="https://items.example/x/"><title>e</title><link rel="alternate" href="e.html"/>
+        <issued>2004-01-01T00:00:00Z</issued></entry></feed>"#,
+    );
+    assert_eq!(f.format, FeedFormat::Atom);
+    assert_eq!(f.title.as_deref(), Some("Old"));
+    assert_eq!(
+        f.episodes[0].link.as_deref(),
+        Some("https://items.example/x/e.html")
+    );
+}
+
+#[test]
+fn enclosure_prefers_audio_and_person_defaults() {
+    let f = parse(
+        r#"<rss xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel><item>
+        <enclosure url="https://x/cover.jpg" type="image/jpeg"/>
+        <enclosure url="https://x/a.mp3" type="audio/mpeg" length="0"/>
+        <enclosure url="https://x/b.mp3" type="audio/mpeg"/>
+        <podcast:person>Plain Name</podcast:person>
+        </item></channel></rss>"#,
+    );
+    let e = &f.episodes[0];
+    let enc = e.enclosure.as_ref().unwrap();
+    assert_eq!(enc.url, "https://x/a.mp3");
+    assert_eq!(enc.length, None, "length 0 means unknown");
+    assert_eq!(e.persons[0].role.as_deref(), Some("host"));
+    assert_eq!(e.persons[0].group.as_deref(), Some("cast"));
+}
+
+#[test]
+fn channel_link_is_the_base_without_a_feed_url() {
+    let f = parse_feed(
+        b"<rss><channel><link>https://site.example/pod/</link><item><enclosure url='ep1.mp3'/></item></channel></rss>",
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        f.episodes[0].enclosure.as_ref().unwrap().url,
+        "https://site.example/pod/ep1.mp3"
+    );
+}
