@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::TranscriptError;
 use crate::decode::decode_text;
-use crate::time::{MAX_SECONDS, parse_clock};
+use crate::time::{MAX_SECONDS, next_later_starts, parse_clock};
 
 /// Parses a podcast namespace chapters file (`{"version": "1.2.0", "chapters": [{
 /// "startTime", "endTime"?, "title", "img", "url", "toc"}]}`).
@@ -46,13 +46,10 @@ pub fn parse_chapters(bytes: &[u8]) -> Result<Vec<Chapter>, TranscriptError> {
         })
         .collect();
     chapters.sort_by(|a, b| a.start_seconds.total_cmp(&b.start_seconds));
-    for k in 0..chapters.len() {
-        if chapters[k].end_seconds.is_none() {
-            let start = chapters[k].start_seconds;
-            chapters[k].end_seconds = chapters[k + 1..]
-                .iter()
-                .map(|c| c.start_seconds)
-                .find(|&s| s > start);
+    let starts: Vec<f64> = chapters.iter().map(|c| c.start_seconds).collect();
+    for (c, next) in chapters.iter_mut().zip(next_later_starts(&starts)) {
+        if c.end_seconds.is_none() {
+            c.end_seconds = next;
         }
     }
     Ok(chapters)

@@ -8,7 +8,7 @@ use podsift_core::model::ParsedTranscript;
 
 use crate::sink::Sink;
 use crate::text::{collapse_ws, decode_entities};
-use crate::time::parse_clock;
+use crate::time::{next_later_starts, parse_clock};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -153,15 +153,11 @@ pub fn parse_html(text: &str) -> ParsedTranscript {
     for _ in 0..skipped {
         sink.skip();
     }
-    for k in 0..paras.len() {
-        let (s, who, t) = &paras[k];
-        let s = s.unwrap_or(0.0);
-        let end = paras[k + 1..]
-            .iter()
-            .filter_map(|p| p.0)
-            .find(|&n| n > s)
-            .unwrap_or(s);
-        sink.push(s, end, who.clone(), t.clone());
+    // A paragraph before any `<time>` starts at 0 (and 0 is never a later start).
+    let starts: Vec<f64> = paras.iter().map(|p| p.0.unwrap_or(0.0)).collect();
+    let ends = next_later_starts(&starts);
+    for ((start, end), (_, who, t)) in starts.iter().zip(ends).zip(paras) {
+        sink.push(*start, end.unwrap_or(*start), who, t);
     }
     sink.finish()
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::TranscriptError;
 use crate::sink::Sink;
 use crate::text::{decode_entities, split_speaker, strip_tags, tidy_lines};
-use crate::time::parse_clock;
+use crate::time::{next_later_starts, parse_clock};
 
 /// Parses a JSON transcript.
 ///
@@ -108,19 +108,14 @@ pub fn parse_json(text: &str) -> Result<ParsedTranscript, TranscriptError> {
             }
         }
     }
-    for k in 0..raws.len() {
-        let r = &raws[k];
+    let starts: Vec<f64> = raws.iter().map(|r| r.start).collect();
+    let next = next_later_starts(&starts);
+    for (r, next) in raws.into_iter().zip(next) {
         if r.body.is_empty() {
             continue;
         }
-        let end = r.end.unwrap_or_else(|| {
-            raws[k + 1..]
-                .iter()
-                .map(|n| n.start)
-                .find(|&s| s > r.start)
-                .unwrap_or(r.start)
-        });
-        sink.push(r.start, end, r.speaker.clone(), r.body.clone());
+        let end = r.end.or(next).unwrap_or(r.start);
+        sink.push(r.start, end, r.speaker, r.body);
     }
     Ok(sink.finish())
 }

@@ -5,7 +5,7 @@ use podsift_core::model::ParsedTranscript;
 use crate::sink::Sink;
 use crate::srt::normalise_newlines;
 use crate::text::{collapse_ws, split_speaker};
-use crate::time::parse_clock;
+use crate::time::{next_later_starts, parse_clock};
 
 /// Parses a plain-text transcript into paragraphs.
 ///
@@ -62,22 +62,23 @@ pub fn parse_text(text: &str) -> ParsedTranscript {
         .filter(|p| !p.2.is_empty())
         .collect();
     let timed = paras.iter().any(|p| p.0.is_some());
+    // Unstamped paragraphs take the previous start.
     let mut last_start = 0.0;
-    for k in 0..paras.len() {
-        let (stamp, who, t) = &paras[k];
-        let (start, end) = if timed {
-            let start = stamp.unwrap_or(last_start);
-            last_start = start;
-            let end = paras[k + 1..]
-                .iter()
-                .filter_map(|p| p.0)
-                .find(|&n| n > start)
-                .unwrap_or(start);
-            (start, end)
-        } else {
-            (0.0, 0.0)
-        };
-        sink.push(start, end, who.clone(), t.clone());
+    let starts: Vec<f64> = paras
+        .iter()
+        .map(|p| {
+            let s = if timed {
+                p.0.unwrap_or(last_start)
+            } else {
+                0.0
+            };
+            last_start = s;
+            s
+        })
+        .collect();
+    let ends = next_later_starts(&starts);
+    for ((start, end), (_, who, t)) in starts.iter().zip(ends).zip(paras) {
+        sink.push(*start, end.unwrap_or(*start), who, t);
     }
     sink.finish()
 }

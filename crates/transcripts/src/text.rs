@@ -24,10 +24,7 @@ pub(crate) fn decode_entities(s: &str) -> String {
             .take(34)
             .find(|&(_, c)| c == ';')
             .map(|(i, _)| i);
-        let decoded = semi.and_then(|end| {
-            let name = &tail[1..end];
-            entity(name).map(|c| (c, end + 1))
-        });
+        let decoded = semi.and_then(|end| entity(&tail[1..end]).map(|c| (c, end + 1)));
         match decoded {
             Some((c, used)) => {
                 out.push(c);
@@ -41,6 +38,16 @@ pub(crate) fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Length of the character reference (`&amp;`, `&#39;`) at the start of `s`, if any.
+fn reference_len(s: &str) -> Option<usize> {
+    let end = s
+        .char_indices()
+        .take(34)
+        .find(|&(_, c)| c == ';')
+        .map(|(i, _)| i)?;
+    entity(&s[1..end]).map(|_| end + 1)
 }
 
 fn entity(name: &str) -> Option<char> {
@@ -120,11 +127,7 @@ pub(crate) fn escape_minimal(s: &str) -> String {
         match c {
             '<' if tag_len(tail).is_some() => out.push_str("&lt;"),
             '{' if tag_len(tail).is_some() => out.push_str("&#123;"),
-            '&' if decode_entities(&tail[..tail.len().min(40)]).chars().next() != Some('&')
-                || tail.starts_with("&amp;") =>
-            {
-                out.push_str("&amp;")
-            }
+            '&' if reference_len(tail).is_some() => out.push_str("&amp;"),
             _ => out.push(c),
         }
     }
@@ -141,10 +144,17 @@ fn tag_len(s: &str) -> Option<usize> {
         if first != '\\' {
             return None;
         }
-        let end = s[..s.len().min(64)].find('}')?;
+        let (end, _) = s
+            .char_indices()
+            .take_while(|&(i, _)| i < 64)
+            .find(|&(_, c)| c == '}')?;
         return Some(end + 1);
     }
-    let end = s.find(['>', '\n'])?;
+    // Tags are short: looking only at the next 256 bytes keeps stripping linear.
+    let (end, _) = s
+        .char_indices()
+        .take_while(|&(i, _)| i < 256)
+        .find(|&(_, c)| c == '>' || c == '\n')?;
     if s.as_bytes()[end] != b'>' {
         return None;
     }

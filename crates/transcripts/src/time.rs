@@ -101,6 +101,22 @@ pub(crate) fn parse_clock(s: &str) -> Option<f64> {
     (total <= MAX_SECONDS).then_some(total)
 }
 
+/// For each start, the first later start that is strictly greater (the natural end of a
+/// segment whose file gives no end time). Monotonic stack: O(n) even when many starts
+/// are equal.
+pub(crate) fn next_later_starts(starts: &[f64]) -> Vec<Option<f64>> {
+    let mut out = vec![None; starts.len()];
+    let mut stack: Vec<f64> = Vec::new();
+    for (k, &s) in starts.iter().enumerate().rev() {
+        while stack.last().is_some_and(|&top| top <= s) {
+            stack.pop();
+        }
+        out[k] = stack.last().copied();
+        stack.push(s);
+    }
+    out
+}
+
 /// Splits seconds into whole hours, minutes, seconds and milliseconds (rounded).
 fn split(seconds: f64) -> (u64, u64, u64, u64) {
     let ms = if seconds.is_finite() && seconds > 0.0 {
@@ -162,6 +178,15 @@ mod tests {
         assert_eq!(parse_clock("1:99"), None);
         assert_eq!(parse_clock(""), None);
         assert_eq!(parse_clock("9999999:00:00"), None);
+    }
+
+    #[test]
+    fn next_later() {
+        assert_eq!(
+            next_later_starts(&[1.0, 1.0, 0.5, 3.0, 2.0]),
+            vec![Some(3.0), Some(3.0), Some(3.0), None, None]
+        );
+        assert!(next_later_starts(&[]).is_empty());
     }
 
     #[test]
