@@ -289,9 +289,17 @@ pub(crate) fn split_speaker(text: &str) -> Option<(String, &str)> {
         let (name, rest) = if let Some(n) = inner.strip_suffix(':') {
             (n, rest)
         } else {
-            (inner, rest.strip_prefix(':')?)
+            (inner, rest.trim_start().strip_prefix(':')?)
         };
-        return is_speaker_name(name).then(|| (name.trim().to_owned(), rest.trim_start()));
+        // The bold label is a strong signal: later words may be lower-case
+        // (`**Audience member:**`).
+        let loose = name.split_whitespace().count() > 1
+            && is_speaker_name(name.split_whitespace().next().unwrap_or_default())
+            && name.split_whitespace().count() <= MAX_SPEAKER_WORDS
+            && name.chars().count() <= MAX_SPEAKER_CHARS
+            && !name.contains([':', '<', '>', '/']);
+        return (loose || is_speaker_name(name))
+            .then(|| (name.trim().to_owned(), rest.trim_start()));
     }
     if let Some(after) = t.strip_prefix('[') {
         let end = after.find(']')?;
@@ -352,6 +360,15 @@ mod tests {
             Some(("JOHN SMITH".into(), "hello"))
         );
         assert_eq!(split_speaker("[Kevin] yes"), Some(("Kevin".into(), "yes")));
+        assert_eq!(
+            split_speaker("**Audience member:** Hi"),
+            Some(("Audience member".into(), "Hi"))
+        );
+        assert_eq!(split_speaker("Audience member: Hi"), None);
+        assert_eq!(
+            split_speaker("**Break** : [13:05]"),
+            Some(("Break".into(), "[13:05]"))
+        );
         assert_eq!(
             split_speaker("**Jerod Santo:** Hi"),
             Some(("Jerod Santo".into(), "Hi"))

@@ -89,10 +89,11 @@ fn mozilla_vtt_conformance() {
             let end = c["endTime"].as_f64().unwrap_or(f64::NAN);
             let want_text = common::norm_text(&reduce_expected(c["text"].as_str().unwrap_or("")));
             let mut ours = common::norm_text(&s.text);
-            if let Some(sp) = &s.speaker {
-                if want_text.starts_with(sp.as_str()) && !ours.starts_with(sp.as_str()) {
-                    ours = common::norm_text(&format!("{sp}: {ours}"));
-                }
+            if let Some(sp) = &s.speaker
+                && want_text.starts_with(sp.as_str())
+                && !ours.starts_with(sp.as_str())
+            {
+                ours = common::norm_text(&format!("{sp}: {ours}"));
             }
             if !common::close(s.start, start, 0.0005) || !common::close(s.end, end, 0.0005) {
                 problems.push(format!(

@@ -52,13 +52,13 @@ pub fn close(a: f64, b: f64, tol: f64) -> bool {
 pub fn turns(segs: &[Segment]) -> Vec<Segment> {
     let mut out: Vec<Segment> = Vec::new();
     for s in segs {
-        if let Some(last) = out.last_mut() {
-            if last.speaker == s.speaker {
-                last.text.push(' ');
-                last.text.push_str(&s.text);
-                last.end = s.end;
-                continue;
-            }
+        if let Some(last) = out.last_mut()
+            && last.speaker == s.speaker
+        {
+            last.text.push(' ');
+            last.text.push_str(&s.text);
+            last.end = s.end;
+            continue;
         }
         out.push(s.clone());
     }
