@@ -76,6 +76,8 @@ struct Alt {
     media_enclosure: Option<Enclosure>,
     atom_link: Option<String>,
     base: Option<String>,
+    /// `xml:lang` on the root/channel (a fallback for `<language>`).
+    lang: Option<String>,
 }
 
 pub(crate) struct Builder<'b> {
@@ -133,6 +135,12 @@ impl<'b> Builder<'b> {
 
     /// Records `xml:base` on the root/channel (`level` 0) or an item (`level` 1).
     pub(crate) fn base_attr(&mut self, e: &BytesStart, level: u8) {
+        if level == 0 && e.attributes_raw().contains("xml:lang") {
+            let [lang] = attr_str(e, ["xml:lang"]);
+            if self.feed_alt.lang.is_none() {
+                self.feed_alt.lang = lang;
+            }
+        }
         if !e.attributes_raw().contains("xml:base") {
             return;
         }
@@ -144,6 +152,12 @@ impl<'b> Builder<'b> {
         } else if let Some((_, alt)) = &mut self.item {
             alt.base = base;
         }
+    }
+
+    /// An item/entry starts.
+    pub(crate) fn begin_item(&mut self, e: &BytesStart) {
+        self.item = Some(Default::default());
+        self.base_attr(e, 1);
     }
 
     pub(crate) fn classify(
@@ -163,7 +177,10 @@ impl<'b> Builder<'b> {
         };
         let in_item = self.item.is_some();
         match (ns, local) {
-            (Ns::Plain, "channel") if parent == Kind::Root => return Some(Frame(Kind::Channel)),
+            (Ns::Plain, "channel") if parent == Kind::Root => {
+                self.base_attr(e, 0);
+                return Some(Frame(Kind::Channel));
+            }
             (Ns::Plain, "item") | (Ns::Atom, "entry")
                 if !in_item && matches!(parent, Kind::Channel | Kind::Root) =>
             {
@@ -174,11 +191,14 @@ impl<'b> Builder<'b> {
                     }
                     return None;
                 }
-                self.item = Some(Default::default());
-                self.base_attr(e, 1);
+                self.begin_item(e);
                 return Some(Frame(Kind::Item));
             }
             _ => {}
+        }
+        // RSS 1.0 puts <image> beside the channel, under the root.
+        if ns == Ns::Plain && local == "image" && parent == Kind::Root && !in_item {
+            return Some(Frame(Kind::Image));
         }
         if parent == Kind::Image {
             return (local == "url").then_some(Capture(Field::ImageUrl));
@@ -230,7 +250,10 @@ impl<'b> Builder<'b> {
                 "published" => Field::AtomPublished,
                 "updated" => Field::AtomUpdated,
                 "summary" => Field::AtomSummary,
-                "subtitle" => Field::AtomSummary,
+                // Atom 0.3 names: tagline, issued, modified.
+                "subtitle" | "tagline" => Field::AtomSummary,
+                "issued" => Field::AtomPublished,
+                "modified" => Field::AtomUpdated,
                 "content" => Field::AtomContent,
                 "author" => return Some(Frame(Kind::AtomAuthor)),
                 "logo" => Field::AtomLogo,
@@ -310,11 +333,26 @@ impl<'b> Builder<'b> {
             },
             Ns::Content if level_ok && local == "encoded" => Field::ContentEncoded,
             Ns::Dc if level_ok => match local {
+                // Fallbacks: the first of title/dc:title (description/dc:description) wins.
+                "title" => Field::Title,
+                "description" => Field::Description,
                 "creator" => Field::DcCreator,
                 "date" => Field::DcDate,
                 "language" if !in_item => Field::Language,
                 _ => return None,
             },
+            // Channel-level Media RSS artwork: an image fallback.
+            Ns::Media if !in_item && parent == Kind::Channel => {
+                let [url, ty, medium] = attr_str(e, ["url", "type", "medium"]);
+                let image = local == "thumbnail"
+                    || (local == "content"
+                        && (medium.as_deref() == Some("image")
+                            || ty.as_deref().is_some_and(|t| t.starts_with("image/"))));
+                if image && self.feed_alt.other_image.is_none() {
+                    self.feed_alt.other_image = url;
+                }
+                return None;
+            }
             Ns::Media if in_item => {
                 match local {
                     "content" => self.enclosure(e, true),
@@ -552,6 +590,9 @@ impl<'b> Builder<'b> {
             .or(alt.dc_creator)
             .or(alt.atom_author);
         feed.image = alt.itunes_image.or(alt.other_image);
+        if feed.language.is_none() {
+            feed.language = alt.lang;
+        }
         if feed.link.is_none() {
             feed.link = alt.atom_link;
         }

@@ -281,6 +281,19 @@ impl<'b> Parser<'b> {
                     self.saw_feed = true;
                     self.b.base_attr(e, 0);
                 }
+                // A lone Atom entry document: a feed of one entry.
+                "entry" => {
+                    self.b.feed.format = FeedFormat::Atom;
+                    self.saw_feed = true;
+                    self.b.begin_item(e);
+                    let name_start = self.names.len();
+                    self.names.push_str(full);
+                    self.stack.push(Frame {
+                        name_start,
+                        kind: Kind::Item,
+                    });
+                    return Ok(());
+                }
                 "rss" | "rdf" | "channel" => {
                     self.saw_feed = true;
                     self.b.base_attr(e, 0);
