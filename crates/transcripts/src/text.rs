@@ -232,6 +232,38 @@ const NOT_SPEAKERS: &[&str] = &[
     "todo",
     "fixme",
     "editor's note",
+    // Sentence openers that can precede a colon in ordinary speech.
+    "so",
+    "well",
+    "yes",
+    "no",
+    "yeah",
+    "ok",
+    "okay",
+    "and",
+    "but",
+    "or",
+    "then",
+    "now",
+    "here",
+    "there",
+    "this",
+    "that",
+    "remember",
+    "look",
+    "listen",
+    "also",
+    "plus",
+    "first",
+    "second",
+    "third",
+    "finally",
+    "important",
+    "reminder",
+    "hint",
+    "fact",
+    "bonus",
+    "spoiler",
 ];
 
 /// Joining words allowed lower-case inside a name (`Ludwig van Beethoven`).
@@ -380,6 +412,8 @@ mod tests {
         assert_eq!(split_speaker("Alban:"), Some(("Alban".into(), "")));
         // Not speakers.
         assert_eq!(split_speaker("Note: this is a note"), None);
+        assert_eq!(split_speaker("So: here is the thing"), None);
+        assert_eq!(split_speaker("NOTE: loud"), None);
         assert_eq!(split_speaker("and then he said: blah"), None);
         assert_eq!(split_speaker("The thing I always wanted to say: ok"), None);
         assert_eq!(split_speaker("[laughs] ok"), None);
