@@ -451,7 +451,8 @@ impl<'b> Builder<'b> {
 
     /// Stores a captured field's text (raw: trimmed here).
     pub(crate) fn set_field(&mut self, field: Field, raw: &str) {
-        let text = raw.trim();
+        let demoronized = crate::text::demoronize(raw.trim());
+        let text: &str = &demoronized;
         if field == Field::PersonName {
             if let Some(mut p) = self.pending_person.take()
                 && !text.is_empty()

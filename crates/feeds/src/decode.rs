@@ -21,9 +21,32 @@ pub(crate) struct Decoded<'a> {
 /// Decodes `bytes` into text following the module rules.
 pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
     let mut warnings = Vec::new();
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        let enc = if bytes[0] == 0xFF { UTF_16LE } else { UTF_16BE };
-        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[2..]);
+    // UTF-32 (which encoding_rs does not do): BOM, or `<` as the first code unit.
+    let utf32 = match bytes.get(..4) {
+        Some([0xFF, 0xFE, 0, 0]) => Some((false, 4)),
+        Some([0, 0, 0xFE, 0xFF]) => Some((true, 4)),
+        Some([b'<', 0, 0, 0]) => Some((false, 0)),
+        Some([0, 0, 0, b'<']) => Some((true, 0)),
+        _ => None,
+    };
+    if let Some((big_endian, skip)) = utf32 {
+        let text = decode_utf32(&bytes[skip..], big_endian, &mut warnings);
+        let owned = trim_leading(&text, &mut warnings).to_string();
+        return Decoded {
+            text: Cow::Owned(owned),
+            warnings,
+        };
+    }
+    // UTF-16: BOM, or `<` as the first code unit (no BOM).
+    let utf16 = match bytes.get(..2) {
+        Some([0xFF, 0xFE]) => Some((UTF_16LE, 2)),
+        Some([0xFE, 0xFF]) => Some((UTF_16BE, 2)),
+        Some([b'<', 0]) => Some((UTF_16LE, 0)),
+        Some([0, b'<']) => Some((UTF_16BE, 0)),
+        _ => None,
+    };
+    if let Some((enc, skip)) = utf16 {
+        let (text, had_errors) = enc.decode_without_bom_handling(&bytes[skip..]);
         if had_errors {
             warnings.push("invalid UTF-16 sequences replaced".to_string());
         }
@@ -62,6 +85,30 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded<'_> {
         text: Cow::Owned(text.into_owned()),
         warnings,
     }
+}
+
+fn decode_utf32(bytes: &[u8], big_endian: bool, warnings: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(bytes.len() / 4);
+    let mut bad = false;
+    for c in bytes.chunks_exact(4) {
+        let b = [c[0], c[1], c[2], c[3]];
+        let n = if big_endian {
+            u32::from_be_bytes(b)
+        } else {
+            u32::from_le_bytes(b)
+        };
+        match char::from_u32(n) {
+            Some(ch) => out.push(ch),
+            None => {
+                bad = true;
+                out.push('\u{FFFD}');
+            }
+        }
+    }
+    if bad || bytes.len() % 4 != 0 {
+        warnings.push("invalid UTF-32 sequences replaced".to_string());
+    }
+    out
 }
 
 fn trim_leading<'s>(s: &'s str, warnings: &mut Vec<String>) -> &'s str {
@@ -118,6 +165,18 @@ mod tests {
             bytes.extend_from_slice(&u.to_le_bytes());
         }
         assert_eq!(decode(&bytes).text, "<rss>ü</rss>");
+    }
+
+    #[test]
+    fn utf16_and_utf32_without_bom() {
+        let src = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss>ü</rss>";
+        let be: Vec<u8> = src.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert_eq!(decode(&be).text, src);
+        let le32: Vec<u8> = src.chars().flat_map(|c| (c as u32).to_le_bytes()).collect();
+        assert_eq!(decode(&le32).text, src);
+        let mut be32: Vec<u8> = vec![0, 0, 0xFE, 0xFF];
+        be32.extend(src.chars().flat_map(|c| (c as u32).to_be_bytes()));
+        assert_eq!(decode(&be32).text, src);
     }
 
     #[test]

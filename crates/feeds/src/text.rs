@@ -147,6 +147,31 @@ pub(crate) fn escape_xml(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Maps C1 control characters (U+0080–U+009F, never meant as such in feeds) to what they
+/// are in windows-1252: feeds converted "as Latin-1" carry `’` as U+0092.
+pub(crate) fn demoronize(s: &str) -> Cow<'_, str> {
+    // In UTF-8 every C1 character is 0xC2 followed by 0x80..=0x9F.
+    let b = s.as_bytes();
+    if !b.contains(&0xC2) {
+        return Cow::Borrowed(s); // `contains` on bytes is a memchr: the common, fast path
+    }
+    let has_c1 = b
+        .iter()
+        .enumerate()
+        .any(|(i, &x)| x == 0xC2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)));
+    if !has_c1 {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(
+        s.chars()
+            .map(|c| match c as u32 {
+                n @ 0x80..=0x9F => c1_to_unicode(n),
+                _ => c,
+            })
+            .collect(),
+    )
+}
+
 /// Trims, and returns `None` for empty text.
 pub(crate) fn non_empty(s: &str) -> Option<String> {
     let t = s.trim();
@@ -207,6 +232,15 @@ mod tests {
         let mut s = String::new();
         assert!(!push_entity(b"lol9", &mut s));
         assert_eq!(s, "&lol9;");
+    }
+
+    #[test]
+    fn c1_controls_mapped() {
+        assert_eq!(
+            demoronize("don\u{92}t \u{93}q\u{94}"),
+            "don\u{2019}t \u{201c}q\u{201d}"
+        );
+        assert!(matches!(demoronize("plain é"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -262,3 +262,38 @@ fn feed_rs_fixture_outputs() {
     println!("feed-rs fixtures: {ok_files}/{files} files match (entry count, titles, dates)");
     assert!(files >= 50 && ok_files == files, "{ok_files}/{files}");
 }
+
+/// feedparser's encoding cases (UTF-16/32 with and without BOM, EUC-KR, Big5, GB2312,
+/// windows-1252 "smart quotes", lying declarations): all parse; the ones whose expected
+/// text is known decode to it.
+#[test]
+fn feedparser_encoding_cases() {
+    let Some(root) = common::corpora("feedparser_encoding_cases") else {
+        return;
+    };
+    let dir = root.join("01_feeds/peer-suites/feedparser/tests/encoding");
+    let files = common::files(&dir, &|p| p.extension().is_some_and(|e| e == "xml"));
+    assert!(files.len() >= 70, "{}", files.len());
+    let mut failed = Vec::new();
+    for p in &files {
+        let bytes = std::fs::read(p).unwrap();
+        if let Err(e) = podsift_feeds::parse_feed(&bytes, None) {
+            failed.push(format!("{}: {e}", p.file_name().unwrap().to_string_lossy()));
+        }
+    }
+    println!(
+        "feedparser encoding: {}/{} parse",
+        files.len() - failed.len(),
+        files.len()
+    );
+    assert!(failed.is_empty(), "{failed:?}");
+    let desc = |name: &str| {
+        let f = podsift_feeds::parse_feed(&std::fs::read(dir.join(name)).unwrap(), None).unwrap();
+        f.episodes.first().and_then(|e| e.description.clone())
+    };
+    assert_eq!(desc("euc-kr-item.xml").as_deref(), Some("\u{b144}"));
+    assert_eq!(desc("demoronize-1.xml").as_deref(), Some("don\u{2019}t"));
+    let f =
+        podsift_feeds::parse_feed(&std::fs::read(dir.join("euc-kr.xml")).unwrap(), None).unwrap();
+    assert_eq!(f.title.as_deref(), Some("\u{b144}"));
+}
