@@ -105,7 +105,7 @@ fn decode_utf32(bytes: &[u8], big_endian: bool, warnings: &mut Vec<String>) -> S
             }
         }
     }
-    if bad || bytes.len() % 4 != 0 {
+    if bad || !bytes.len().is_multiple_of(4) {
         warnings.push("invalid UTF-32 sequences replaced".to_string());
     }
     out
