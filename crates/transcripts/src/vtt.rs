@@ -79,9 +79,30 @@ pub fn parse_vtt(text: &str) -> ParsedTranscript {
             continue;
         };
         let raw = body.join("\n");
-        let voice = first_voice(&raw);
-        let mut cue_text = tidy_lines(&decode_entities(&strip_vtt_tags(&raw)));
-        if let Some(v) = voice {
+        let voices = voice_spans(&raw);
+        if voices.iter().filter(|v| v.1.is_some()).count() >= 2 {
+            // Several voices in one cue (a dialogue caption): one segment per voice,
+            // all with the cue's timing.
+            let mut cut = 0;
+            for (k, (pos, name)) in voices.iter().enumerate() {
+                let next = voices.get(k + 1).map_or(raw.len(), |v| v.0);
+                let before = clean(&raw[cut..*pos]);
+                if !before.is_empty() {
+                    sink.push(start, end, speaker.clone(), before);
+                }
+                if name.is_some() {
+                    speaker.clone_from(name);
+                }
+                let piece = clean(&raw[*pos..next]);
+                if !piece.is_empty() {
+                    sink.push(start, end, speaker.clone(), piece);
+                }
+                cut = next;
+            }
+            continue;
+        }
+        let mut cue_text = clean(&raw);
+        if let Some(v) = voices.into_iter().find_map(|v| v.1) {
             speaker = Some(v);
         } else if let Some((name, rest)) = split_speaker(&cue_text) {
             speaker = Some(name);
@@ -93,6 +114,11 @@ pub fn parse_vtt(text: &str) -> ParsedTranscript {
         sink.push(start, end, speaker.clone(), cue_text);
     }
     sink.finish()
+}
+
+/// Plain text of raw cue text: tags stripped, references decoded, lines tidied.
+fn clean(raw: &str) -> String {
+    tidy_lines(&decode_entities(&strip_vtt_tags(raw)))
 }
 
 fn is_keyword_block(line: &str) -> bool {
@@ -133,26 +159,34 @@ fn strip_vtt_tags(raw: &str) -> String {
     out
 }
 
-/// The annotation of the first voice span: `<v Name>`, `<v.loud.x Name>`.
-fn first_voice(raw: &str) -> Option<String> {
-    let mut rest = raw;
-    while let Some(p) = rest.find("<v") {
-        let tail = &rest[p + 2..];
-        if tail.starts_with([' ', '\t', '.']) {
-            let end = tail.find(['>', '\n'])?;
-            let inner = &tail[..end];
-            // Skip the classes (`.loud.x`), then the annotation is the rest.
-            let annotation = match inner.find([' ', '\t']) {
-                Some(sp) => &inner[sp..],
-                None => "",
-            };
-            let name = decode_entities(annotation.trim());
-            let name = crate::text::collapse_ws(&name);
-            return (!name.is_empty()).then_some(name);
+/// Most voice spans looked at in one cue.
+const MAX_VOICES: usize = 64;
+
+/// Voice spans in raw cue text: the byte offset of each `<v …>` start tag and its
+/// annotation (`<v Name>`, `<v.loud.x Name>`; `None` when it names nobody).
+fn voice_spans(raw: &str) -> Vec<(usize, Option<String>)> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(p) = raw[from..].find("<v") {
+        let at = from + p;
+        let tail = &raw[at + 2..];
+        from = at + 2;
+        if !tail.starts_with([' ', '\t', '.', '>']) {
+            continue;
         }
-        rest = tail;
+        let Some(end) = tail.find('>') else {
+            break;
+        };
+        let inner = &tail[..end];
+        // Skip the classes (`.loud.x`); the annotation is the rest.
+        let annotation = inner.find([' ', '\t', '\n']).map_or("", |sp| &inner[sp..]);
+        let name = crate::text::collapse_ws(&decode_entities(annotation.trim()));
+        out.push((at, (!name.is_empty()).then_some(name)));
+        if out.len() >= MAX_VOICES {
+            break;
+        }
     }
-    None
+    out
 }
 
 #[cfg(test)]
@@ -209,6 +243,21 @@ mod tests {
         let t: Vec<_> = p.segments.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(t, vec!["This is", "Hi there", "Kept"]);
         assert_eq!(p.skipped, 1);
+    }
+
+    #[test]
+    fn several_voices_in_one_cue() {
+        let p = parse_vtt(
+            "WEBVTT\n\n00:01.000 --> 00:02.000\n<v Ann>Hi Bob.</v>\n<v.x Bob>Hi Ann!</v>\n\n00:02.000 --> 00:03.000\nand on\n",
+        );
+        assert_eq!(
+            cues(&p),
+            vec![
+                (1.0, 2.0, Some("Ann"), "Hi Bob."),
+                (1.0, 2.0, Some("Bob"), "Hi Ann!"),
+                (2.0, 3.0, Some("Bob"), "and on"),
+            ]
+        );
     }
 
     #[test]
