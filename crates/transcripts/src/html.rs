@@ -10,71 +10,139 @@ use crate::sink::Sink;
 use crate::text::{collapse_ws, decode_entities};
 use crate::time::{next_later_starts, parse_clock};
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Field {
-    None,
-    Cite,
-    Time,
-    Para,
+type Para = (Option<f64>, Option<String>, String);
+
+/// Scanner state: which of the three elements is open, their text so far, and the
+/// paragraphs read.
+#[derive(Default)]
+struct State {
+    in_cite: bool,
+    in_time: bool,
+    /// The open `<time>` had a usable `datetime` attribute: ignore its text.
+    time_from_attr: bool,
+    in_para: bool,
+    cite: String,
+    time: String,
+    para: String,
+    visible: String,
+    speaker: Option<String>,
+    start: Option<f64>,
+    paras: Vec<Para>,
+    skipped: usize,
+}
+
+impl State {
+    fn text(&mut self, s: &str) {
+        let buf = if self.in_cite {
+            &mut self.cite
+        } else if self.in_time {
+            &mut self.time
+        } else if self.in_para {
+            &mut self.para
+        } else {
+            if self.visible.len() + s.len() <= crate::MAX_INPUT_BYTES {
+                self.visible.push_str(s);
+            }
+            return;
+        };
+        if buf.len() + s.len() <= crate::MAX_SEGMENT_CHARS * 4 {
+            buf.push_str(s);
+        }
+    }
+
+    fn flush_para(&mut self) {
+        let t = tidy(&decode_entities(&self.para));
+        self.para.clear();
+        if !t.is_empty() && self.paras.len() < crate::MAX_SEGMENTS {
+            self.paras.push((self.start, self.speaker.clone(), t));
+        }
+    }
+
+    fn close_cite(&mut self) {
+        if self.in_cite {
+            let name = collapse_ws(&decode_entities(&self.cite));
+            let name = name.trim_end_matches(':').trim().to_owned();
+            self.speaker = (!name.is_empty()).then_some(name);
+            self.cite.clear();
+            self.in_cite = false;
+        }
+    }
+
+    fn close_time(&mut self) {
+        if self.in_time {
+            if !self.time_from_attr {
+                match parse_clock(&decode_entities(&self.time)) {
+                    Some(t) => self.start = Some(t),
+                    None => self.skipped += 1,
+                }
+            }
+            self.time.clear();
+            self.in_time = false;
+        }
+    }
+
+    fn tag(&mut self, name: &str, closing: bool, tag: &str) {
+        match (name, closing) {
+            ("p", false) => {
+                self.flush_para();
+                self.in_para = true;
+            }
+            ("p", true) => {
+                self.flush_para();
+                self.in_para = false;
+            }
+            ("cite", false) => {
+                // A new speaker ends the text before it (`<p><cite>` layouts too).
+                self.flush_para();
+                self.close_time();
+                self.in_cite = true;
+            }
+            ("cite", true) => self.close_cite(),
+            ("time", false) => {
+                self.flush_para();
+                self.close_cite();
+                self.in_time = true;
+                self.time_from_attr = false;
+                if let Some(t) = attr(tag, "datetime").and_then(|d| parse_clock(&d)) {
+                    self.start = Some(t);
+                    self.time_from_attr = true;
+                }
+            }
+            ("time", true) => self.close_time(),
+            ("br", _) => self.text("\n"),
+            ("div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "section", _)
+                if !(self.in_para || self.in_cite || self.in_time) =>
+            {
+                self.text("\n\n");
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Parses an HTML transcript: each `<p>` becomes a segment, with the speaker of the last
 /// `<cite>` (trailing `:` removed) and the start of the last `<time>` (`m:ss`, `h:mm:ss`,
 /// `hh:mm:ss.mmm`, or a `datetime` attribute); the end is the next later start. Without
-/// any `<time>` all times are 0. `<br>` inside a paragraph becomes a line break; `<script>`,
+/// any `<time>` all times are 0. Both the spec's flat layout and `<cite>`/`<time>` inside
+/// the `<p>` are read. `<br>` inside a paragraph becomes a line break; `<script>`,
 /// `<style>`, `<head>` and comments are ignored. A page without any `<p>` falls back to
 /// the plain-text parser on its visible text.
 pub fn parse_html(text: &str) -> ParsedTranscript {
-    let mut field = Field::None;
-    let mut buf = String::new();
-    let mut speaker: Option<String> = None;
-    let mut start: Option<f64> = None;
-    let mut paras: Vec<(Option<f64>, Option<String>, String)> = Vec::new();
-    let mut visible = String::new();
+    let mut st = State::default();
     let mut rest = text;
-    let mut skipped = 0usize;
-
-    let flush = |field: Field,
-                 buf: &mut String,
-                 speaker: &mut Option<String>,
-                 start: &mut Option<f64>,
-                 paras: &mut Vec<(Option<f64>, Option<String>, String)>,
-                 skipped: &mut usize| {
-        let content = decode_entities(buf);
-        buf.clear();
-        match field {
-            Field::Cite => {
-                let name = collapse_ws(&content);
-                let name = name.trim_end_matches(':').trim().to_owned();
-                *speaker = (!name.is_empty()).then_some(name);
-            }
-            Field::Time => match parse_clock(&content) {
-                Some(t) => *start = Some(t),
-                None => *skipped += 1,
-            },
-            Field::Para => {
-                let t = tidy(&content);
-                if !t.is_empty() && paras.len() < crate::MAX_SEGMENTS {
-                    paras.push((*start, speaker.clone(), t));
-                }
-            }
-            Field::None => {}
-        }
-    };
-
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            push_text(field, &mut buf, &mut visible, rest);
+            st.text(rest);
             break;
         };
-        push_text(field, &mut buf, &mut visible, &rest[..lt]);
+        st.text(&rest[..lt]);
         let tail = &rest[lt..];
         if let Some(after) = tail.strip_prefix("<!--") {
             rest = after.find("-->").map_or("", |e| &after[e + 3..]);
             continue;
         }
         let Some(gt) = tail.find('>') else {
-            push_text(field, &mut buf, &mut visible, tail);
+            st.text(tail);
             break;
         };
         let tag = &tail[1..gt];
@@ -88,7 +156,7 @@ pub fn parse_html(text: &str) -> ParsedTranscript {
             .to_ascii_lowercase();
         if name.is_empty() {
             // `a < b` in text: not a tag.
-            push_text(field, &mut buf, &mut visible, &tail[..gt + 1]);
+            st.text(&tail[..gt + 1]);
             continue;
         }
         match name.as_str() {
@@ -99,77 +167,29 @@ pub fn parse_html(text: &str) -> ParsedTranscript {
                     None => "",
                 };
             }
-            "cite" | "time" | "p" => {
-                let this = match name.as_str() {
-                    "cite" => Field::Cite,
-                    "time" => Field::Time,
-                    _ => Field::Para,
-                };
-                if field != Field::None {
-                    flush(
-                        field,
-                        &mut buf,
-                        &mut speaker,
-                        &mut start,
-                        &mut paras,
-                        &mut skipped,
-                    );
-                    field = Field::None;
-                }
-                if !closing {
-                    field = this;
-                    if this == Field::Time
-                        && let Some(t) = attr(tag, "datetime").and_then(|d| parse_clock(&d))
-                    {
-                        start = Some(t);
-                        field = Field::None;
-                    }
-                }
-            }
-            "br" => push_text(field, &mut buf, &mut visible, "\n"),
-            "div" | "li" | "tr" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "section" => {
-                push_text(Field::None, &mut buf, &mut visible, "\n\n");
-            }
-            _ => {}
+            _ => st.tag(&name, closing, tag),
         }
     }
-    if field != Field::None {
-        flush(
-            field,
-            &mut buf,
-            &mut speaker,
-            &mut start,
-            &mut paras,
-            &mut skipped,
-        );
-    }
+    st.close_cite();
+    st.close_time();
+    st.flush_para();
 
-    if paras.is_empty() {
-        let mut p = crate::plain::parse_text(&decode_entities(&visible));
-        p.skipped += skipped;
+    if st.paras.is_empty() {
+        let mut p = crate::plain::parse_text(&decode_entities(&st.visible));
+        p.skipped += st.skipped;
         return p;
     }
     let mut sink = Sink::new();
-    for _ in 0..skipped {
+    for _ in 0..st.skipped {
         sink.skip();
     }
     // A paragraph before any `<time>` starts at 0 (and 0 is never a later start).
-    let starts: Vec<f64> = paras.iter().map(|p| p.0.unwrap_or(0.0)).collect();
+    let starts: Vec<f64> = st.paras.iter().map(|p| p.0.unwrap_or(0.0)).collect();
     let ends = next_later_starts(&starts);
-    for ((start, end), (_, who, t)) in starts.iter().zip(ends).zip(paras) {
+    for ((start, end), (_, who, t)) in starts.iter().zip(ends).zip(st.paras) {
         sink.push(*start, end.unwrap_or(*start), who, t);
     }
     sink.finish()
-}
-
-fn push_text(field: Field, buf: &mut String, visible: &mut String, s: &str) {
-    if field != Field::None {
-        if buf.len() + s.len() <= crate::MAX_SEGMENT_CHARS * 4 {
-            buf.push_str(s);
-        }
-    } else if visible.len() + s.len() <= crate::MAX_INPUT_BYTES {
-        visible.push_str(s);
-    }
 }
 
 /// Collapses whitespace within lines, keeping `<br>` line breaks.
@@ -242,6 +262,26 @@ mod tests {
         assert_eq!(p.segments[0].speaker.as_deref(), Some("A"));
         assert_eq!(p.segments[1].start, 60.0);
         assert_eq!(p.skipped, 1);
+    }
+
+    #[test]
+    fn cite_and_time_inside_paragraphs() {
+        let p = parse_html(
+            "<p><cite>Ann:</cite> <time>0:05</time> Hello there.</p>\n<p><cite>Bob</cite><time>1:00</time>Hi<br/>Ann.</p><p>More from Bob.</p>",
+        );
+        let got: Vec<_> = p
+            .segments
+            .iter()
+            .map(|s| (s.start, s.end, s.speaker.as_deref(), s.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (5.0, 60.0, Some("Ann"), "Hello there."),
+                (60.0, 60.0, Some("Bob"), "Hi\nAnn."),
+                (60.0, 60.0, Some("Bob"), "More from Bob."),
+            ]
+        );
     }
 
     #[test]
