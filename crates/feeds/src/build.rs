@@ -88,6 +88,8 @@ pub(crate) struct Builder<'b> {
     item_bases: Vec<Option<String>>,
     pending_person: Option<Person>,
     items_capped: bool,
+    /// The document holds C1 control characters: map them in every field.
+    c1: bool,
 }
 
 /// The values of the named attributes (matched by full name, else by local name),
@@ -111,8 +113,9 @@ fn attr_str<const N: usize>(e: &BytesStart, names: [&str; N]) -> [Option<String>
 }
 
 impl<'b> Builder<'b> {
-    pub(crate) fn new(base_url: Option<&'b str>) -> Self {
+    pub(crate) fn new(base_url: Option<&'b str>, c1: bool) -> Self {
         Self {
+            c1,
             feed: ParsedFeed::default(),
             base_url,
             feed_alt: Alt::default(),
@@ -451,8 +454,13 @@ impl<'b> Builder<'b> {
 
     /// Stores a captured field's text (raw: trimmed here).
     pub(crate) fn set_field(&mut self, field: Field, raw: &str) {
-        let demoronized = crate::text::demoronize(raw.trim());
-        let text: &str = &demoronized;
+        let demoronized;
+        let text: &str = if self.c1 {
+            demoronized = crate::text::demoronize(raw.trim());
+            &demoronized
+        } else {
+            raw.trim()
+        };
         if field == Field::PersonName {
             if let Some(mut p) = self.pending_person.take()
                 && !text.is_empty()

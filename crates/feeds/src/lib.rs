@@ -65,7 +65,8 @@ pub fn parse_feed(bytes: &[u8], base_url: Option<&str>) -> Result<ParsedFeed, Fe
         };
         return Err(FeedError::NotXml(what));
     }
-    parser::Parser::new(base_url, decoded.warnings).run(&decoded.text)
+    let c1 = text::has_c1(&decoded.text);
+    parser::Parser::new(base_url, decoded.warnings, c1).run(&decoded.text)
 }
 
 /// The stable identity of an episode within its feed: `guid:<guid>`, else

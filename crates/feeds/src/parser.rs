@@ -120,11 +120,13 @@ pub(crate) struct Parser<'b> {
     buf: String,
     root: Option<String>,
     saw_feed: bool,
+    /// A prebuilt substring searcher: every start tag is checked for `xmlns`.
+    xmlns: memchr::memmem::Finder<'static>,
 }
 
 impl<'b> Parser<'b> {
-    pub(crate) fn new(base_url: Option<&'b str>, warnings: Vec<String>) -> Self {
-        let mut b = Builder::new(base_url);
+    pub(crate) fn new(base_url: Option<&'b str>, warnings: Vec<String>, c1: bool) -> Self {
+        let mut b = Builder::new(base_url, c1);
         b.feed.warnings = warnings;
         Self {
             b,
@@ -135,6 +137,7 @@ impl<'b> Parser<'b> {
             buf: String::with_capacity(1024),
             root: None,
             saw_feed: false,
+            xmlns: memchr::memmem::Finder::new("xmlns"),
         }
     }
 
@@ -226,7 +229,8 @@ impl<'b> Parser<'b> {
     /// Records `xmlns:p="uri"` declarations; returns the element's own default namespace
     /// (`xmlns="uri"`) if it declares one.
     fn scan_xmlns(&mut self, e: &BytesStart) -> Option<Ns> {
-        if !e.attributes_raw().contains("xmlns") {
+        let raw = e.attributes_raw();
+        if raw.len() < 6 || self.xmlns.find(raw.as_bytes()).is_none() {
             return None;
         }
         let mut default = None;
@@ -245,7 +249,9 @@ impl<'b> Parser<'b> {
 
     fn on_start(&mut self, e: &BytesStart, empty: bool) -> Result<(), FeedError> {
         let raw: &str = e;
-        if !raw.starts_with(|c: char| c.is_alphabetic() || c == '_') || raw.contains('<') {
+        if !raw.starts_with(|c: char| c.is_alphabetic() || c == '_')
+            || memchr::memchr(b'<', raw.as_bytes()).is_some()
+        {
             return self.stray_lt(raw, empty);
         }
         if let Some(cap) = &mut self.capture {

@@ -105,7 +105,7 @@ pub(crate) fn push_entity(name: &[u8], out: &mut String) -> bool {
 /// Unescapes an attribute value (or any escaped text): known entities are replaced,
 /// everything else (bare `&`, unknown names) is kept literally.
 pub(crate) fn unescape(s: &str) -> Cow<'_, str> {
-    if !s.contains('&') {
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -147,19 +147,19 @@ pub(crate) fn escape_xml(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether `s` holds a C1 control character (in UTF-8: 0xC2 then 0x80..=0x9F).
+pub(crate) fn has_c1(s: &str) -> bool {
+    let b = s.as_bytes();
+    // The common case (no 0xC2 at all) is one vectorised scan.
+    memchr::memchr(0xC2, b).is_some()
+        && b.windows(2)
+            .any(|w| w[0] == 0xC2 && (0x80..=0x9F).contains(&w[1]))
+}
+
 /// Maps C1 control characters (U+0080–U+009F, never meant as such in feeds) to what they
 /// are in windows-1252: feeds converted "as Latin-1" carry `’` as U+0092.
 pub(crate) fn demoronize(s: &str) -> Cow<'_, str> {
-    // In UTF-8 every C1 character is 0xC2 followed by 0x80..=0x9F.
-    let b = s.as_bytes();
-    if !b.contains(&0xC2) {
-        return Cow::Borrowed(s); // `contains` on bytes is a memchr: the common, fast path
-    }
-    let has_c1 = b
-        .iter()
-        .enumerate()
-        .any(|(i, &x)| x == 0xC2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n)));
-    if !has_c1 {
+    if !has_c1(s) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
