@@ -9,7 +9,8 @@ fn parse(c: &mut Criterion) {
     let bytes = xml.as_bytes();
     let mut g = c.benchmark_group("parse_5mb_2000_items");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
-    g.sample_size(20);
+    g.sample_size(30);
+    g.measurement_time(std::time::Duration::from_secs(8));
     g.bench_function("podsift", |b| {
         b.iter(|| {
             let f = podsift_feeds::parse_feed(black_box(bytes), None).unwrap();

@@ -1,6 +1,7 @@
 //! Turning classified elements into a [`ParsedFeed`]: which element means what in which
 //! context, the precedence rules between competing elements, and URL resolution.
 
+use chrono::{DateTime, Utc};
 use podsift_core::{
     ChaptersRef, Enclosure, FeedFormat, ParsedEpisode, ParsedFeed, Person, TranscriptRef,
 };
@@ -63,10 +64,11 @@ struct Alt {
     itunes_subtitle: Option<String>,
     atom_content: Option<String>,
     atom_summary: Option<String>,
-    pub_date: Option<String>,
-    dc_date: Option<String>,
-    atom_published: Option<String>,
-    atom_updated: Option<String>,
+    // Dates are parsed as they are read (the first parseable one of each kind is kept).
+    pub_date: Option<DateTime<Utc>>,
+    dc_date: Option<DateTime<Utc>>,
+    atom_published: Option<DateTime<Utc>>,
+    atom_updated: Option<DateTime<Utc>>,
     itunes_author: Option<String>,
     rss_author: Option<String>,
     dc_creator: Option<String>,
@@ -491,14 +493,23 @@ impl<'b> Builder<'b> {
                 Field::Guid => first(&mut ep.guid),
                 Field::Description => first(&mut alt.description),
                 Field::ContentEncoded => first(&mut alt.content_encoded),
-                Field::ItunesSummary => first(&mut alt.itunes_summary),
-                Field::ItunesSubtitle => first(&mut alt.itunes_subtitle),
+                // (Lower-priority descriptions are not even stored once a better one exists.)
+                Field::ItunesSummary
+                    if alt.description.is_none() && alt.content_encoded.is_none() =>
+                {
+                    first(&mut alt.itunes_summary)
+                }
+                Field::ItunesSubtitle
+                    if alt.description.is_none() && alt.content_encoded.is_none() =>
+                {
+                    first(&mut alt.itunes_subtitle)
+                }
                 Field::AtomContent => first(&mut alt.atom_content),
                 Field::AtomSummary => first(&mut alt.atom_summary),
-                Field::PubDate => first(&mut alt.pub_date),
-                Field::DcDate => first(&mut alt.dc_date),
-                Field::AtomPublished => first(&mut alt.atom_published),
-                Field::AtomUpdated => first(&mut alt.atom_updated),
+                Field::PubDate => date(&mut alt.pub_date, text),
+                Field::DcDate => date(&mut alt.dc_date, text),
+                Field::AtomPublished => date(&mut alt.atom_published, text),
+                Field::AtomUpdated => date(&mut alt.atom_updated, text),
                 Field::ItunesAuthor => first(&mut alt.itunes_author),
                 Field::RssAuthor => first(&mut alt.rss_author),
                 Field::DcCreator => first(&mut alt.dc_creator),
@@ -559,15 +570,11 @@ impl<'b> Builder<'b> {
             .or(alt.atom_summary)
             .or(alt.itunes_summary)
             .or(alt.itunes_subtitle);
-        ep.published = [
-            &alt.pub_date,
-            &alt.dc_date,
-            &alt.atom_published,
-            &alt.atom_updated,
-        ]
-        .into_iter()
-        .flatten()
-        .find_map(|d| parse_date(d));
+        ep.published = alt
+            .pub_date
+            .or(alt.dc_date)
+            .or(alt.atom_published)
+            .or(alt.atom_updated);
         ep.author = alt
             .itunes_author
             .or(alt.dc_creator)
@@ -635,6 +642,12 @@ impl<'b> Builder<'b> {
             }
         }
         self.feed
+    }
+}
+
+fn date(slot: &mut Option<DateTime<Utc>>, text: &str) {
+    if slot.is_none() {
+        *slot = parse_date(text);
     }
 }
 
