@@ -17,7 +17,7 @@ pub fn corpora(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIP {test}: corpora not found at {}", dir.display());
+        eprintln!("SKIP: corpora not found at {} (test {test})", dir.display());
         None
     }
 }
