@@ -47,6 +47,7 @@ pub(crate) enum Field {
     AtomLogo,
     AtomIcon,
     PersonName,
+    MediaTitle,
 }
 
 /// What the parser should do with a start tag.
@@ -80,6 +81,11 @@ struct Alt {
     base: Option<String>,
     /// `xml:lang` on the root/channel (a fallback for `<language>`).
     lang: Option<String>,
+    /// `<guid isPermaLink="false">`: the guid is not the item's URL.
+    guid_not_permalink: bool,
+    /// `media:title` (a fallback title) and RDF `rdf:about` (a fallback id).
+    media_title: Option<String>,
+    about: Option<String>,
 }
 
 pub(crate) struct Builder<'b> {
@@ -163,6 +169,12 @@ impl<'b> Builder<'b> {
     pub(crate) fn begin_item(&mut self, e: &BytesStart) {
         self.item = Some(Default::default());
         self.base_attr(e, 1);
+        if e.attributes_raw().contains("about") {
+            let [about] = attr_str(e, ["rdf:about"]);
+            if let Some((_, alt)) = &mut self.item {
+                alt.about = about;
+            }
+        }
     }
 
     pub(crate) fn classify(
@@ -179,6 +191,12 @@ impl<'b> Builder<'b> {
             Ns::Atom
         } else {
             ns
+        };
+        // Like iTunes, accept RSS element names in any case (`<TiTlE>`).
+        let local = if ns == Ns::Plain && local.bytes().any(|b| b.is_ascii_uppercase()) {
+            canonical_rss_name(local).unwrap_or(local)
+        } else {
+            local
         };
         let in_item = self.item.is_some();
         match (ns, local) {
@@ -229,7 +247,16 @@ impl<'b> Builder<'b> {
                     Field::Link
                 }
                 "description" => Field::Description,
-                "guid" if in_item => Field::Guid,
+                "guid" if in_item => {
+                    let raw = e.attributes_raw();
+                    if raw.contains("isPermaLink")
+                        && raw.to_ascii_lowercase().contains("false")
+                        && let Some((_, alt)) = &mut self.item
+                    {
+                        alt.guid_not_permalink = true;
+                    }
+                    Field::Guid
+                }
                 "pubDate" => Field::PubDate,
                 "author" if in_item => Field::RssAuthor,
                 "managingEditor" if !in_item => Field::RssAuthor,
@@ -279,11 +306,15 @@ impl<'b> Builder<'b> {
                     return None;
                 }
                 _ if !level_ok => return None,
-                "image" => {
-                    let [href] = attr_str(e, ["href"]);
+                // `href` per Apple; old feeds wrote `url=`, or `<itunes:link rel="image">`.
+                "image" | "link" => {
+                    let [href, url, rel] = attr_str(e, ["href", "url", "rel"]);
+                    if local == "link" && rel.as_deref() != Some("image") {
+                        return None;
+                    }
                     let alt = self.alt();
                     if alt.itunes_image.is_none() {
-                        alt.itunes_image = href;
+                        alt.itunes_image = href.or(url);
                     }
                     return None;
                 }
@@ -360,6 +391,7 @@ impl<'b> Builder<'b> {
             }
             Ns::Media if in_item => {
                 match local {
+                    "title" => return Some(Capture(Field::MediaTitle)),
                     "content" => self.enclosure(e, true),
                     "thumbnail" => {
                         let [url] = attr_str(e, ["url"]);
@@ -489,6 +521,7 @@ impl<'b> Builder<'b> {
         if let Some((ep, alt)) = &mut self.item {
             match field {
                 Field::Title => first(&mut ep.title),
+                Field::MediaTitle => first(&mut alt.media_title),
                 Field::Link => first(&mut ep.link),
                 Field::Guid => first(&mut ep.guid),
                 Field::Description => first(&mut alt.description),
@@ -583,6 +616,20 @@ impl<'b> Builder<'b> {
         if ep.link.is_none() {
             ep.link = alt.atom_link;
         }
+        // A permalink guid (the RSS default) that is a URL doubles as the link.
+        if ep.link.is_none()
+            && !alt.guid_not_permalink
+            && let Some(g) = &ep.guid
+            && is_absolute(g)
+        {
+            ep.link = Some(g.clone());
+        }
+        if ep.title.is_none() {
+            ep.title = alt.media_title;
+        }
+        if ep.guid.is_none() {
+            ep.guid = alt.about;
+        }
         if ep.enclosure.is_none() {
             ep.enclosure = alt.media_enclosure;
         }
@@ -608,6 +655,11 @@ impl<'b> Builder<'b> {
         feed.image = alt.itunes_image.or(alt.other_image);
         if feed.language.is_none() {
             feed.language = alt.lang;
+        }
+        if let Some(l) = &mut feed.language
+            && l.contains('_')
+        {
+            *l = l.replace('_', "-"); // en_US -> en-US (BCP 47)
         }
         if feed.link.is_none() {
             feed.link = alt.atom_link;
@@ -643,6 +695,30 @@ impl<'b> Builder<'b> {
         }
         self.feed
     }
+}
+
+fn canonical_rss_name(local: &str) -> Option<&'static str> {
+    const NAMES: &[&str] = &[
+        "channel",
+        "item",
+        "title",
+        "link",
+        "description",
+        "guid",
+        "pubDate",
+        "author",
+        "managingEditor",
+        "language",
+        "ttl",
+        "category",
+        "image",
+        "enclosure",
+        "url",
+    ];
+    NAMES
+        .iter()
+        .copied()
+        .find(|n| n.eq_ignore_ascii_case(local))
 }
 
 fn date(slot: &mut Option<DateTime<Utc>>, text: &str) {

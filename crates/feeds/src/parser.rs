@@ -109,6 +109,11 @@ struct Capture {
     name: String,
     nested_same: u32,
     truncated: bool,
+    /// Atom `type="xhtml"` / Atom 0.3 `mode="xml"`: the content is markup, so escaped
+    /// `&lt;`/`&amp;` stay escaped.
+    markup: bool,
+    /// Atom 1.0 XHTML: the outer `<div>` is a container, not content (RFC 4287 3.1.1.3).
+    strip_div: bool,
 }
 
 pub(crate) struct Parser<'b> {
@@ -262,7 +267,11 @@ impl<'b> Parser<'b> {
             }
             if !cap.truncated && self.buf.len() + raw.len() + 3 <= MAX_FIELD_BYTES {
                 self.buf.push('<');
-                self.buf.push_str(raw);
+                if self.xmlns.find(raw.as_bytes()).is_some() {
+                    push_without_xmlns(e, &mut self.buf);
+                } else {
+                    self.buf.push_str(raw);
+                }
                 self.buf.push_str(if empty { "/>" } else { ">" });
             }
             return Ok(());
@@ -326,11 +335,22 @@ impl<'b> Parser<'b> {
                 Some(crate::build::Classified::Capture(field)) => {
                     if !empty {
                         self.buf.clear();
+                        let atom = ns == Ns::Atom
+                            || (ns == Ns::Plain && self.b.feed.format == FeedFormat::Atom);
+                        let attrs = e.attributes_raw();
+                        // Atom 1.0 `type="xhtml"` (div container) vs Atom 0.3
+                        // `type="application/xhtml+xml"` / `mode="xml"` (no container).
+                        let xhtml10 =
+                            atom && (attrs.contains("\"xhtml\"") || attrs.contains("'xhtml'"));
+                        let markup =
+                            atom && (attrs.contains("xhtml") || attrs.contains("mode=\"xml\""));
                         self.capture = Some(Capture {
                             field,
                             name: full.to_string(),
                             nested_same: 0,
                             truncated: false,
+                            markup,
+                            strip_div: xhtml10,
                         });
                     } else {
                         self.b.set_field(field, "");
@@ -466,6 +486,14 @@ impl<'b> Parser<'b> {
         if self.capture.as_ref().is_some_and(|c| c.truncated) || self.buf.len() > MAX_FIELD_BYTES {
             return;
         }
+        if self.capture.as_ref().is_some_and(|c| c.markup)
+            && matches!(name, "lt" | "gt" | "amp" | "quot" | "apos")
+        {
+            self.buf.push('&');
+            self.buf.push_str(name);
+            self.buf.push(';');
+            return;
+        }
         if !push_entity(name.as_bytes(), &mut self.buf) {
             let shown: String = name.chars().take(40).collect();
             self.b
@@ -475,8 +503,66 @@ impl<'b> Parser<'b> {
 
     fn finish_capture(&mut self) {
         if let Some(cap) = self.capture.take() {
-            self.b.set_field(cap.field, &self.buf);
+            let text = if cap.strip_div {
+                strip_div(&self.buf)
+            } else {
+                &self.buf
+            };
+            self.b.set_field(cap.field, text);
             self.buf.clear();
         }
     }
+}
+
+/// Re-serialises a start tag's name and attributes without `xmlns` declarations
+/// (`<div xmlns="http://www.w3.org/1999/xhtml">` becomes `<div>` inside captured markup).
+fn push_without_xmlns(e: &BytesStart, out: &mut String) {
+    out.push_str(e.name().as_ref());
+    for a in e.attributes().with_checks(false).flatten() {
+        let key = a.key.as_ref();
+        if key == "xmlns" || key.starts_with("xmlns:") {
+            continue;
+        }
+        let q = if a.value.contains('"') { '\'' } else { '"' };
+        out.push(' ');
+        out.push_str(key);
+        out.push('=');
+        out.push(q);
+        out.push_str(&a.value);
+        out.push(q);
+    }
+}
+
+/// The inside of an XHTML container `<div ...>...</div>`, or the text unchanged.
+fn strip_div(s: &str) -> &str {
+    let t = s.trim();
+    if t.starts_with("<div")
+        && t.ends_with("</div>")
+        && let Some(open_end) = t.find('>')
+    {
+        let inner_end = t.len() - "</div>".len();
+        if open_end < inner_end && balanced_divs(&t[open_end + 1..inner_end]) {
+            return &t[open_end + 1..inner_end];
+        }
+    }
+    s
+}
+
+/// Whether every `</div>` in `s` closes a `<div` opened in `s` (so the outer div wraps all).
+fn balanced_divs(s: &str) -> bool {
+    let mut depth = 0i32;
+    let mut rest = s;
+    while let Some(i) = rest.find("div") {
+        let before = &rest[..i];
+        if before.ends_with("</") {
+            depth -= 1;
+            if depth < 0 {
+                return false;
+            }
+        } else if before.ends_with('<') {
+            depth += 1;
+        }
+        rest = &rest[i + 3..];
+    }
+    depth == 0
 }

@@ -490,3 +490,43 @@ fn channel_link_is_the_base_without_a_feed_url() {
         "https://site.example/pod/ep1.mp3"
     );
 }
+
+#[test]
+fn atom_xhtml_content_keeps_markup_escaped() {
+    let f = parse(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">History of the &lt;blink&gt; <b>tag</b></div></title>
+        <entry><title>t</title><content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><div>a</div><div>b</div></div></content></entry></feed>"#,
+    );
+    assert_eq!(
+        f.title.as_deref(),
+        Some("History of the &lt;blink&gt; <b>tag</b>")
+    );
+    assert_eq!(
+        f.episodes[0].description.as_deref(),
+        Some("<div>a</div><div>b</div>")
+    );
+}
+
+#[test]
+fn rss_fallbacks_and_case_insensitive_names() {
+    let f = parse(
+        r#"<rss xmlns:media="http://search.yahoo.com/mrss/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel xml:lang="en_US">
+        <TiTlE>Upper</TiTlE><itunes:image url="https://i.example/a.png"/>
+        <item><media:title>From media</media:title><guid>https://x.example/ep1</guid></item>
+        <item><title>t</title><guid isPermaLink="false">https://x.example/ep2</guid></item>
+        </channel></rss>"#,
+    );
+    assert_eq!(f.title.as_deref(), Some("Upper"));
+    assert_eq!(f.language.as_deref(), Some("en-US"));
+    assert_eq!(f.image.as_deref(), Some("https://i.example/a.png"));
+    assert_eq!(f.episodes[0].title.as_deref(), Some("From media"));
+    assert_eq!(
+        f.episodes[0].link.as_deref(),
+        Some("https://x.example/ep1"),
+        "permalink guid is the link"
+    );
+    assert_eq!(
+        f.episodes[1].link, None,
+        "isPermaLink=false guid is not a link"
+    );
+}
