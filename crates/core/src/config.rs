@@ -16,6 +16,9 @@ pub struct Config {
     pub allow_private_networks: bool,
     pub http: HttpConfig,
     pub poll: PollConfig,
+    pub llm: LlmConfig,
+    pub digest: DigestConfig,
+    pub email: EmailConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +90,132 @@ impl Default for PollConfig {
             failing_after_errors: 5,
             initial_episodes: 3,
             concurrency: 16,
+        }
+    }
+}
+
+/// Which model extracts insights, and how much it may cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmConfig {
+    /// `local` (podsift runs a GGUF model itself), `openai` (any OpenAI-compatible API:
+    /// OpenAI, OpenRouter, Groq, Ollama, vLLM, llama.cpp's server) or `anthropic`.
+    pub engine: String,
+    /// API base URL, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`.
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// Name of the environment variable holding the API key (the key never goes in the file).
+    pub api_key_env: Option<String>,
+    /// Local engine: a GGUF file to use instead of the default download.
+    pub local_model_path: Option<PathBuf>,
+    /// Local engine: the `podsift-llm` binary (default: next to `podsift`, then on PATH).
+    pub local_server_bin: Option<PathBuf>,
+    /// Local engine: CPU threads (0 = all cores).
+    pub local_threads: usize,
+    /// Local engine: context size in tokens.
+    pub local_context: u32,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub temperature: f32,
+    /// Transcript tokens per window.
+    pub window_tokens: usize,
+    pub window_overlap_tokens: usize,
+    /// Prompt tokens one episode may spend (windows are chosen by a cheap pre-score).
+    pub episode_token_budget: usize,
+    /// Completion tokens per window.
+    pub max_output_tokens: u32,
+    /// Insights kept per episode after merging.
+    pub insights_per_episode: usize,
+    /// USD per million tokens, by model name: `{ "gpt-4o-mini" = { prompt = 0.15, completion = 0.6 } }`.
+    pub prices: std::collections::BTreeMap<String, Price>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Price {
+    pub prompt: f64,
+    pub completion: f64,
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        Self {
+            engine: "local".into(),
+            base_url: None,
+            model: None,
+            api_key_env: None,
+            local_model_path: None,
+            local_server_bin: None,
+            local_threads: 0,
+            local_context: 4096,
+            timeout_secs: 300,
+            retries: 3,
+            concurrency: 1,
+            temperature: 0.2,
+            window_tokens: 1200,
+            window_overlap_tokens: 120,
+            episode_token_budget: 8000,
+            max_output_tokens: 700,
+            insights_per_episode: 5,
+            prices: Default::default(),
+        }
+    }
+}
+
+/// What the daily digest contains.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DigestConfig {
+    /// Insights per digest.
+    pub size: usize,
+    /// At most this many from one show.
+    pub max_per_show: usize,
+    /// Where `podsift run` writes the rendered digests (default: DATA_DIR/digests).
+    pub output_dir: Option<PathBuf>,
+    /// Base URL of the web UI for episode links (none: the publisher's page).
+    pub base_url: Option<String>,
+}
+
+impl Default for DigestConfig {
+    fn default() -> Self {
+        Self {
+            size: 5,
+            max_per_show: 2,
+            output_dir: None,
+            base_url: None,
+        }
+    }
+}
+
+/// Email delivery over SMTP. Disabled until `to` and `smtp_host` are set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailConfig {
+    pub to: Option<String>,
+    pub from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (loopback/testing only).
+    pub tls: String,
+    pub username: Option<String>,
+    /// Name of the environment variable holding the SMTP password.
+    pub password_env: String,
+    pub timeout_secs: u64,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        Self {
+            to: None,
+            from: "podsift <podsift@localhost>".into(),
+            smtp_host: None,
+            smtp_port: None,
+            tls: "starttls".into(),
+            username: None,
+            password_env: "PODSIFT_SMTP_PASSWORD".into(),
+            timeout_secs: 30,
         }
     }
 }

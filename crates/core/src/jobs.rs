@@ -13,15 +13,22 @@ pub enum JobKind {
     FetchTranscript,
     /// Download and parse the `podcast:chapters` JSON of an episode.
     FetchChapters,
+    /// Extract insights from an episode's transcript with the LLM.
+    ExtractInsights,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::FetchTranscript, JobKind::FetchChapters];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::FetchTranscript,
+        JobKind::FetchChapters,
+        JobKind::ExtractInsights,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::FetchTranscript => "fetch_transcript",
             Self::FetchChapters => "fetch_chapters",
+            Self::ExtractInsights => "extract_insights",
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod config;
 pub mod fetch;
+pub mod insight;
 pub mod jobs;
 pub mod model;
 pub mod store;
@@ -12,6 +13,7 @@ pub mod store;
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use fetch::{FetchError, FetchRequest, FetchResponse, Fetcher};
+pub use insight::*;
 pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;
 pub use store::{Store, StoreError};

@@ -176,6 +176,10 @@ impl Poller {
         match job.kind {
             JobKind::FetchTranscript => self.fetch_transcript(episode).await,
             JobKind::FetchChapters => self.fetch_chapters(episode).await,
+            other => Err(PollError::Missing(format!(
+                "job kind {} is not run by the poller",
+                other.as_str()
+            ))),
         }
     }
 
