@@ -213,3 +213,11 @@ pub trait Channel: Send + Sync {
         idempotency_key: &str,
     ) -> Result<String, DeliveryError>;
 }
+
+/// A cache of model answers keyed by (window text hash, model, prompt version), so a rerun
+/// costs nothing. The store implements it; tests use an in-memory map.
+#[async_trait]
+pub trait LlmCache: Send + Sync {
+    async fn get(&self, key: &str) -> Option<LlmResponse>;
+    async fn put(&self, key: &str, response: &LlmResponse);
+}
