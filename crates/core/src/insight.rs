@@ -221,3 +221,29 @@ pub trait LlmCache: Send + Sync {
     async fn get(&self, key: &str) -> Option<LlmResponse>;
     async fn put(&self, key: &str, response: &LlmResponse);
 }
+
+/// One (digest, channel) delivery in the outbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub digest_id: i64,
+    pub user_id: i64,
+    pub channel: String,
+    /// `pending`, `sending`, `sent` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub receipt: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// How a delivery attempt ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryOutcome {
+    Sent { receipt: String },
+    /// Retry at `retry_at`.
+    Retry { error: String, retry_at: DateTime<Utc> },
+    /// Give up (permanent error or attempts exhausted).
+    Dead { error: String },
+}

@@ -8,6 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use crate::insight::{
+    CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
+};
 use crate::model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -148,4 +151,76 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<Job>, StoreError>;
     /// Put a dead job back in the queue with its attempts reset.
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    // ----- users ---------------------------------------------------------------------------
+    async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError>;
+
+    // ----- insights ----------------------------------------------------------------------
+    /// Candidate episodes with a transcript and no extraction yet, oldest first.
+    async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError>;
+    /// Store an episode's insights and its extraction report, replacing earlier ones.
+    /// Returns the new insight ids.
+    async fn save_extraction(
+        &self,
+        episode: EpisodeId,
+        model: &str,
+        insights: &[InsightDraft],
+        report: &ExtractionReport,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError>;
+    /// The model and report of an episode's extraction.
+    async fn get_extraction(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<(String, ExtractionReport)>, StoreError>;
+    /// An episode's insights in time order.
+    async fn episode_insights(&self, episode: EpisodeId)
+    -> Result<Vec<CandidateInsight>, StoreError>;
+    /// Insights from the user's feeds created at or after `since` that none of the user's
+    /// digests contains yet.
+    async fn insight_candidates(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CandidateInsight>, StoreError>;
+
+    // ----- digests and the delivery outbox ------------------------------------------------
+    /// Store the user's digest for `digest.date` with one pending delivery per channel, in one
+    /// transaction. If that date's digest exists, nothing changes: returns its id and false.
+    async fn create_digest(
+        &self,
+        user: UserId,
+        digest: &Digest,
+        channels: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError>;
+    async fn get_digest(
+        &self,
+        user: UserId,
+        date: chrono::NaiveDate,
+    ) -> Result<Option<(i64, Digest)>, StoreError>;
+    /// The user's most recent digest.
+    async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError>;
+    /// Deliveries that are pending (or `sending` for longer than `stale`, i.e. a crashed send)
+    /// and due at `now`.
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Mark a delivery as being sent (attempts + 1). False if it is not due any more (another
+    /// process took it, or it was sent).
+    async fn start_delivery(
+        &self,
+        delivery: i64,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<bool, StoreError>;
+    async fn finish_delivery(
+        &self,
+        delivery: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError>;
 }

@@ -16,6 +16,7 @@ mod convert;
 mod episodes;
 mod error;
 mod feeds;
+mod insights;
 mod jobs;
 mod transcripts;
 
@@ -27,6 +28,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use podsift_core::insight::{
+    CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
+};
 use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
 use podsift_core::model::*;
 use podsift_core::store::{NewFeed, Store, StoreError};
@@ -292,5 +296,99 @@ impl Store for SqliteStore {
 
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.retry_job_impl(job, now).await
+    }
+
+    async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError> {
+        self.get_user_impl(user).await
+    }
+
+    async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError> {
+        self.episodes_needing_insights_impl(limit).await
+    }
+
+    async fn save_extraction(
+        &self,
+        episode: EpisodeId,
+        model: &str,
+        insights: &[InsightDraft],
+        report: &ExtractionReport,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.save_extraction_impl(episode, model, insights, report, now)
+            .await
+    }
+
+    async fn get_extraction(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
+        self.get_extraction_impl(episode).await
+    }
+
+    async fn episode_insights(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        self.episode_insights_impl(episode).await
+    }
+
+    async fn insight_candidates(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        self.insight_candidates_impl(user, since).await
+    }
+
+    async fn create_digest(
+        &self,
+        user: UserId,
+        digest: &Digest,
+        channels: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        self.create_digest_impl(user, digest, channels, now).await
+    }
+
+    async fn get_digest(
+        &self,
+        user: UserId,
+        date: chrono::NaiveDate,
+    ) -> Result<Option<(i64, Digest)>, StoreError> {
+        self.get_digest_impl(user, date).await
+    }
+
+    async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError> {
+        self.latest_digest_impl(user).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.due_deliveries_impl(now, stale).await
+    }
+
+    async fn start_delivery(
+        &self,
+        delivery: i64,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        self.start_delivery_impl(delivery, now, stale).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        delivery: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish_delivery_impl(delivery, outcome, now).await
+    }
+
+    async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
+        self.list_deliveries_impl(digest).await
     }
 }

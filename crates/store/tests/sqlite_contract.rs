@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use podsift_core::store::Store;
 use podsift_store::SqliteStore;
-use podsift_store::contract::{self, episodes, feeds, jobs, transcripts};
+use podsift_store::contract::{self, episodes, feeds, insights, jobs, transcripts};
 use tempfile::TempDir;
 
 async fn fresh() -> (TempDir, SqliteStore) {
@@ -30,6 +30,8 @@ macro_rules! contract {
 }
 
 contract!(
+    insights::extraction_round_trip,
+    insights::digest_and_outbox,
     feeds::default_user_is_stable,
     feeds::subscribe_twice_reuses_feed,
     feeds::subscribe_unknown_user_fails,
@@ -95,4 +97,18 @@ async fn in_memory_store_passes_contract_samples() {
     jobs::retry_backoff_then_dead(&store).await;
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     transcripts::transcript_replace_and_order(&store).await;
+}
+
+#[tokio::test]
+async fn llm_cache_round_trip() {
+    use podsift_core::{LlmCache, LlmResponse};
+    let (_dir, store) = fresh().await;
+    assert!(store.get("k").await.is_none());
+    let r = LlmResponse {
+        text: "{\"insights\":[]}".into(),
+        prompt_tokens: 10,
+        completion_tokens: 2,
+    };
+    store.put("k", &r).await;
+    assert_eq!(store.get("k").await, Some(r));
 }

@@ -13,6 +13,7 @@
 
 pub mod episodes;
 pub mod feeds;
+pub mod insights;
 pub mod jobs;
 pub mod transcripts;
 

@@ -1,0 +1,260 @@
+//! Contract: insights, extraction reports, digests and the delivery outbox.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use podsift_core::insight::{
+    DeliveryOutcome, Digest, DigestItem, DigestStats, ExtractionReport, InsightDraft,
+};
+use podsift_core::model::*;
+use podsift_core::store::Store;
+
+use super::{at, episode, feed_with_subscriber, t0};
+
+fn draft(text: &str, start: f64) -> InsightDraft {
+    InsightDraft {
+        text: text.to_string(),
+        quote: format!("quote for {text}"),
+        start_seconds: start,
+        end_seconds: start + 5.0,
+        speaker: Some("Ann".into()),
+        topics: vec!["topic".into()],
+        importance: 0.8,
+        novelty: 0.5,
+        specificity: 0.7,
+        chapter: None,
+    }
+}
+
+async fn episode_with_transcript(store: &dyn Store, url: &str) -> EpisodeId {
+    let feed = feed_with_subscriber(store, url).await;
+    let stats = store
+        .upsert_episodes(feed, &[episode("a", "h1", Some(10))], 3, t0())
+        .await
+        .unwrap();
+    let ep = stats.new_candidates[0];
+    store
+        .save_transcript(&Transcript {
+            episode_id: ep,
+            source: TranscriptSource::Local {
+                model: "test".into(),
+            },
+            language: None,
+            segments: vec![Segment {
+                start: 0.0,
+                end: 5.0,
+                speaker: None,
+                text: "hello".into(),
+            }],
+            skipped: 0,
+            created_at: t0(),
+        })
+        .await
+        .unwrap();
+    ep
+}
+
+fn digest_of(date: NaiveDate, ids: &[i64]) -> Digest {
+    Digest {
+        date,
+        user: "local".into(),
+        insights: ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| DigestItem {
+                rank: i + 1,
+                text: format!("insight {id}"),
+                quote: "q".into(),
+                podcast: "Show".into(),
+                episode: "Ep".into(),
+                episode_url: None,
+                audio_url: Some("https://cdn.example.org/a.mp3".into()),
+                start_seconds: 1.0,
+                end_seconds: 2.0,
+                link: Some("https://cdn.example.org/a.mp3#t=1".into()),
+                score: 0.5,
+                reasons: vec!["because".into()],
+                insight_id: *id,
+            })
+            .collect(),
+        stats: DigestStats::default(),
+    }
+}
+
+/// Extraction is recorded once, replaces earlier insights, and episodes needing it are listed.
+pub async fn extraction_round_trip(store: &dyn Store) {
+    let ep = episode_with_transcript(store, "https://example.org/i.xml").await;
+    assert_eq!(store.episodes_needing_insights(10).await.unwrap(), vec![ep]);
+    let report = ExtractionReport {
+        windows_total: 3,
+        windows_processed: 2,
+        windows_skipped: vec![(2, "sponsor read".into())],
+        prompt_tokens: 1000,
+        completion_tokens: 200,
+        coverage: 0.66,
+        ..Default::default()
+    };
+    let ids = store
+        .save_extraction(
+            ep,
+            "m1",
+            &[draft("B", 50.0), draft("A", 10.0)],
+            &report,
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        store
+            .episodes_needing_insights(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (model, back) = store.get_extraction(ep).await.unwrap().unwrap();
+    assert_eq!(model, "m1");
+    assert_eq!(back, report);
+    let listed = store.episode_insights(ep).await.unwrap();
+    let texts: Vec<&str> = listed.iter().map(|c| c.draft.text.as_str()).collect();
+    assert_eq!(texts, ["A", "B"], "time order");
+    assert_eq!(listed[0].podcast, "Title of https://example.org/i.xml");
+    assert_eq!(
+        listed[0].audio_url.as_deref(),
+        Some("https://cdn.example.org/a.mp3")
+    );
+    // A rerun replaces, never duplicates.
+    store
+        .save_extraction(ep, "m2", &[draft("C", 1.0)], &report, at(2))
+        .await
+        .unwrap();
+    assert_eq!(store.episode_insights(ep).await.unwrap().len(), 1);
+    assert!(
+        store
+            .save_extraction(9999, "m", &[], &report, at(2))
+            .await
+            .is_err()
+    );
+}
+
+/// One digest per user and day; candidates exclude what the user was already sent; the
+/// outbox rows are written with the digest and move pending → sending → sent exactly once.
+pub async fn digest_and_outbox(store: &dyn Store) {
+    let ep = episode_with_transcript(store, "https://example.org/d.xml").await;
+    let user = store.default_user(t0()).await.unwrap();
+    assert_eq!(store.get_user(user).await.unwrap().unwrap().id, user);
+    let ids = store
+        .save_extraction(
+            ep,
+            "m",
+            &[draft("A", 1.0), draft("B", 2.0)],
+            &ExtractionReport::default(),
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.insight_candidates(user, t0()).await.unwrap().len(), 2);
+    assert!(
+        store
+            .insight_candidates(user, at(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let day = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let channels = vec!["file:/tmp/x".to_string(), "email:a@example.org".to_string()];
+    let (id, created) = store
+        .create_digest(user, &digest_of(day, &ids[..1]), &channels, at(3))
+        .await
+        .unwrap();
+    assert!(created);
+    let (id2, created2) = store
+        .create_digest(user, &digest_of(day, &ids), &channels, at(4))
+        .await
+        .unwrap();
+    assert_eq!((id2, created2), (id, false), "one digest per day");
+    assert_eq!(
+        store
+            .get_digest(user, day)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+            .insights
+            .len(),
+        1
+    );
+    assert_eq!(store.latest_digest(user).await.unwrap().unwrap().0, id);
+    let left = store.insight_candidates(user, t0()).await.unwrap();
+    assert_eq!(left.len(), 1, "sent insights are not candidates again");
+    assert_eq!(left[0].id, ids[1]);
+
+    let stale = Duration::from_secs(600);
+    let due = store.due_deliveries(at(3), stale).await.unwrap();
+    assert_eq!(due.len(), 2);
+    let d = &due[0];
+    assert!(store.start_delivery(d.id, at(5), stale).await.unwrap());
+    assert!(
+        !store.start_delivery(d.id, at(5), stale).await.unwrap(),
+        "a second sender is refused"
+    );
+    store
+        .finish_delivery(
+            d.id,
+            &DeliveryOutcome::Sent {
+                receipt: "msg-1".into(),
+            },
+            at(6),
+        )
+        .await
+        .unwrap();
+    let other = &due[1];
+    assert!(store.start_delivery(other.id, at(5), stale).await.unwrap());
+    store
+        .finish_delivery(
+            other.id,
+            &DeliveryOutcome::Retry {
+                error: "server down".into(),
+                retry_at: at(100),
+            },
+            at(6),
+        )
+        .await
+        .unwrap();
+    let due = store.due_deliveries(at(50), stale).await.unwrap();
+    assert!(due.is_empty(), "sent is done, the retry waits");
+    let due = store.due_deliveries(at(100), stale).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].attempts, 1);
+    assert_eq!(due[0].last_error.as_deref(), Some("server down"));
+    // A send that crashed mid-way (still `sending`) becomes due again once stale.
+    assert!(
+        store
+            .start_delivery(due[0].id, at(100), stale)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .due_deliveries(at(200), stale)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.due_deliveries(at(800), stale).await.unwrap().len(), 1);
+    store
+        .finish_delivery(
+            due[0].id,
+            &DeliveryOutcome::Dead {
+                error: "bad address".into(),
+            },
+            at(801),
+        )
+        .await
+        .unwrap();
+    let all = store.list_deliveries(id).await.unwrap();
+    let states: Vec<&str> = all.iter().map(|d| d.state.as_str()).collect();
+    assert_eq!(states, ["sent", "dead"]);
+    assert_eq!(all[0].receipt.as_deref(), Some("msg-1"));
+}

@@ -1,0 +1,456 @@
+//! Insights, extraction reports, the LLM answer cache, digests and the delivery outbox.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use podsift_core::insight::{
+    CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft, LlmCache,
+    LlmResponse,
+};
+use podsift_core::model::*;
+use podsift_core::store::StoreError;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::SqliteStore;
+use crate::convert::*;
+use crate::error::map_sqlx_error;
+
+/// Most insights stored for one episode.
+pub const MAX_INSIGHTS_PER_EPISODE: usize = 1_000;
+
+const CANDIDATE_SELECT: &str = "SELECT i.id, i.episode_id, e.feed_id, \
+     COALESCE(f.title, f.url) AS podcast, COALESCE(e.title, '') AS episode, \
+     e.data AS episode_data, e.audio_url, e.published_at, i.data, i.created_at \
+     FROM insights i JOIN episodes e ON e.id = i.episode_id JOIN feeds f ON f.id = e.feed_id";
+
+fn candidate_from_row(row: &SqliteRow) -> Result<CandidateInsight, StoreError> {
+    let episode: ParsedEpisode = from_json(
+        &row.try_get::<String, _>("episode_data")
+            .map_err(map_sqlx_error)?,
+        "episode",
+    )?;
+    Ok(CandidateInsight {
+        id: row.try_get("id").map_err(map_sqlx_error)?,
+        episode_id: row.try_get("episode_id").map_err(map_sqlx_error)?,
+        feed_id: row.try_get("feed_id").map_err(map_sqlx_error)?,
+        podcast: row.try_get("podcast").map_err(map_sqlx_error)?,
+        episode: row.try_get("episode").map_err(map_sqlx_error)?,
+        episode_link: episode.link,
+        audio_url: row.try_get("audio_url").map_err(map_sqlx_error)?,
+        published: opt_from_ms(row.try_get("published_at").map_err(map_sqlx_error)?)?,
+        draft: from_json(
+            &row.try_get::<String, _>("data").map_err(map_sqlx_error)?,
+            "insight",
+        )?,
+        created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
+    })
+}
+
+fn delivery_from_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
+    Ok(Delivery {
+        id: row.try_get("id").map_err(map_sqlx_error)?,
+        digest_id: row.try_get("digest_id").map_err(map_sqlx_error)?,
+        user_id: row.try_get("user_id").map_err(map_sqlx_error)?,
+        channel: row.try_get("channel").map_err(map_sqlx_error)?,
+        state: row.try_get("state").map_err(map_sqlx_error)?,
+        attempts: count(row.try_get("attempts").map_err(map_sqlx_error)?, "attempts")?,
+        next_attempt_at: from_ms(row.try_get("next_attempt_at").map_err(map_sqlx_error)?)?,
+        receipt: row.try_get("receipt").map_err(map_sqlx_error)?,
+        last_error: row.try_get("last_error").map_err(map_sqlx_error)?,
+        sent_at: opt_from_ms(row.try_get("sent_at").map_err(map_sqlx_error)?)?,
+    })
+}
+
+fn digest_from_row(row: &SqliteRow) -> Result<(i64, Digest), StoreError> {
+    Ok((
+        row.try_get("id").map_err(map_sqlx_error)?,
+        from_json(
+            &row.try_get::<String, _>("body").map_err(map_sqlx_error)?,
+            "digest",
+        )?,
+    ))
+}
+
+impl SqliteStore {
+    pub(crate) async fn get_user_impl(&self, user: UserId) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, name, email, created_at FROM users WHERE id = ?")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.map(|r| {
+            Ok(User {
+                id: r.try_get("id").map_err(map_sqlx_error)?,
+                name: r.try_get("name").map_err(map_sqlx_error)?,
+                email: r.try_get("email").map_err(map_sqlx_error)?,
+                created_at: from_ms(r.try_get("created_at").map_err(map_sqlx_error)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn episodes_needing_insights_impl(
+        &self,
+        limit_n: usize,
+    ) -> Result<Vec<EpisodeId>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT e.id FROM episodes e JOIN transcripts t ON t.episode_id = e.id \
+             WHERE e.state = 'candidate' AND t.segment_count > 0 \
+             AND NOT EXISTS (SELECT 1 FROM extractions x WHERE x.episode_id = e.id) \
+             ORDER BY e.id LIMIT ?",
+        )
+        .bind(limit(limit_n))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
+    }
+
+    pub(crate) async fn save_extraction_impl(
+        &self,
+        episode: EpisodeId,
+        model: &str,
+        insights: &[InsightDraft],
+        report: &ExtractionReport,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        if insights.len() > MAX_INSIGHTS_PER_EPISODE {
+            return Err(StoreError::Permanent(format!(
+                "{} insights for one episode (limit {MAX_INSIGHTS_PER_EPISODE})",
+                insights.len()
+            )));
+        }
+        for i in insights {
+            if !i.start_seconds.is_finite() || !i.end_seconds.is_finite() {
+                return Err(StoreError::Permanent(
+                    "insight time is not a finite number".into(),
+                ));
+            }
+        }
+        let report_json = to_json(report, "extraction report")?;
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM episodes WHERE id = ?")
+            .bind(episode)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("episode {episode}")));
+        }
+        sqlx::query("DELETE FROM insights WHERE episode_id = ?")
+            .bind(episode)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "INSERT INTO extractions (episode_id, model, report, prompt_tokens, \
+             completion_tokens, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (episode_id) DO UPDATE SET model = excluded.model, \
+             report = excluded.report, prompt_tokens = excluded.prompt_tokens, \
+             completion_tokens = excluded.completion_tokens, cost_usd = excluded.cost_usd, \
+             created_at = excluded.created_at",
+        )
+        .bind(episode)
+        .bind(model)
+        .bind(&report_json)
+        .bind(to_i64(report.prompt_tokens, "prompt tokens")?)
+        .bind(to_i64(report.completion_tokens, "completion tokens")?)
+        .bind(if report.cost_usd.is_finite() {
+            report.cost_usd
+        } else {
+            0.0
+        })
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let mut ids = Vec::with_capacity(insights.len());
+        for i in insights {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
+                 data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(episode)
+            .bind(&i.text)
+            .bind(&i.quote)
+            .bind(i.start_seconds)
+            .bind(i.end_seconds)
+            .bind(to_json(i, "insight")?)
+            .bind(ms(now))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+            ids.push(id);
+        }
+        tx.commit().await.map_err(map_sqlx_error)?;
+        Ok(ids)
+    }
+
+    pub(crate) async fn get_extraction_impl(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
+        let row = sqlx::query("SELECT model, report FROM extractions WHERE episode_id = ?")
+            .bind(episode)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("model").map_err(map_sqlx_error)?,
+                from_json(
+                    &r.try_get::<String, _>("report").map_err(map_sqlx_error)?,
+                    "extraction report",
+                )?,
+            ))
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn episode_insights_impl(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CANDIDATE_SELECT} WHERE i.episode_id = ? ORDER BY i.start_seconds, i.id"
+        )))
+        .bind(episode)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        rows.iter().map(candidate_from_row).collect()
+    }
+
+    pub(crate) async fn insight_candidates_impl(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{CANDIDATE_SELECT} WHERE i.created_at >= ? \
+             AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = ? AND s.feed_id = e.feed_id) \
+             AND NOT EXISTS (SELECT 1 FROM digest_items d WHERE d.user_id = ? AND d.insight_id = i.id) \
+             ORDER BY i.id"
+        )))
+        .bind(ms(since))
+        .bind(user)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        rows.iter().map(candidate_from_row).collect()
+    }
+
+    pub(crate) async fn create_digest_impl(
+        &self,
+        user: UserId,
+        digest: &Digest,
+        channels: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        let day = digest.date.to_string();
+        let body = to_json(digest, "digest")?;
+        let mut tx = self.begin_write().await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM digests WHERE user_id = ? AND day = ?")
+                .bind(user)
+                .bind(&day)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        if let Some(id) = existing {
+            return Ok((id, false));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO digests (user_id, day, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(user)
+        .bind(&day)
+        .bind(&body)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        for item in &digest.insights {
+            sqlx::query(
+                "INSERT INTO digest_items (digest_id, insight_id, user_id, rank) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (digest_id, insight_id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(item.insight_id)
+            .bind(user)
+            .bind(to_i64(item.rank, "rank")?)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        }
+        for channel in channels {
+            sqlx::query(
+                "INSERT INTO deliveries (digest_id, user_id, channel, state, next_attempt_at) \
+                 VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (digest_id, channel) DO NOTHING",
+            )
+            .bind(id)
+            .bind(user)
+            .bind(channel)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        }
+        tx.commit().await.map_err(map_sqlx_error)?;
+        Ok((id, true))
+    }
+
+    pub(crate) async fn get_digest_impl(
+        &self,
+        user: UserId,
+        date: NaiveDate,
+    ) -> Result<Option<(i64, Digest)>, StoreError> {
+        let row = sqlx::query("SELECT id, body FROM digests WHERE user_id = ? AND day = ?")
+            .bind(user)
+            .bind(date.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.as_ref().map(digest_from_row).transpose()
+    }
+
+    pub(crate) async fn latest_digest_impl(
+        &self,
+        user: UserId,
+    ) -> Result<Option<(i64, Digest)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, body FROM digests WHERE user_id = ? ORDER BY day DESC, id DESC LIMIT 1",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        row.as_ref().map(digest_from_row).transpose()
+    }
+
+    pub(crate) async fn due_deliveries_impl(
+        &self,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM deliveries WHERE (state = 'pending' AND next_attempt_at <= ?) \
+             OR (state = 'sending' AND started_at <= ?) ORDER BY next_attempt_at, id",
+        )
+        .bind(ms(now))
+        .bind(ms(now) - duration_ms(stale))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+
+    pub(crate) async fn start_delivery_impl(
+        &self,
+        delivery: i64,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        let res = sqlx::query(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, started_at = ? \
+             WHERE id = ? AND ((state = 'pending' AND next_attempt_at <= ?) \
+             OR (state = 'sending' AND started_at <= ?))",
+        )
+        .bind(ms(now))
+        .bind(delivery)
+        .bind(ms(now))
+        .bind(ms(now) - duration_ms(stale))
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    pub(crate) async fn finish_delivery_impl(
+        &self,
+        delivery: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let q = match outcome {
+            DeliveryOutcome::Sent { receipt } => sqlx::query(
+                "UPDATE deliveries SET state = 'sent', receipt = ?, sent_at = ?, last_error = NULL \
+                 WHERE id = ?",
+            )
+            .bind(truncate(receipt, MAX_ERROR_TEXT).to_string())
+            .bind(ms(now)),
+            DeliveryOutcome::Retry { error, retry_at } => sqlx::query(
+                "UPDATE deliveries SET state = 'pending', last_error = ?, next_attempt_at = ? \
+                 WHERE id = ?",
+            )
+            .bind(truncate(error, MAX_ERROR_TEXT).to_string())
+            .bind(ms(*retry_at)),
+            DeliveryOutcome::Dead { error } => {
+                sqlx::query("UPDATE deliveries SET state = 'dead', last_error = ? WHERE id = ?")
+                    .bind(truncate(error, MAX_ERROR_TEXT).to_string())
+            }
+        };
+        let res = q
+            .bind(delivery)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        if res.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("delivery {delivery}")));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn list_deliveries_impl(
+        &self,
+        digest: i64,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM deliveries WHERE digest_id = ? ORDER BY id")
+            .bind(digest)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        rows.iter().map(delivery_from_row).collect()
+    }
+}
+
+/// The LLM answer cache lives in the database, so a rerun (or another worker) costs nothing.
+/// Cache failures are logged and treated as misses: a cache must never fail a run.
+#[async_trait]
+impl LlmCache for SqliteStore {
+    async fn get(&self, key: &str) -> Option<LlmResponse> {
+        let row: Result<Option<String>, _> =
+            sqlx::query_scalar("SELECT response FROM llm_cache WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await;
+        match row {
+            Ok(Some(json)) => serde_json::from_str(&json).ok(),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("llm cache read failed: {e}");
+                None
+            }
+        }
+    }
+
+    async fn put(&self, key: &str, response: &LlmResponse) {
+        let Ok(json) = serde_json::to_string(response) else {
+            return;
+        };
+        let res = sqlx::query(
+            "INSERT INTO llm_cache (key, response, created_at) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET response = excluded.response",
+        )
+        .bind(key)
+        .bind(json)
+        .bind(ms(Utc::now()))
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = res {
+            tracing::warn!("llm cache write failed: {e}");
+        }
+    }
+}
