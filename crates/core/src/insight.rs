@@ -241,9 +241,16 @@ pub struct Delivery {
 /// How a delivery attempt ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryOutcome {
-    Sent { receipt: String },
+    Sent {
+        receipt: String,
+    },
     /// Retry at `retry_at`.
-    Retry { error: String, retry_at: DateTime<Utc> },
+    Retry {
+        error: String,
+        retry_at: DateTime<Utc>,
+    },
     /// Give up (permanent error or attempts exhausted).
-    Dead { error: String },
+    Dead {
+        error: String,
+    },
 }

@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
 use crate::insight::{
     CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
 };
+use crate::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
 use crate::model::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -174,8 +174,10 @@ pub trait Store: Send + Sync {
         episode: EpisodeId,
     ) -> Result<Option<(String, ExtractionReport)>, StoreError>;
     /// An episode's insights in time order.
-    async fn episode_insights(&self, episode: EpisodeId)
-    -> Result<Vec<CandidateInsight>, StoreError>;
+    async fn episode_insights(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Vec<CandidateInsight>, StoreError>;
     /// Insights from the user's feeds created at or after `since` that none of the user's
     /// digests contains yet.
     async fn insight_candidates(
@@ -199,6 +201,7 @@ pub trait Store: Send + Sync {
         user: UserId,
         date: chrono::NaiveDate,
     ) -> Result<Option<(i64, Digest)>, StoreError>;
+    async fn digest_by_id(&self, digest: i64) -> Result<Option<Digest>, StoreError>;
     /// The user's most recent digest.
     async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError>;
     /// Deliveries that are pending (or `sending` for longer than `stale`, i.e. a crashed send)

@@ -316,6 +316,19 @@ impl SqliteStore {
         row.as_ref().map(digest_from_row).transpose()
     }
 
+    pub(crate) async fn digest_by_id_impl(&self, id: i64) -> Result<Option<Digest>, StoreError> {
+        let row = sqlx::query("SELECT id, body FROM digests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(row
+            .as_ref()
+            .map(digest_from_row)
+            .transpose()?
+            .map(|(_, d)| d))
+    }
+
     pub(crate) async fn latest_digest_impl(
         &self,
         user: UserId,

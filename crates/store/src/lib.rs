@@ -358,6 +358,10 @@ impl Store for SqliteStore {
         self.get_digest_impl(user, date).await
     }
 
+    async fn digest_by_id(&self, digest: i64) -> Result<Option<Digest>, StoreError> {
+        self.digest_by_id_impl(digest).await
+    }
+
     async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError> {
         self.latest_digest_impl(user).await
     }

@@ -186,6 +186,8 @@ pub async fn digest_and_outbox(store: &dyn Store) {
         1
     );
     assert_eq!(store.latest_digest(user).await.unwrap().unwrap().0, id);
+    assert_eq!(store.digest_by_id(id).await.unwrap().unwrap().date, day);
+    assert!(store.digest_by_id(id + 100).await.unwrap().is_none());
     let left = store.insight_candidates(user, t0()).await.unwrap();
     assert_eq!(left.len(), 1, "sent insights are not candidates again");
     assert_eq!(left[0].id, ids[1]);

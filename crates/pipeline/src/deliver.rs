@@ -1,0 +1,208 @@
+//! The daily digest: choose, store with its outbox (one transaction), deliver each channel
+//! at most once.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use podsift_core::{
+    Channel, DeliveryOutcome, Digest, DigestStats, Store, UserId, config::DigestConfig,
+};
+use serde::Serialize;
+
+use crate::{PipelineError, SharedClock};
+
+/// How long a `sending` delivery may stay unfinished before it counts as crashed and is
+/// retried (with the same idempotency key, e.g. the same email Message-ID).
+pub const STALE_SEND: Duration = Duration::from_secs(15 * 60);
+/// Delivery attempts before a channel is given up for that digest.
+pub const MAX_DELIVERY_ATTEMPTS: u32 = 6;
+/// How far back a first digest looks for insights.
+pub const FIRST_DIGEST_LOOKBACK_DAYS: i64 = 7;
+
+/// The result of `make_digest`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum DigestOutcome {
+    /// Nothing new since the last digest: no digest, no email.
+    NothingNew,
+    /// Today's digest was already made (a rerun): it is not made or sent again.
+    Existing {
+        id: i64,
+        digest: Digest,
+    },
+    Created {
+        id: i64,
+        digest: Digest,
+    },
+}
+
+/// What one delivery attempt did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryReport {
+    pub delivery_id: i64,
+    pub channel: String,
+    /// `sent`, `retry` or `dead`.
+    pub result: &'static str,
+    pub detail: String,
+}
+
+pub struct Digester {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    cfg: DigestConfig,
+    channels: Vec<Arc<dyn Channel>>,
+}
+
+impl Digester {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        cfg: DigestConfig,
+        channels: Vec<Arc<dyn Channel>>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            cfg,
+            channels,
+        }
+    }
+
+    /// Make the user's digest for `date` from the insights they have not been sent, with one
+    /// outbox row per configured channel. Idempotent per (user, date).
+    pub async fn make_digest(
+        &self,
+        user: UserId,
+        date: NaiveDate,
+    ) -> Result<DigestOutcome, PipelineError> {
+        if let Some((id, digest)) = self.store.get_digest(user, date).await? {
+            return Ok(DigestOutcome::Existing { id, digest });
+        }
+        let now = self.clock.now();
+        let since = now - chrono::Duration::days(FIRST_DIGEST_LOOKBACK_DAYS);
+        let candidates = self.store.insight_candidates(user, since).await?;
+        if candidates.is_empty() {
+            tracing::info!(user, %date, "nothing new since the last digest: no digest");
+            return Ok(DigestOutcome::NothingNew);
+        }
+        let picks = podsift_digest::select(&candidates, self.cfg.size, self.cfg.max_per_show, now);
+        if picks.is_empty() {
+            return Ok(DigestOutcome::NothingNew);
+        }
+        let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
+        let mut stats = DigestStats {
+            episodes: episodes.len(),
+            insights_considered: candidates.len(),
+            ..DigestStats::default()
+        };
+        for ep in &episodes {
+            if let Some((_, r)) = self.store.get_extraction(*ep).await? {
+                stats.prompt_tokens += r.prompt_tokens;
+                stats.completion_tokens += r.completion_tokens;
+                stats.cost_usd += r.cost_usd;
+            }
+        }
+        let user_name = self
+            .store
+            .get_user(user)
+            .await?
+            .map(|u| u.name)
+            .unwrap_or_else(|| user.to_string());
+        let digest = podsift_digest::build_digest(
+            date,
+            &user_name,
+            &picks,
+            stats,
+            self.cfg.base_url.as_deref(),
+        );
+        let names: Vec<String> = self.channels.iter().map(|c| c.name()).collect();
+        let (id, created) = self.store.create_digest(user, &digest, &names, now).await?;
+        Ok(if created {
+            DigestOutcome::Created { id, digest }
+        } else {
+            // Another process made it between our check and our write.
+            match self.store.digest_by_id(id).await? {
+                Some(digest) => DigestOutcome::Existing { id, digest },
+                None => DigestOutcome::Existing { id, digest },
+            }
+        })
+    }
+
+    /// Deliver every due outbox row whose channel is configured. A row is marked `sending`
+    /// before the send and `sent` with its receipt after, so a rerun never sends twice; a
+    /// failure is retried with backoff; a send interrupted by a crash is retried after
+    /// [`STALE_SEND`] with the same idempotency key.
+    pub async fn deliver_pending(
+        &self,
+        mut on_delivery: impl FnMut(&DeliveryReport),
+    ) -> Result<Vec<DeliveryReport>, PipelineError> {
+        let by_name: HashMap<String, &Arc<dyn Channel>> =
+            self.channels.iter().map(|c| (c.name(), c)).collect();
+        let mut reports = Vec::new();
+        for d in self
+            .store
+            .due_deliveries(self.clock.now(), STALE_SEND)
+            .await?
+        {
+            let Some(channel) = by_name.get(&d.channel) else {
+                tracing::debug!(channel = %d.channel, "outbox row for a channel not configured here");
+                continue;
+            };
+            if !self
+                .store
+                .start_delivery(d.id, self.clock.now(), STALE_SEND)
+                .await?
+            {
+                continue;
+            }
+            let Some(digest) = self.store.digest_by_id(d.digest_id).await? else {
+                continue;
+            };
+            let rendered = podsift_digest::render(&digest)
+                .map_err(|e| PipelineError::Render(e.to_string()))?;
+            let key = format!("digest-{}-{}", d.digest_id, d.id);
+            let attempts = d.attempts + 1;
+            let (outcome, result, detail) = match channel.deliver(&digest, &rendered, &key).await {
+                Ok(receipt) => (
+                    DeliveryOutcome::Sent {
+                        receipt: receipt.clone(),
+                    },
+                    "sent",
+                    receipt,
+                ),
+                Err(e) if e.is_retryable() && attempts < MAX_DELIVERY_ATTEMPTS => {
+                    let wait = chrono::Duration::minutes(1i64 << (2 * attempts.min(5)));
+                    (
+                        DeliveryOutcome::Retry {
+                            error: e.to_string(),
+                            retry_at: self.clock.now() + wait,
+                        },
+                        "retry",
+                        e.to_string(),
+                    )
+                }
+                Err(e) => (
+                    DeliveryOutcome::Dead {
+                        error: e.to_string(),
+                    },
+                    "dead",
+                    e.to_string(),
+                ),
+            };
+            self.store
+                .finish_delivery(d.id, &outcome, self.clock.now())
+                .await?;
+            let rep = DeliveryReport {
+                delivery_id: d.id,
+                channel: d.channel.clone(),
+                result,
+                detail,
+            };
+            on_delivery(&rep);
+            reports.push(rep);
+        }
+        Ok(reports)
+    }
+}

@@ -1,0 +1,217 @@
+//! Insight extraction jobs: one per candidate episode with a transcript.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use podsift_core::jobs::FailureKind;
+use podsift_core::{
+    ExtractionReport, FeedKey, JobKind, JobState, Llm, LlmCache, NewJob, Store, config::LlmConfig,
+};
+use podsift_insights::{EpisodeInput, extract_episode};
+use serde::Serialize;
+
+use crate::{PipelineError, SharedClock};
+
+/// What one extraction job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExtractReport {
+    pub episode_id: i64,
+    pub title: String,
+    /// `done`, `queued` (retry later) or `dead`.
+    pub state: &'static str,
+    pub insights: usize,
+    pub error: Option<String>,
+    pub report: Option<ExtractionReport>,
+}
+
+pub struct Extractor {
+    store: Arc<dyn Store>,
+    llm: Arc<dyn Llm>,
+    cache: Arc<dyn LlmCache>,
+    clock: SharedClock,
+    cfg: LlmConfig,
+    interests: Vec<String>,
+}
+
+/// A lease longer than the slowest local model takes on a long episode.
+const LEASE: Duration = Duration::from_secs(3 * 3600);
+
+impl Extractor {
+    pub fn new(
+        store: Arc<dyn Store>,
+        llm: Arc<dyn Llm>,
+        cache: Arc<dyn LlmCache>,
+        clock: SharedClock,
+        cfg: LlmConfig,
+    ) -> Self {
+        Self {
+            store,
+            llm,
+            cache,
+            clock,
+            cfg,
+            interests: Vec::new(),
+        }
+    }
+
+    /// Interest keywords that raise a window's pre-score.
+    pub fn with_interests(mut self, interests: Vec<String>) -> Self {
+        self.interests = interests;
+        self
+    }
+
+    /// Queue an extraction job for every candidate episode with a transcript and no insights.
+    /// Returns how many were queued (already queued ones are not counted).
+    pub async fn enqueue_pending(&self) -> Result<usize, PipelineError> {
+        let now = self.clock.now();
+        let mut queued = 0;
+        for ep in self.store.episodes_needing_insights(10_000).await? {
+            let mut job = NewJob::for_episode(JobKind::ExtractInsights, ep, now);
+            job.max_attempts = 4;
+            queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+        }
+        Ok(queued)
+    }
+
+    /// Whether any extraction job is runnable now (the CLI starts a local model only then).
+    pub async fn has_work(&self) -> Result<bool, PipelineError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .list_jobs(Some(JobState::Queued), 10_000)
+            .await?
+            .iter()
+            .any(|j| j.kind == JobKind::ExtractInsights && j.run_after <= now))
+    }
+
+    /// Run extraction jobs until none is runnable. A failing engine never aborts the run:
+    /// the episode's job is retried later (or dead after its attempts) and the others go on.
+    pub async fn run_jobs(
+        &self,
+        worker: &str,
+        mut on_job: impl FnMut(&ExtractReport),
+    ) -> Result<Vec<ExtractReport>, PipelineError> {
+        let mut out = Vec::new();
+        while let Some(job) = self
+            .store
+            .claim(&[JobKind::ExtractInsights], worker, LEASE, self.clock.now())
+            .await?
+        {
+            let Some(episode_id) = job.episode_id() else {
+                self.store
+                    .fail(
+                        job.id,
+                        worker,
+                        "no episode id",
+                        FailureKind::Permanent,
+                        Duration::ZERO,
+                        self.clock.now(),
+                    )
+                    .await?;
+                continue;
+            };
+            let rep = match self.extract(episode_id).await? {
+                Ok((title, insights, report)) => {
+                    self.store
+                        .complete(job.id, worker, self.clock.now())
+                        .await?;
+                    ExtractReport {
+                        episode_id,
+                        title,
+                        state: "done",
+                        insights,
+                        error: None,
+                        report: Some(report),
+                    }
+                }
+                Err((title, err, retryable)) => {
+                    let kind = if retryable {
+                        FailureKind::Retryable
+                    } else {
+                        FailureKind::Permanent
+                    };
+                    let backoff = Duration::from_secs(
+                        (300u64 << job.attempts.saturating_sub(1).min(6)).min(6 * 3600),
+                    );
+                    let state = self
+                        .store
+                        .fail(job.id, worker, &err, kind, backoff, self.clock.now())
+                        .await?;
+                    tracing::warn!(episode = episode_id, "insight extraction failed: {err}");
+                    ExtractReport {
+                        episode_id,
+                        title,
+                        state: if state == JobState::Dead {
+                            "dead"
+                        } else {
+                            "queued"
+                        },
+                        insights: 0,
+                        error: Some(err),
+                        report: None,
+                    }
+                }
+            };
+            on_job(&rep);
+            out.push(rep);
+        }
+        Ok(out)
+    }
+
+    /// `Ok(Ok(..))` extracted and saved; `Ok(Err((title, error, retryable)))` a per-episode
+    /// failure; `Err` a store failure.
+    #[allow(clippy::type_complexity)]
+    async fn extract(
+        &self,
+        episode_id: i64,
+    ) -> Result<Result<(String, usize, ExtractionReport), (String, String, bool)>, PipelineError>
+    {
+        let Some(ep) = self.store.get_episode(episode_id).await? else {
+            return Ok(Err((
+                String::new(),
+                format!("episode {episode_id} no longer exists"),
+                false,
+            )));
+        };
+        let title = ep.data.title.clone().unwrap_or_default();
+        let Some(transcript) = self.store.get_transcript(episode_id).await? else {
+            return Ok(Err((title, "the episode has no transcript".into(), false)));
+        };
+        let show = self
+            .store
+            .find_feed(&FeedKey::Id(ep.feed_id))
+            .await?
+            .map(|f| f.title.unwrap_or(f.url))
+            .unwrap_or_default();
+        let chapters = self
+            .store
+            .get_chapters(episode_id)
+            .await?
+            .unwrap_or_default();
+        let input = EpisodeInput {
+            show: &show,
+            title: &title,
+            segments: &transcript.segments,
+            chapters: &chapters,
+            interests: &self.interests,
+        };
+        match extract_episode(self.llm.as_ref(), self.cache.as_ref(), &input, &self.cfg).await {
+            Ok((insights, report)) => {
+                self.store
+                    .save_extraction(
+                        episode_id,
+                        &self.llm.model_id(),
+                        &insights,
+                        &report,
+                        self.clock.now(),
+                    )
+                    .await?;
+                Ok(Ok((title, insights.len(), report)))
+            }
+            Err(e) => {
+                let retryable = e.is_retryable();
+                Ok(Err((title, e.to_string(), retryable)))
+            }
+        }
+    }
+}
