@@ -1,0 +1,34 @@
+//! podsift's daily digest: which insights go in ([`select`]), the digest's stable shape
+//! ([`build_digest`]), how it reads ([`render`]: Markdown, email-safe HTML, plain text, JSON)
+//! and where it goes (the [`podsift_core::Channel`] implementations [`FileChannel`],
+//! [`StdoutChannel`] and [`SmtpChannel`]).
+//!
+//! Everything that comes from a feed or a model (insight text, quotes, show and episode
+//! titles, URLs) is untrusted: it is escaped for each output format, stripped of control
+//! characters, bounded in length, and only `http`/`https` URLs ever become links.
+
+mod build;
+pub mod channel;
+mod render;
+mod sanitize;
+mod select;
+mod text;
+
+pub use build::{build_digest, moment_link};
+pub use channel::{FileChannel, SmtpChannel, StdoutChannel, StdoutFormat};
+pub use render::{render, subject};
+pub use sanitize::sanitize_html;
+pub use select::{Pick, select};
+pub use text::safe_url;
+
+/// Errors of this crate outside delivery (delivery uses [`podsift_core::DeliveryError`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DigestError {
+    /// A template failed to render: a bug in podsift, not in the input.
+    #[error("digest template failed: {0}")]
+    Template(String),
+    /// The digest could not be serialised to JSON.
+    #[error("digest JSON failed: {0}")]
+    Json(String),
+}

@@ -1,0 +1,100 @@
+//! Publisher HTML (show notes, episode descriptions) made safe to show.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
+
+/// Publisher HTML larger than this is truncated before sanitising (show notes are kilobytes).
+const MAX_INPUT_BYTES: usize = 512 * 1024;
+
+fn builder() -> &'static ammonia::Builder<'static> {
+    static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    BUILDER.get_or_init(|| {
+        let mut b = ammonia::Builder::empty();
+        b.add_tags([
+            "a",
+            "abbr",
+            "b",
+            "blockquote",
+            "br",
+            "cite",
+            "code",
+            "dd",
+            "del",
+            "dl",
+            "dt",
+            "em",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "hr",
+            "i",
+            "ins",
+            "kbd",
+            "li",
+            "ol",
+            "p",
+            "pre",
+            "q",
+            "s",
+            "small",
+            "span",
+            "strong",
+            "sub",
+            "sup",
+            "u",
+            "ul",
+        ])
+        .tag_attributes(HashMap::from([
+            ("a", HashSet::from(["href", "title"])),
+            ("abbr", HashSet::from(["title"])),
+        ]))
+        .url_schemes(HashSet::from(["http", "https", "mailto"]))
+        // Relative URLs would resolve against podsift's own pages, not the publisher's.
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer nofollow ugc"))
+        // Drop these elements with their content (not just the tags).
+        .clean_content_tags(HashSet::from([
+            "script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math",
+            "textarea", "select", "title",
+        ]))
+        .strip_comments(true);
+        b
+    })
+}
+
+/// Sanitises untrusted publisher HTML with a strict allow-list (ammonia): text formatting,
+/// lists, headings, quotes, code and links only. No images or other external resources, no
+/// `style`/`class`/event attributes, no forms, frames, scripts or styles (those are removed
+/// with their content); links only to `http`, `https` and `mailto` URLs and marked
+/// `rel="noopener noreferrer nofollow ugc"`; relative URLs dropped. Input beyond 512 KiB is cut.
+pub fn sanitize_html(html: &str) -> String {
+    let input = if html.len() > MAX_INPUT_BYTES {
+        let mut end = MAX_INPUT_BYTES;
+        while !html.is_char_boundary(end) {
+            end -= 1;
+        }
+        &html[..end]
+    } else {
+        html
+    };
+    builder().clean(input).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_hostile_keeps_benign() {
+        let out = sanitize_html(
+            r#"<p onclick="x()">Hi <a href="javascript:alert(1)">j</a> <a href="https://ex.com/">ok</a><script>alert(1)</script><img src=x onerror=alert(1)><style>p{}</style></p>"#,
+        );
+        assert!(!out.contains("script") && !out.contains("onclick") && !out.contains("onerror"));
+        assert!(!out.contains("javascript") && !out.contains("<img") && !out.contains("<style"));
+        assert!(out.contains(r#"href="https://ex.com/""#), "{out}");
+        assert!(out.contains("Hi"));
+    }
+}
