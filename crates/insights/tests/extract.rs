@@ -1,0 +1,567 @@
+//! The whole per-episode pipeline with inline fixtures (always run): a scripted engine for
+//! answers a real model won't give on cue, and the real OpenAI-compatible engine against the
+//! loopback server for the cache.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use podsift_core::config::{LlmConfig, Price};
+use podsift_core::{Chapter, Llm, LlmError, LlmRequest, LlmResponse, Segment};
+use podsift_insights::engines::OpenAiCompatible;
+use podsift_insights::{EpisodeInput, ExtractError, MemoryCache, estimate_tokens, extract_episode};
+use podsift_testkit::{Route, TestServer};
+
+type Handler = dyn Fn(&LlmRequest, usize) -> Result<String, LlmError> + Send + Sync;
+
+/// An engine whose answers a closure writes (given the request and the call number).
+struct Scripted {
+    handler: Box<Handler>,
+    calls: AtomicUsize,
+    seen: Mutex<Vec<LlmRequest>>,
+}
+
+impl Scripted {
+    fn new(
+        f: impl Fn(&LlmRequest, usize) -> Result<String, LlmError> + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            handler: Box::new(f),
+            calls: AtomicUsize::new(0),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Llm for Scripted {
+    fn model_id(&self) -> String {
+        "fake:fake-model".into()
+    }
+    async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        self.seen.lock().unwrap().push(req.clone());
+        let text = (self.handler)(req, n)?;
+        Ok(LlmResponse {
+            prompt_tokens: estimate_tokens(&req.system) + estimate_tokens(&req.user),
+            completion_tokens: estimate_tokens(&text),
+            text,
+        })
+    }
+}
+
+/// The transcript text of each `[MM:SS] Speaker: text` line of the window in a request.
+fn window_lines(req: &LlmRequest) -> Vec<String> {
+    let excerpt = req.user.split("Transcript excerpt:\n").nth(1).unwrap_or("");
+    excerpt
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.splitn(2, ": ").nth(1).unwrap_or("").to_owned())
+        .collect()
+}
+
+fn insight(text: &str, quote: &str, importance: f64, is_ad: bool) -> serde_json::Value {
+    serde_json::json!({"text": text, "quote": quote, "speaker": null, "topics": ["test"],
+        "importance": importance, "novelty": 0.5, "specificity": 0.5, "is_ad": is_ad})
+}
+
+fn answer(items: Vec<serde_json::Value>) -> String {
+    serde_json::json!({ "insights": items }).to_string()
+}
+
+const TOPICS: [&str; 12] = [
+    "Celery 4.0 shipped with a new message protocol and dropped Python 2.6 support",
+    "Instagram runs Django on Python 3 and measured a 12 percent CPU saving after the upgrade",
+    "The pip 9 release refuses to install packages whose Python requirement does not match",
+    "PyPy announced that its JIT now runs NumPy code at twice the speed of last year",
+    "Mozilla awarded the PyPI rewrite a grant of 170 thousand dollars for the Warehouse project",
+    "Pandas 0.19 added merge_asof which joins time series on the nearest earlier key",
+    "The asyncio module leaves provisional status in Python 3.6 because the API is now stable",
+    "Microsoft hired Guido van Rossum to work on CPython performance full time",
+    "Flask 1.0 finally landed after eight years of zero point releases",
+    "Black formats code deterministically so reviews stop arguing about style",
+    "Mypy found 1.5 million type errors in the Dropbox codebase during the migration",
+    "Jupyter notebooks now render in GitHub which makes sharing analyses trivial",
+];
+
+/// Alternating speakers (one line per segment), ~25 words a segment, 10 s each.
+fn transcript() -> Vec<Segment> {
+    let mut segs = Vec::new();
+    for (i, t) in TOPICS.iter().enumerate() {
+        segs.push(Segment {
+            start: i as f64 * 10.0,
+            end: i as f64 * 10.0 + 9.5,
+            speaker: Some(if i % 2 == 0 { "Michael" } else { "Brian" }.into()),
+            text: format!("{t}. That matters for anyone shipping Python in production today."),
+        });
+    }
+    segs
+}
+
+fn cfg(window_tokens: usize, overlap: usize) -> LlmConfig {
+    LlmConfig {
+        engine: "openai".into(),
+        window_tokens,
+        window_overlap_tokens: overlap,
+        episode_token_budget: 1_000_000,
+        insights_per_episode: 100,
+        ..LlmConfig::default()
+    }
+}
+
+fn input<'a>(
+    segs: &'a [Segment],
+    chapters: &'a [Chapter],
+    interests: &'a [String],
+) -> EpisodeInput<'a> {
+    EpisodeInput {
+        show: "Python Bytes",
+        title: "Episode 2",
+        segments: segs,
+        chapters,
+        interests,
+    }
+}
+
+#[tokio::test]
+async fn quotes_are_grounded_with_transcript_times_and_inventions_dropped() {
+    let segs = transcript();
+    let chapters = vec![
+        Chapter {
+            start_seconds: 0.0,
+            end_seconds: None,
+            title: Some("Releases".into()),
+            url: None,
+            img: None,
+            toc: true,
+        },
+        Chapter {
+            start_seconds: 60.0,
+            end_seconds: None,
+            title: Some("People".into()),
+            url: None,
+            img: None,
+            toc: true,
+        },
+    ];
+    // Per window: the first line's first sentence, shouted and without punctuation (the
+    // model's sloppy copy), plus a quote that is nowhere in the transcript.
+    let llm = Scripted::new(|req, _| {
+        let first = window_lines(req)[0].clone();
+        let sentence = first
+            .split(". ")
+            .next()
+            .unwrap()
+            .to_uppercase()
+            .replace(',', "");
+        Ok(answer(vec![
+            insight(
+                &format!("Analyst note on {sentence}."),
+                &sentence,
+                0.8,
+                false,
+            ),
+            insight(
+                "Python 4 will remove the GIL.",
+                "we are announcing Python 4 today without the GIL",
+                0.9,
+                false,
+            ),
+        ]))
+    });
+    let cache = MemoryCache::new();
+    let mut c = cfg(200, 50);
+    c.prices.insert(
+        "fake-model".into(),
+        Price {
+            prompt: 1.0,
+            completion: 2.0,
+        },
+    );
+    let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &chapters, &[]), &c)
+        .await
+        .unwrap();
+    assert!(report.windows_total >= 3, "{report:?}");
+    assert_eq!(report.windows_processed, report.windows_total);
+    assert_eq!(
+        report.dropped_ungrounded, report.windows_processed,
+        "every invented quote dropped"
+    );
+    assert!(
+        report.windows_skipped.is_empty(),
+        "{:?}",
+        report.windows_skipped
+    );
+    assert!((report.coverage - 1.0).abs() < 1e-9);
+    assert!(!insights.is_empty());
+    for i in &insights {
+        let seg = segs
+            .iter()
+            .find(|s| s.text.starts_with(&i.quote))
+            .unwrap_or_else(|| panic!("not verbatim: {}", i.quote));
+        assert!(
+            i.quote.ends_with('.') || i.quote.ends_with("production"),
+            "{}",
+            i.quote
+        );
+        assert_eq!(i.start_seconds, seg.start, "start from the transcript");
+        assert!(
+            i.end_seconds > seg.start && i.end_seconds < seg.end,
+            "end interpolated: {}",
+            i.end_seconds
+        );
+        assert_eq!(i.speaker, seg.speaker);
+        let expected = if seg.start >= 60.0 {
+            "People"
+        } else {
+            "Releases"
+        };
+        assert_eq!(i.chapter.as_deref(), Some(expected));
+    }
+    assert_eq!(report.insights_kept, insights.len());
+    assert!(report.prompt_tokens > 0 && report.completion_tokens > 0);
+    let expected_cost = (report.prompt_tokens as f64 + 2.0 * report.completion_tokens as f64) / 1e6;
+    assert!((report.cost_usd - expected_cost).abs() < 1e-12);
+    assert!(report.transcript_tokens > 0);
+}
+
+#[tokio::test]
+async fn repair_attempt_fixes_invalid_json() {
+    let segs = transcript();
+    let llm = Scripted::new(|req, n| {
+        if n == 0 {
+            return Ok("Sure! {\"insights\": [{\"text\": \"Celery 4.0\", \"quote\": ".into());
+        }
+        assert!(
+            req.user.contains("not valid JSON"),
+            "the repair asks for valid JSON"
+        );
+        assert!(req.user.contains("Sure! {"), "and shows the bad answer");
+        Ok(format!(
+            "```json\n{}\n```",
+            answer(vec![insight(
+                "Celery 4.0 shipped a new protocol. Upgrades need care.",
+                TOPICS[0],
+                0.7,
+                false
+            )])
+        ))
+    });
+    let cache = MemoryCache::new();
+    let c = cfg(100_000, 0);
+    let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    assert_eq!(llm.calls(), 2);
+    assert_eq!(report.windows_total, 1);
+    assert_eq!(report.windows_processed, 1);
+    assert_eq!(insights.len(), 1);
+    assert_eq!(cache.len(), 1, "the repaired answer is cached");
+    let first = llm.seen.lock().unwrap()[0].clone();
+    let both = estimate_tokens(&first.system) * 2;
+    assert!(report.prompt_tokens > both, "both calls counted");
+}
+
+#[tokio::test]
+async fn answer_still_invalid_after_repair_skips_the_window() {
+    let segs = transcript();
+    let llm = Scripted::new(|_, _| Ok("I cannot produce JSON today.".into()));
+    let cache = MemoryCache::new();
+    let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &cfg(120, 30))
+        .await
+        .unwrap();
+    assert!(insights.is_empty());
+    assert_eq!(
+        llm.calls(),
+        2 * report.windows_total,
+        "one repair per window, no more"
+    );
+    assert_eq!(report.windows_processed, 0);
+    assert_eq!(report.windows_skipped.len(), report.windows_total);
+    for (_, reason) in &report.windows_skipped {
+        assert!(
+            reason.contains("invalid JSON after one repair attempt"),
+            "{reason}"
+        );
+    }
+    assert_eq!(report.coverage, 0.0);
+    assert!(cache.is_empty(), "nothing unusable is cached");
+}
+
+#[tokio::test]
+async fn sponsor_reads_are_skipped_and_ad_insights_dropped() {
+    let mut segs = transcript();
+    let read = [
+        "This episode is brought to you by Rollbar, the error tracking service for Python teams.",
+        "Rollbar catches every exception in production and groups them so you fix what matters first.",
+        "Thousands of teams rely on Rollbar to ship faster with confidence every single day of the week.",
+        "Get a free trial and 50% off your first three months with promo code PYTHONBYTES at checkout.",
+        "Visit pythonbytes.fm/rollbar to get started, and thank you to Rollbar for supporting the show.",
+    ];
+    let base = 200.0;
+    for (k, t) in read.iter().enumerate() {
+        segs.push(Segment {
+            start: base + k as f64 * 10.0,
+            end: base + k as f64 * 10.0 + 9.5,
+            speaker: Some("Michael".into()),
+            text: (*t).into(),
+        });
+    }
+    for (k, t) in TOPICS.iter().take(4).enumerate() {
+        segs.push(Segment {
+            start: 300.0 + k as f64 * 10.0,
+            end: 309.5 + k as f64 * 10.0,
+            speaker: Some(if k % 2 == 0 { "Brian" } else { "Michael" }.into()),
+            text: format!("Back to the news: {t}."),
+        });
+    }
+    // The model labels an ad as one, and also quotes the read without the label.
+    let llm = Scripted::new(|req, _| {
+        let lines = window_lines(req);
+        Ok(answer(vec![
+            insight(
+                "Rollbar groups exceptions.",
+                "Rollbar catches every exception in production",
+                0.9,
+                true,
+            ),
+            insight(
+                "Rollbar is used by thousands of teams.",
+                "Thousands of teams rely on Rollbar to ship faster",
+                0.9,
+                false,
+            ),
+            insight(
+                "A real note.",
+                lines[0].split(". ").next().unwrap(),
+                0.5,
+                false,
+            ),
+        ]))
+    });
+    let cache = MemoryCache::new();
+    let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &cfg(110, 0))
+        .await
+        .unwrap();
+    assert!(report.ad_windows >= 1, "{report:?}");
+    assert!(
+        report
+            .windows_skipped
+            .iter()
+            .any(|(_, r)| r == "sponsor read")
+    );
+    let seen = llm.seen.lock().unwrap();
+    assert!(
+        seen.iter().all(|r| !r.user.contains("PYTHONBYTES")),
+        "the ad-dense window never reaches the model"
+    );
+    assert!(
+        insights.iter().all(|i| !i.text.contains("Rollbar")),
+        "ad insights dropped: {insights:?}"
+    );
+    assert!(insights.iter().all(|i| i.text == "A real note."));
+    assert!(report.coverage < 1.0);
+}
+
+#[tokio::test]
+async fn duplicates_from_overlapping_windows_merge() {
+    let segs = transcript();
+    // One insight per line: lines in the overlap are quoted by two windows.
+    let llm = Scripted::new(|req, _| {
+        let items = window_lines(req)
+            .iter()
+            .take(3)
+            .map(|l| {
+                let s = l.split(". ").next().unwrap();
+                insight(&format!("Note: {s}."), s, 0.6, false)
+            })
+            .collect();
+        Ok(answer(items))
+    });
+    let cache = MemoryCache::new();
+    let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &cfg(100, 40))
+        .await
+        .unwrap();
+    assert!(report.windows_total >= 4, "{report:?}");
+    assert!(report.merged >= 1, "{report:?}");
+    let mut quotes: Vec<&str> = insights.iter().map(|i| i.quote.as_str()).collect();
+    let n = quotes.len();
+    quotes.sort();
+    quotes.dedup();
+    assert_eq!(quotes.len(), n, "no duplicate survives");
+    // The cap on insights per episode.
+    let mut c = cfg(100, 40);
+    c.insights_per_episode = 2;
+    let (top, _) = extract_episode(&llm, &MemoryCache::new(), &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    assert_eq!(top.len(), 2);
+}
+
+#[tokio::test]
+async fn budget_picks_the_substantive_windows() {
+    let filler =
+        "yeah um you know it was like kind of fun, okay, right, yeah so um anyway whatever";
+    let mut segs = Vec::new();
+    for i in 0..30 {
+        let text = match i {
+            7 => "Quantum error correction crossed the threshold: Google measured a 2.1 times drop in logical errors in 2024.".to_owned(),
+            22 => "The Rust Foundation announced 3 million dollars because memory safety bugs cost 70 percent of CVEs.".to_owned(),
+            _ => filler.to_owned(),
+        };
+        segs.push(Segment {
+            start: i as f64 * 10.0,
+            end: i as f64 * 10.0 + 9.0,
+            speaker: None,
+            text,
+        });
+    }
+    let llm = Scripted::new(|_, _| Ok(answer(vec![])));
+    let mut c = cfg(60, 0);
+    let windows_cost = {
+        // Two windows' worth of prompt tokens, measured on an unlimited run.
+        let (_, full) = extract_episode(&llm, &MemoryCache::new(), &input(&segs, &[], &[]), &c)
+            .await
+            .unwrap();
+        full.prompt_tokens / full.windows_total as u64
+    };
+    c.episode_token_budget = (windows_cost * 2 + windows_cost / 2) as usize;
+    let before = llm.calls();
+    let interests = vec!["quantum".to_owned()];
+    let (_, report) = extract_episode(
+        &llm,
+        &MemoryCache::new(),
+        &input(&segs, &[], &interests),
+        &c,
+    )
+    .await
+    .unwrap();
+    let sent: Vec<String> = llm.seen.lock().unwrap()[before..]
+        .iter()
+        .map(|r| r.user.clone())
+        .collect();
+    assert!(sent.len() <= 2, "{}", sent.len());
+    assert!(
+        sent.iter().any(|u| u.contains("Quantum")),
+        "the interest window is chosen"
+    );
+    assert!(
+        sent.iter().any(|u| u.contains("Rust Foundation")),
+        "the claim-dense window is chosen"
+    );
+    assert!(
+        report.prompt_tokens <= c.episode_token_budget as u64,
+        "{} > {}",
+        report.prompt_tokens,
+        c.episode_token_budget
+    );
+    let over = report
+        .windows_skipped
+        .iter()
+        .filter(|(_, r)| r == "over the episode token budget")
+        .count();
+    assert_eq!(over, report.windows_total - sent.len());
+    assert!(report.coverage < 0.3, "{}", report.coverage);
+}
+
+#[tokio::test]
+async fn engine_failures_are_recorded_or_fail_the_episode() {
+    let segs = transcript();
+    let cache = MemoryCache::new();
+    // Only the first window fails: recorded, the rest goes on.
+    let llm = Scripted::new(|req, _| {
+        if req.user.contains("Celery 4.0") {
+            Err(LlmError::Server {
+                status: 500,
+                message: "boom".into(),
+            })
+        } else {
+            Ok(answer(vec![]))
+        }
+    });
+    let (_, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &cfg(120, 0))
+        .await
+        .unwrap();
+    assert_eq!(report.windows_processed, report.windows_total - 1);
+    assert!(
+        report.windows_skipped[0].1.contains("model error"),
+        "{:?}",
+        report.windows_skipped
+    );
+    // Every window failing with a retryable error: the episode is retried later.
+    let cache = MemoryCache::new();
+    let down = Scripted::new(|_, _| Err(LlmError::Timeout { seconds: 1 }));
+    let e = extract_episode(&down, &cache, &input(&segs, &[], &[]), &cfg(120, 0))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExtractError::EngineUnavailable { .. }) && e.is_retryable(),
+        "{e:?}"
+    );
+    // Every window refused: not retryable, but not silently "done" either.
+    let refused = Scripted::new(|_, _| Err(LlmError::Permanent("invalid api key".into())));
+    let e = extract_episode(&refused, &cache, &input(&segs, &[], &[]), &cfg(120, 0))
+        .await
+        .unwrap_err();
+    assert!(!e.is_retryable());
+    // An empty transcript is no failure.
+    let (none, report) = extract_episode(&down, &cache, &input(&[], &[], &[]), &cfg(120, 0))
+        .await
+        .unwrap();
+    assert!(none.is_empty() && report.windows_total == 0);
+}
+
+#[tokio::test]
+async fn cache_makes_a_rerun_free_through_a_real_engine() {
+    let server = TestServer::start().await;
+    let content = answer(vec![insight(
+        "Instagram saved 12 percent CPU on Python 3. Upgrades pay.",
+        "Instagram runs Django on Python 3 and measured a 12 percent CPU saving",
+        0.8,
+        false,
+    )]);
+    let body = serde_json::json!({
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 500, "completion_tokens": 60},
+    });
+    server.route(
+        "/v1/chat/completions",
+        Route::ok(body.to_string(), "application/json"),
+    );
+    let llm = OpenAiCompatible::new(&server.url("/v1"), "gpt-test", None, Duration::from_secs(5))
+        .unwrap();
+    let segs = transcript();
+    let cache = MemoryCache::new();
+    let c = cfg(120, 30);
+    let (first, r1) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    let hits = server.hits("/v1/chat/completions");
+    assert_eq!(hits, r1.windows_total);
+    assert_eq!(r1.prompt_tokens, 500 * hits as u64);
+    assert_eq!(r1.cached_windows, 0);
+    assert_eq!(
+        first.len(),
+        1,
+        "the same quote from every window merges into one"
+    );
+    assert_eq!(r1.merged, hits - 1);
+    let (second, r2) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.hits("/v1/chat/completions"),
+        hits,
+        "no model call on the rerun"
+    );
+    assert_eq!(r2.cached_windows, r2.windows_processed);
+    assert_eq!(
+        (r2.prompt_tokens, r2.completion_tokens, r2.cost_usd),
+        (0, 0, 0.0)
+    );
+    assert_eq!(first, second);
+}
