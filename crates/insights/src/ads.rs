@@ -3,7 +3,9 @@
 //! A segment is an ad hit when it contains a sponsor phrase ("brought to you by", "promo
 //! code", "% off", "visit example.com/podcast", ...). A read spans several segments, so the
 //! segments between two hits less than [`MAX_READ_GAP_SECS`] apart are ads too, and so is the
-//! rest of a read after its opening hit (up to [`TRAILING_SECS`]). Windows mostly made of ad
+//! segment after a hit that stops mid-sentence ("check them out at pythonbytes.fm" / "slash
+//! datadog. More on that later."). Reads are not extended further by time: a short sponsor
+//! mention is often followed at once by real content. Windows mostly made of ad
 //! segments are skipped; insights whose quote sits in an ad segment, or that the model labels
 //! `is_ad`, are dropped.
 
@@ -11,8 +13,6 @@ use podsift_core::Segment;
 
 /// Two hits at most this far apart (seconds) enclose one sponsor read.
 pub const MAX_READ_GAP_SECS: f64 = 120.0;
-/// Seconds after a hit still counted as the read.
-pub const TRAILING_SECS: f64 = 20.0;
 /// Share of a window's words in ad segments from which the window is skipped.
 pub const AD_WINDOW_SHARE: f64 = 0.5;
 
@@ -39,7 +39,7 @@ const PHRASES: &[&str] = &[
     "/podcast",
 ];
 
-const URL_LEADS: &[&str] = &["visit", "go to", "head to", "head over to", "check out"];
+const URL_LEADS: &[&str] = &["visit", "go to", "head to", "over to", "check out"];
 
 /// Whether `text` contains a sponsor phrase.
 pub fn is_ad_text(text: &str) -> bool {
@@ -56,6 +56,12 @@ pub fn is_ad_text(text: &str) -> bool {
             looks_like_domain(word)
         })
     })
+}
+
+fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['"', '\'', ')', '\u{201d}'])
+        .ends_with(['.', '?', '!'])
 }
 
 fn looks_like_domain(word: &str) -> bool {
@@ -83,12 +89,8 @@ pub fn ad_segments(segments: &[Segment]) -> Vec<bool> {
         }
     }
     for &h in &hit_idx {
-        let until = segments[h].end + TRAILING_SECS;
-        for (i, s) in segments.iter().enumerate().skip(h + 1) {
-            if s.start > until {
-                break;
-            }
-            ad[i] = true;
+        if h + 1 < segments.len() && !ends_sentence(&segments[h].text) {
+            ad[h + 1] = true;
         }
     }
     ad

@@ -1,22 +1,28 @@
 //! Text helpers shared by windowing, grounding, ads and selection.
 
 /// Normalised words of `text` with their byte ranges in `text`: letters and digits,
-/// lowercased; apostrophes dropped (`don't` → `dont`); every other character separates
-/// words (`co-host` → `co`, `host`). Case, whitespace and punctuation differences between a
-/// model's quote and the transcript therefore vanish.
+/// lowercased. Joining punctuation inside a word is dropped rather than splitting it
+/// (`don't` → `dont`, `co-host` → `cohost`, `3.6` → `36`, `1,000` → `1000`), so a quote
+/// that keeps or loses it matches either way; every other character separates words. Case,
+/// whitespace and punctuation differences between a model's quote and the transcript
+/// therefore vanish.
 pub(crate) fn words_with_spans(text: &str) -> Vec<(String, usize, usize)> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut start = 0;
     let mut end = 0;
-    for (i, c) in text.char_indices() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
         if c.is_alphanumeric() {
             if cur.is_empty() {
                 start = i;
             }
             cur.extend(c.to_lowercase());
             end = i + c.len_utf8();
-        } else if is_apostrophe(c) && !cur.is_empty() {
+        } else if is_joiner(c)
+            && !cur.is_empty()
+            && chars.peek().is_some_and(|(_, n)| n.is_alphanumeric())
+        {
             // Inside a word: skip without ending it.
         } else if !cur.is_empty() {
             out.push((std::mem::take(&mut cur), start, end));
@@ -36,8 +42,20 @@ pub(crate) fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn is_apostrophe(c: char) -> bool {
-    matches!(c, '\'' | '\u{2019}' | '\u{2018}')
+fn is_joiner(c: char) -> bool {
+    matches!(
+        c,
+        '\'' | '\u{2019}'
+            | '\u{2018}'
+            | '-'
+            | '\u{2010}'
+            | '\u{2011}'
+            | '.'
+            | ','
+            | '/'
+            | '_'
+            | ':'
+    )
 }
 
 /// Number of whitespace-separated words (the unit of coverage).
@@ -65,7 +83,7 @@ mod tests {
     fn normalises() {
         assert_eq!(
             words("Don't  stop—the CO-HOST said: \"3.6!\""),
-            vec!["dont", "stop", "the", "co", "host", "said", "3", "6"]
+            vec!["dont", "stop", "the", "cohost", "said", "36"]
         );
         let w = words_with_spans("Hi, you.");
         assert_eq!(w[1], ("you".to_owned(), 4, 7));
