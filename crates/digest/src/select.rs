@@ -30,6 +30,8 @@ const FLOOR: f64 = 0.6;
 const QUOTE_BONUS: f64 = 0.03;
 const SPEAKER_BONUS: f64 = 0.02;
 const QUOTE_SANE_CHARS: std::ops::RangeInclusive<usize> = 40..=400;
+/// A model score at or above this is called out in the reasons ("specific", "novel").
+const STRONG: f64 = 0.7;
 /// Token Jaccard similarity at or above which two insights count as the same.
 const NEAR_DUPLICATE: f64 = 0.8;
 /// Only the first this-many characters of an insight are tokenised for the duplicate check.
@@ -151,10 +153,11 @@ fn score(c: &CandidateInsight, now: DateTime<Utc>) -> f64 {
 fn reasons(c: &CandidateInsight, now: DateTime<Utc>) -> Vec<String> {
     let d = &c.draft;
     let mut first = format!("importance {:.2}", unit(d.importance));
-    if unit(d.specificity) >= 0.7 {
+    // f32 → f64 makes 0.7 into 0.69999…: compare against the shown two decimals.
+    if unit(d.specificity) >= STRONG - 0.005 {
         first.push_str(", specific");
     }
-    if unit(d.novelty) >= 0.7 {
+    if unit(d.novelty) >= STRONG - 0.005 {
         first.push_str(", novel");
     }
     let mut out = vec![first];
