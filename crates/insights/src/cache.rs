@@ -9,7 +9,9 @@ use podsift_core::{LlmCache, LlmResponse};
 use sha2::{Digest, Sha256};
 
 /// `sha256(window text):model_id:PROMPT_VERSION` — a rerun of the same window with the same
-/// model and prompt finds the earlier answer and costs nothing.
+/// model and prompt finds the earlier answer and costs nothing. The pipeline passes the whole
+/// user message (the rendered window plus show, episode title and chapter titles), so a
+/// changed title also changes the key.
 pub fn cache_key(window_text: &str, model_id: &str) -> String {
     let hash = Sha256::digest(window_text.as_bytes());
     format!(

@@ -60,7 +60,7 @@ fn window_lines(req: &LlmRequest) -> Vec<String> {
     excerpt
         .lines()
         .filter(|l| l.starts_with('['))
-        .map(|l| l.splitn(2, ": ").nth(1).unwrap_or("").to_owned())
+        .map(|l| l.split_once(": ").map_or("", |x| x.1).to_owned())
         .collect()
 }
 

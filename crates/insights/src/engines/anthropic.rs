@@ -77,12 +77,13 @@ impl Llm for Anthropic {
             .header("x-api-key", self.key.expose())
             .header("anthropic-version", API_VERSION);
         let answer = post_json(http, &self.body(req), self.timeout, Some(&self.key)).await?;
-        parse_response(&answer)
+        parse_response(&answer, req)
     }
 }
 
-/// The forced tool call's `input` as JSON text (else the text blocks), and `usage`.
-pub fn parse_response(answer: &Value) -> Result<LlmResponse, LlmError> {
+/// The forced tool call's `input` as JSON text (else the text blocks), and `usage`
+/// (estimated from `req` and the answer when absent).
+pub fn parse_response(answer: &Value, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
     let blocks = answer
         .get("content")
         .and_then(Value::as_array)
@@ -109,8 +110,11 @@ pub fn parse_response(answer: &Value) -> Result<LlmResponse, LlmError> {
             .and_then(Value::as_u64)
     };
     Ok(LlmResponse {
-        prompt_tokens: usage("input_tokens").unwrap_or(0),
-        completion_tokens: usage("output_tokens").unwrap_or(0),
+        prompt_tokens: usage("input_tokens").unwrap_or_else(|| {
+            crate::cost::estimate_tokens(&req.system) + crate::cost::estimate_tokens(&req.user)
+        }),
+        completion_tokens: usage("output_tokens")
+            .unwrap_or_else(|| crate::cost::estimate_tokens(&text)),
         text,
     })
 }
