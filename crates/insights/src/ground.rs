@@ -48,6 +48,8 @@ pub struct TranscriptIndex<'a> {
     pos: Vec<TokPos>,
     postings: Vec<Vec<u32>>,
     vocab: HashMap<String, u32>,
+    /// Lowercased speaker names, to strip `Name:` labels a model copied into a quote.
+    speakers: Vec<String>,
 }
 
 /// Where a quote really is.
@@ -74,8 +76,16 @@ impl<'a> TranscriptIndex<'a> {
             pos: Vec::new(),
             postings: Vec::new(),
             vocab: HashMap::new(),
+            speakers: Vec::new(),
         };
         for (si, seg) in segments.iter().enumerate() {
+            if let Some(sp) = seg.speaker.as_deref().map(|s| s.trim().to_lowercase())
+                && !sp.is_empty()
+                && idx.speakers.len() < 1000
+                && !idx.speakers.contains(&sp)
+            {
+                idx.speakers.push(sp);
+            }
             let ws = words_with_spans(&seg.text);
             let nw = ws.len() as u32;
             for (wi, (w, a, b)) in ws.into_iter().enumerate() {
@@ -111,7 +121,8 @@ impl<'a> TranscriptIndex<'a> {
     /// Finds `quote`; among equally good matches prefers one inside the segments `near` (the
     /// window the model read).
     pub fn find(&self, quote: &str, near: Option<Range<usize>>) -> Option<Grounded> {
-        let qwords: Vec<String> = words_with_spans(quote)
+        let quote = self.strip_labels(quote);
+        let qwords: Vec<String> = words_with_spans(&quote)
             .into_iter()
             .map(|(w, _, _)| w)
             .collect();
@@ -177,6 +188,55 @@ impl<'a> TranscriptIndex<'a> {
         let (dist, _, span) = best?;
         let similarity = 1.0 - dist as f64 / m as f64;
         (similarity >= MIN_SIMILARITY && !span.is_empty()).then(|| self.grounded(span, similarity))
+    }
+
+    /// Removes what the model may have copied from the window's rendering rather than the
+    /// speech: `[MM:SS]` timestamps and `Speaker:` labels of known speakers.
+    fn strip_labels(&self, quote: &str) -> String {
+        let mut out = String::with_capacity(quote.len());
+        let mut rest = quote;
+        while let Some(open) = rest.find('[') {
+            let after = &rest[open + 1..];
+            match after.find(']') {
+                Some(close)
+                    if close > 0
+                        && after[..close]
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == ':' || c == '.') =>
+                {
+                    out.push_str(&rest[..open]);
+                    out.push(' ');
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push_str(&rest[..=open]);
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        if self.speakers.is_empty() {
+            return out;
+        }
+        let mut cleaned = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(colon) = rest.find(':') {
+            let before = &rest[..colon];
+            // The label is the text since the last sentence break or line start.
+            let cut = before
+                .rfind(['\n', '.', '!', '?', '"'])
+                .map_or(0, |i| i + 1);
+            let label = before[cut..].trim().to_lowercase();
+            if self.speakers.contains(&label) {
+                cleaned.push_str(&before[..cut]);
+                cleaned.push(' ');
+            } else {
+                cleaned.push_str(&rest[..=colon]);
+            }
+            rest = &rest[colon + 1..];
+        }
+        cleaned.push_str(rest);
+        cleaned
     }
 
     fn segment_token_range(&self, segs: Range<usize>) -> Range<usize> {
@@ -372,6 +432,22 @@ mod tests {
             "too short to place"
         );
         assert!(idx.find("", None).is_none());
+    }
+
+    #[test]
+    fn copied_timestamps_and_labels_are_ignored() {
+        let segs = fixture();
+        let idx = TranscriptIndex::new(&segs);
+        let g = idx
+            .find("[00:08] Michael: Celery came out with a 4.0 release, and it is a huge release.\n[00:16] Brian: I don't personally use Celery", None)
+            .unwrap();
+        assert_eq!(g.similarity, 1.0);
+        assert_eq!(g.segments, 1..3);
+        // A colon after words that are no speaker name is just punctuation.
+        assert!(
+            idx.find("Celery came out: with a 4.0 release", None)
+                .is_some()
+        );
     }
 
     #[test]

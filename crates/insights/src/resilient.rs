@@ -35,16 +35,40 @@ impl Default for RetryPolicy {
 /// Wraps an engine: at most `concurrency` requests in flight, retryable errors retried with
 /// jittered exponential backoff (honouring `Retry-After`, capped). Never panics; the last
 /// error is returned when the retries are spent.
-#[derive(Debug)]
-pub struct Resilient<L> {
-    inner: L,
+///
+/// Works for a concrete engine (`Resilient<OpenAiCompatible>`, [`Resilient::new`]) and for
+/// a boxed one from [`crate::engines::from_config`] (`Resilient<dyn Llm>`,
+/// [`Resilient::boxed`]).
+pub struct Resilient<L: ?Sized = dyn Llm> {
     permits: Semaphore,
     policy: RetryPolicy,
+    inner: Box<L>,
+}
+
+impl<L: Llm + ?Sized> std::fmt::Debug for Resilient<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resilient")
+            .field("model", &self.inner.model_id())
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<L: Llm> Resilient<L> {
     /// Wraps `inner` with `concurrency` (at least 1) and `policy`.
     pub fn new(inner: L, concurrency: usize, policy: RetryPolicy) -> Self {
+        Self::boxed(Box::new(inner), concurrency, policy)
+    }
+
+    /// Concurrency and retries from the config (`llm.concurrency`, `llm.retries`).
+    pub fn from_config(inner: L, cfg: &LlmConfig) -> Self {
+        Self::boxed_from_config(Box::new(inner), cfg)
+    }
+}
+
+impl<L: Llm + ?Sized> Resilient<L> {
+    /// Wraps a boxed engine (e.g. `Box<dyn Llm>`).
+    pub fn boxed(inner: Box<L>, concurrency: usize, policy: RetryPolicy) -> Self {
         Self {
             inner,
             permits: Semaphore::new(concurrency.max(1)),
@@ -52,9 +76,9 @@ impl<L: Llm> Resilient<L> {
         }
     }
 
-    /// Concurrency and retries from the config (`llm.concurrency`, `llm.retries`).
-    pub fn from_config(inner: L, cfg: &LlmConfig) -> Self {
-        Self::new(
+    /// [`Resilient::boxed`] with concurrency and retries from the config.
+    pub fn boxed_from_config(inner: Box<L>, cfg: &LlmConfig) -> Self {
+        Self::boxed(
             inner,
             cfg.concurrency,
             RetryPolicy {
@@ -81,7 +105,7 @@ impl<L: Llm> Resilient<L> {
 }
 
 #[async_trait]
-impl<L: Llm> Llm for Resilient<L> {
+impl<L: Llm + ?Sized> Llm for Resilient<L> {
     fn model_id(&self) -> String {
         self.inner.model_id()
     }

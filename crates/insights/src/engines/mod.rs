@@ -265,6 +265,9 @@ mod tests {
         ));
         cfg.api_key_env = None;
         assert_eq!(from_config(&cfg).unwrap().model_id(), "openai:m");
+        // A boxed engine goes behind the retry layer.
+        let wrapped = crate::Resilient::boxed_from_config(from_config(&cfg).unwrap(), &cfg);
+        assert_eq!(podsift_core::Llm::model_id(&wrapped), "openai:m");
         cfg.engine = "local".into();
         assert!(matches!(
             from_config(&cfg),
