@@ -22,9 +22,13 @@ pub const SKIP_BUDGET: &str = "over the episode token budget";
 /// One episode to extract from.
 #[derive(Debug, Clone, Copy)]
 pub struct EpisodeInput<'a> {
+    /// The show's name.
     pub show: &'a str,
+    /// The episode's title.
     pub title: &'a str,
+    /// The transcript.
     pub segments: &'a [Segment],
+    /// The episode's chapters (may be empty).
     pub chapters: &'a [Chapter],
     /// The user's interest keywords (they raise a window's pre-score).
     pub interests: &'a [String],
@@ -35,10 +39,20 @@ pub struct EpisodeInput<'a> {
 pub enum ExtractError {
     /// Every window sent failed with a retryable engine error: retry the episode later.
     #[error("the model failed for all {windows} windows sent; last error: {last}")]
-    EngineUnavailable { windows: usize, last: LlmError },
+    EngineUnavailable {
+        /// Windows sent.
+        windows: usize,
+        /// The last error.
+        last: LlmError,
+    },
     /// Every window sent was refused (bad key, unknown model): fix the configuration.
     #[error("the model refused all {windows} windows sent; last error: {last}")]
-    EngineRefused { windows: usize, last: LlmError },
+    EngineRefused {
+        /// Windows sent.
+        windows: usize,
+        /// The last error.
+        last: LlmError,
+    },
 }
 
 impl ExtractError {

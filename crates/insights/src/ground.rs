@@ -57,13 +57,17 @@ pub struct TranscriptIndex<'a> {
 pub struct Grounded {
     /// The transcript's own text of the span.
     pub quote: String,
+    /// Start of the span's first word (seconds).
     pub start: f64,
+    /// End of the span's last word (seconds).
     pub end: f64,
+    /// The speaker of the span's first segment.
     pub speaker: Option<String>,
     /// Word positions in the index (for merging overlapping quotes).
     pub span: Range<usize>,
     /// Segments the span touches.
     pub segments: Range<usize>,
+    /// 1 − edit distance / quote words.
     pub similarity: f64,
 }
 

@@ -14,6 +14,8 @@
 //! llama.cpp's server) and Anthropic, behind core's [`Llm`] port; [`resilient::Resilient`]
 //! adds a concurrency limit and retries.
 
+#![warn(missing_docs)]
+
 pub mod ads;
 pub mod cache;
 pub mod cost;

@@ -13,7 +13,9 @@ pub const MIN_SPAN_OVERLAP: f64 = 0.5;
 /// A grounded insight with its quote's word span in the transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
+    /// The insight.
     pub draft: InsightDraft,
+    /// Its quote's word positions in the transcript index.
     pub span: Range<usize>,
 }
 

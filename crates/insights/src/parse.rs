@@ -22,13 +22,21 @@ const MAX_TOPIC_BYTES: usize = 48;
 /// One insight as the model wrote it (validated, not yet grounded).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawInsight {
+    /// The note.
     pub text: String,
+    /// The quote as the model wrote it.
     pub quote: String,
+    /// The speaker the model named.
     pub speaker: Option<String>,
+    /// Lowercased topic tags.
     pub topics: Vec<String>,
+    /// 0–1.
     pub importance: f32,
+    /// 0–1.
     pub novelty: f32,
+    /// 0–1.
     pub specificity: f32,
+    /// The model says this is an ad.
     pub is_ad: bool,
 }
 
@@ -36,20 +44,26 @@ pub struct RawInsight {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParseError {
     #[error("the answer is empty")]
+    /// Nothing but whitespace.
     Empty,
     #[error("the answer is too long ({0} bytes)")]
+    /// Over the size bound.
     TooLong(usize),
     #[error("no JSON object in the answer")]
+    /// No `{` or `[` at all.
     NoJson,
     #[error("invalid JSON: {0}")]
+    /// JSON that does not parse.
     InvalidJson(String),
     #[error("JSON without an \"insights\" array")]
+    /// Parses, but holds no insights array.
     WrongShape,
 }
 
 /// The answer's insights plus how many were dropped as invalid.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
+    /// The valid insights.
     pub insights: Vec<RawInsight>,
     /// Items without text or quote, or not objects.
     pub invalid_items: usize,

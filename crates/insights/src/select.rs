@@ -95,9 +95,11 @@ pub fn prescore(text: &str, interests: &[String]) -> f64 {
 /// One window as the selection sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
+    /// The window's index.
     pub index: usize,
     /// Prompt tokens the window would cost (window plus prompt overhead).
     pub cost: u64,
+    /// Its pre-score.
     pub score: f64,
 }
 

@@ -22,9 +22,13 @@ const MAX_LINE_CHARS: usize = 400;
 pub struct Piece {
     /// Index of the segment the piece comes from.
     pub segment: usize,
+    /// Start (seconds, interpolated within a split segment).
     pub start: f64,
+    /// End (seconds).
     pub end: f64,
+    /// The segment's speaker.
     pub speaker: Option<String>,
+    /// The text.
     pub text: String,
     /// Whitespace-separated words.
     pub words: usize,
@@ -37,9 +41,11 @@ pub struct Piece {
 /// One window: a run of pieces rendered as `[MM:SS] Speaker: text` lines.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
+    /// Position in [`Windowed::windows`].
     pub index: usize,
     /// Start of its first piece, end of its last (seconds).
     pub start: f64,
+    /// End of its last piece.
     pub end: f64,
     /// What the model reads.
     pub text: String,
@@ -56,7 +62,9 @@ pub struct Window {
 /// A transcript cut into pieces and windows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Windowed {
+    /// The transcript in pieces.
     pub pieces: Vec<Piece>,
+    /// The windows, in time order.
     pub windows: Vec<Window>,
     /// Words in the whole transcript.
     pub total_words: usize,

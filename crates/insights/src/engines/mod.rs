@@ -27,12 +27,16 @@ pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineConfigError {
     #[error("llm.engine = {0:?} is not a remote engine (use \"openai\" or \"anthropic\")")]
+    /// The engine name is not openai or anthropic.
     UnknownEngine(String),
     #[error("llm.model is required for the {0} engine")]
+    /// No model named.
     MissingModel(String),
     #[error("environment variable {0} (llm.api_key_env) is not set")]
+    /// The key's environment variable is unset.
     MissingKey(String),
     #[error("cannot build the HTTP client: {0}")]
+    /// reqwest could not build a client.
     Client(String),
 }
 
