@@ -157,7 +157,7 @@ mod tests {
             self.calls.fetch_add(1, Ordering::SeqCst);
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
             let mut a = self.answers.lock().unwrap();
             if a.len() > 1 {

@@ -291,3 +291,20 @@ async fn anthropic_forced_tool_use() {
         Some(Duration::from_secs(3))
     );
 }
+
+#[tokio::test]
+async fn body_cut_off_mid_way_is_invalid() {
+    let server = TestServer::start().await;
+    // Content-Length 1000, ten bytes, then the connection dies when the server stops.
+    server.route(PATH, Route::stall());
+    let llm = openai(&server, Duration::from_secs(10));
+    let call = tokio::spawn(async move { llm.complete(&req()).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(server);
+    let e = call.await.unwrap().unwrap_err();
+    assert!(
+        matches!(e, LlmError::InvalidResponse(_) | LlmError::Transport(_)),
+        "{e:?}"
+    );
+    assert!(e.is_retryable());
+}
