@@ -16,7 +16,10 @@ use crate::Cli;
 /// Everything a command needs.
 pub struct App {
     pub config: Config,
+    pub data_dir: PathBuf,
     pub store: Arc<dyn Store>,
+    /// The same database, as the LLM answer cache.
+    pub cache: Arc<dyn podsift_core::LlmCache>,
     pub poller: Poller,
     pub quiet: bool,
 }
@@ -67,7 +70,7 @@ pub fn data_dir(config: &Config) -> Result<PathBuf> {
     }
 }
 
-async fn open_store(config: &Config, dir: &Path) -> Result<Arc<dyn Store>> {
+async fn open_store(config: &Config, dir: &Path) -> Result<Arc<SqliteStore>> {
     let store = match config.database_url.as_deref() {
         Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url)
             .await
@@ -92,7 +95,8 @@ impl App {
         let dir = data_dir(&config)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-        let store = open_store(&config, &dir).await?;
+        let sqlite = open_store(&config, &dir).await?;
+        let store: Arc<dyn Store> = sqlite.clone();
         let fetcher = HttpFetcher::new(&config.http, config.allow_private_networks)
             .context("cannot set up the HTTP client")?;
         let poller = Poller::new(
@@ -103,7 +107,9 @@ impl App {
         );
         Ok(Self {
             config,
+            data_dir: dir,
             store,
+            cache: sqlite,
             poller,
             quiet: cli.quiet,
         })

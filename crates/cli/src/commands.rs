@@ -20,6 +20,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Transcript { episode, format } => transcript(&app, episode, format).await,
         Command::Poll { all, json } => poll(&app, all, json).await,
         Command::ExportOpml { output } => export_opml(&app, output).await,
+        Command::Run { json, date } => crate::run::run(&app, json, date).await,
+        Command::Digest { date, format } => crate::run::show_digest(&app, date, format).await,
         Command::Jobs {
             state,
             retry,
@@ -58,7 +60,7 @@ struct SubscribeResult {
     error: Option<String>,
 }
 
-async fn subscribe(
+pub(crate) async fn subscribe(
     app: &App,
     mut urls: Vec<String>,
     opml_file: Option<std::path::PathBuf>,
@@ -337,8 +339,11 @@ struct PollJson {
     errors: Vec<String>,
 }
 
-async fn poll(app: &App, all: bool, json: bool) -> Result<()> {
-    let started = std::time::Instant::now();
+/// Poll (due feeds, or all), then run the transcript/chapter jobs. Errors are collected.
+pub(crate) async fn poll_and_fetch(
+    app: &App,
+    all: bool,
+) -> Result<(PollSummary, podsift_poller::JobsSummary, Vec<String>)> {
     let bar = progress(0, "polling", app.quiet);
     let mut errors = Vec::new();
     let on_start = |n: usize| bar.set_length(n as u64);
@@ -367,6 +372,12 @@ async fn poll(app: &App, all: bool, json: bool) -> Result<()> {
         })
         .await?;
     jobs_bar.finish_and_clear();
+    Ok((summary, jobs, errors))
+}
+
+async fn poll(app: &App, all: bool, json: bool) -> Result<()> {
+    let started = std::time::Instant::now();
+    let (summary, jobs, errors) = poll_and_fetch(app, all).await?;
     if json {
         return print_json(&PollJson {
             feeds: summary,

@@ -3,7 +3,9 @@
 
 mod app;
 mod commands;
+mod llm;
 mod output;
+mod run;
 
 use std::path::PathBuf;
 
@@ -80,6 +82,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The whole job once: poll, transcripts, insights, today's digest, delivery. Idempotent
+    /// and resumable; with no subscriptions yet it follows the starter shows.
+    Run {
+        #[arg(long)]
+        json: bool,
+        /// The digest's date (default: today, local time).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
+    /// Print a stored digest.
+    Digest {
+        /// Default: the latest.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        #[arg(long, value_enum, default_value_t = DigestFormatArg::Text)]
+        format: DigestFormatArg,
+    },
     /// Write the subscriptions as OPML (to stdout, or a file).
     ExportOpml {
         #[arg(long, short, value_name = "FILE")]
@@ -106,6 +125,14 @@ pub enum TranscriptFormatArg {
     Json,
     Srt,
     Vtt,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DigestFormatArg {
+    Md,
+    Html,
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,0 +1,253 @@
+//! `podsift run` end to end with real parts: feeds and transcripts over loopback HTTP, the
+//! local model runtime (`podsift-llm`) with the SmolLM2-135M GGUF from the test assets, and a
+//! real SMTP server (aiosmtpd). Skips loudly when the model, the runtime binary or aiosmtpd is
+//! missing (`scripts/ci-deps` installs them in CI).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use podsift_testkit::{Route, TestServer};
+
+const BIN: &str = env!("CARGO_BIN_EXE_podsift");
+
+fn model() -> Option<PathBuf> {
+    let dir = std::env::var_os("PODSIFT_TEST_ASSETS")
+        .map(PathBuf::from)
+        .or_else(|| dirs_home().map(|h| h.join(".cache/podsift-test-assets")))?;
+    let p = dir.join("smollm2-135m-instruct-q4_1.gguf");
+    p.exists().then_some(p)
+}
+
+fn dirs_home() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(PathBuf::from)
+}
+
+fn llm_bin() -> Option<PathBuf> {
+    let p = Path::new(BIN).with_file_name("podsift-llm");
+    p.exists().then_some(p)
+}
+
+struct Smtp {
+    child: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Smtp {
+    fn start() -> Option<Smtp> {
+        let ok = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let maildir = tempfile::tempdir().ok()?;
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Smtp {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    fn messages(&self) -> Vec<String> {
+        let new = self.maildir.path().join("mail").join("new");
+        let mut out: Vec<String> = std::fs::read_dir(new)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+}
+
+fn podsift(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir")
+        .arg(dir)
+        .arg("--quiet")
+        .arg("--allow-private-networks")
+        .args(args)
+        .env("XDG_CONFIG_HOME", dir.join("no-config"))
+        .env("PODSIFT_HTTP__PER_HOST_INTERVAL_MS", "0")
+        .env("RUST_LOG", "error");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run podsift")
+}
+
+const VTT: &str = "WEBVTT
+
+00:00:01.000 --> 00:00:06.000
+<v Ann>The city council approved a plan to build 500 new bike lanes by 2027.
+
+00:00:06.500 --> 00:00:12.000
+<v Ann>The plan costs 40 million dollars and is paid for by a new parking fee.
+
+00:00:12.500 --> 00:00:18.000
+<v Bob>Cycling to work has doubled in the last three years in the city.
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_extracts_grounded_insights_and_emails_the_digest_once() {
+    let (Some(model), Some(llm_bin)) = (model(), llm_bin()) else {
+        eprintln!(
+            "SKIP run_e2e: needs the SmolLM2 test model (scripts/fetch-test-assets) and the \
+             podsift-llm binary (cargo build -p podsift-llm-server)"
+        );
+        return;
+    };
+    let Some(smtp) = Smtp::start() else {
+        eprintln!("SKIP run_e2e: aiosmtpd not installed (python3 -m pip install aiosmtpd)");
+        return;
+    };
+    let srv = TestServer::start().await;
+    let feed = format!(
+        r#"<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>
+<title>City Desk</title><link>https://example.com/</link>
+<item><title>Bike lanes</title><guid>ep-1</guid><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate>
+<enclosure url="https://cdn.example.com/ep1.mp3" type="audio/mpeg" length="1"/>
+<podcast:transcript url="{}" type="text/vtt"/></item></channel></rss>"#,
+        srv.url("/t1.vtt")
+    );
+    srv.route("/feed.xml", Route::ok(feed, "application/rss+xml"));
+    srv.route("/t1.vtt", Route::ok(VTT, "text/vtt"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = [
+        ("PODSIFT_LLM__ENGINE", "local".to_string()),
+        ("PODSIFT_LLM__LOCAL_MODEL_PATH", model.display().to_string()),
+        (
+            "PODSIFT_LLM__LOCAL_SERVER_BIN",
+            llm_bin.display().to_string(),
+        ),
+        ("PODSIFT_LLM__LOCAL_CONTEXT", "2048".to_string()),
+        ("PODSIFT_LLM__MAX_OUTPUT_TOKENS", "256".to_string()),
+        ("PODSIFT_LLM__TEMPERATURE", "0".to_string()),
+        ("PODSIFT_EMAIL__TO", "reader@example.org".to_string()),
+        ("PODSIFT_EMAIL__SMTP_HOST", "127.0.0.1".to_string()),
+        ("PODSIFT_EMAIL__SMTP_PORT", smtp.port.to_string()),
+        ("PODSIFT_EMAIL__TLS", "none".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+
+    let out = podsift(dir.path(), &env, &["subscribe", &srv.url("/feed.xml")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = podsift(dir.path(), &env, &["run", "--json", "--date", "2026-11-26"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_str(&stdout).expect("run --json");
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&run["extracted"]).unwrap()
+    );
+    assert_eq!(run["transcripts"]["transcripts"], 1);
+    let ex = &run["extracted"][0];
+    assert_eq!(ex["state"], "done", "{ex}");
+    let report = &ex["report"];
+    assert!(
+        report["prompt_tokens"].as_u64().unwrap() > 0,
+        "the model was called"
+    );
+    assert!(report["coverage"].as_f64().unwrap() > 0.99, "{report}");
+
+    // Whatever the small model said, only grounded insights survive: every stored quote is
+    // verbatim transcript text, and its time is where that text is.
+    let insights = ex["insights"].as_u64().unwrap();
+    if insights == 0 {
+        assert_eq!(run["digest"]["result"], "nothing_new");
+        assert!(smtp.messages().is_empty(), "no email when nothing is new");
+        eprintln!(
+            "NOTE: SmolLM2-135M produced no grounded insight this time ({} dropped as ungrounded)",
+            report["dropped_ungrounded"]
+        );
+        return;
+    }
+    assert_eq!(run["digest"]["result"], "created");
+    let items = run["digest"]["digest"]["insights"].as_array().unwrap();
+    for it in items {
+        let quote = it["quote"].as_str().unwrap();
+        let plain = "The city council approved a plan to build 500 new bike lanes by 2027. The plan costs 40 million dollars and is paid for by a new parking fee. Cycling to work has doubled in the last three years in the city.";
+        assert!(
+            plain.contains(quote.trim()),
+            "quote not verbatim: {quote:?}"
+        );
+        assert!(
+            it["link"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://cdn.example.com/ep1.mp3#t=")
+        );
+    }
+    let deliveries = run["deliveries"].as_array().unwrap();
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| d["channel"] == "email:reader@example.org" && d["result"] == "sent")
+    );
+    let msgs = smtp.messages();
+    assert_eq!(msgs.len(), 1, "exactly one email");
+    let m = &msgs[0];
+    assert!(m.contains("multipart/alternative"), "{m}");
+    assert!(m.contains("text/plain") && m.contains("text/html"));
+    assert!(m.contains("List-Unsubscribe"));
+    assert!(dir.path().join("digests/2026-11-26.html").exists());
+
+    // A second run: nothing new, nothing sent twice, and the model is not called again.
+    let out = podsift(dir.path(), &env, &["run", "--json", "--date", "2026-11-26"]);
+    assert!(out.status.success());
+    let run2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run2["digest"]["result"], "existing");
+    assert_eq!(run2["extracted"].as_array().unwrap().len(), 0);
+    assert_eq!(run2["deliveries"].as_array().unwrap().len(), 0);
+    assert_eq!(smtp.messages().len(), 1);
+    let shown = podsift(dir.path(), &env, &["digest", "--format", "md"]);
+    assert!(shown.status.success());
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("City Desk"));
+}
