@@ -37,7 +37,8 @@ pub struct EpisodeInput<'a> {
 /// Extraction failed for the whole episode.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExtractError {
-    /// Every window sent failed with a retryable engine error: retry the episode later.
+    /// Every window sent failed in the engine, at least one with a retryable error (5xx,
+    /// timeout, 429, unreachable): retry the episode later.
     #[error("the model failed for all {windows} windows sent; last error: {last}")]
     EngineUnavailable {
         /// Windows sent.
@@ -45,7 +46,8 @@ pub enum ExtractError {
         /// The last error.
         last: LlmError,
     },
-    /// Every window sent was refused (bad key, unknown model): fix the configuration.
+    /// Every window sent was refused (bad key, unknown model): fix the configuration. Not
+    /// retryable, but not "done with no insights" either.
     #[error("the model refused all {windows} windows sent; last error: {last}")]
     EngineRefused {
         /// Windows sent.
@@ -244,13 +246,17 @@ pub async fn extract_episode(
     }
     if !chosen.is_empty() && report.windows_processed == 0 {
         let windows = chosen.len();
-        if let Some(last) = last_err.clone() {
-            if retryable_fail == windows {
-                return Err(ExtractError::EngineUnavailable { windows, last });
-            }
-            if permanent_fail == windows {
-                return Err(ExtractError::EngineRefused { windows, last });
-            }
+        // Every window sent failed in the engine (not in its answer): nothing was learnt about
+        // the episode, so it must not count as done. Any retryable failure among them means
+        // "try again later"; all refusals mean "fix the configuration".
+        if let Some(last) = last_err.clone()
+            && retryable_fail + permanent_fail == windows
+        {
+            return Err(if retryable_fail > 0 {
+                ExtractError::EngineUnavailable { windows, last }
+            } else {
+                ExtractError::EngineRefused { windows, last }
+            });
         }
     }
     let (kept, merged) = merge::merge(candidates, cfg.insights_per_episode);

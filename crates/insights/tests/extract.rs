@@ -508,6 +508,35 @@ async fn engine_failures_are_recorded_or_fail_the_episode() {
         .await
         .unwrap_err();
     assert!(!e.is_retryable());
+    // Timeouts and a refusal mixed, nothing processed: still worth retrying later.
+    let mixed = Scripted::new(|req, _| {
+        if req.user.contains("Celery 4.0") {
+            Err(LlmError::Permanent("context too long".into()))
+        } else {
+            Err(LlmError::Timeout { seconds: 1 })
+        }
+    });
+    let e = extract_episode(
+        &mixed,
+        &MemoryCache::new(),
+        &input(&segs, &[], &[]),
+        &cfg(120, 0),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+    // Engine fine, answers unusable: the episode is done (the reasons are in the report).
+    let junk = Scripted::new(|_, _| Ok("nope".into()));
+    assert!(
+        extract_episode(
+            &junk,
+            &MemoryCache::new(),
+            &input(&segs, &[], &[]),
+            &cfg(120, 0)
+        )
+        .await
+        .is_ok()
+    );
     // An empty transcript is no failure.
     let (none, report) = extract_episode(&down, &cache, &input(&[], &[], &[]), &cfg(120, 0))
         .await
