@@ -1,0 +1,418 @@
+//! The model: loading, prompt formatting, and one generation at a time on a dedicated thread.
+//!
+//! llama.cpp contexts are not safe to share, so one worker thread owns the only context and
+//! takes jobs from a bounded queue: requests are served strictly one at a time, in arrival
+//! order (the queue plays the part of a mutex, without holding an async task on a lock).
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use tokio::sync::oneshot;
+
+/// Tokens decoded per `llama_decode` call while reading the prompt.
+const BATCH: usize = 512;
+/// Jobs waiting for the worker; more are refused with 503 rather than queued without bound.
+pub const QUEUE: usize = 32;
+
+/// How the output is constrained.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Constraint {
+    /// Free text.
+    None,
+    /// A GBNF grammar (from a JSON schema or the generic JSON grammar).
+    Grammar(String),
+}
+
+/// One chat completion to run.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// `(role, content)` in order.
+    pub messages: Vec<(String, String)>,
+    /// Completion tokens at most; `None`: until the context is full.
+    pub max_tokens: Option<u32>,
+    /// `<= 0`: greedy.
+    pub temperature: f32,
+    pub top_p: f32,
+    pub seed: u32,
+    pub stop: Vec<String>,
+    pub constraint: Constraint,
+}
+
+/// Why generation stopped, in OpenAI's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Stop,
+    Length,
+}
+
+impl Finish {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finish::Stop => "stop",
+            Finish::Length => "length",
+        }
+    }
+}
+
+/// The result of a job.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub content: String,
+    pub finish: Finish,
+    pub prompt_tokens: usize,
+    pub completion_tokens: usize,
+    /// Time spent reading the prompt, and generating.
+    pub prompt_secs: f64,
+    pub gen_secs: f64,
+}
+
+/// Errors of one job.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The request cannot be served as asked (HTTP 400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// llama.cpp failed (HTTP 500).
+    #[error("inference failed: {0}")]
+    Internal(String),
+    /// The queue is full or the worker is gone (HTTP 503, retryable).
+    #[error("the server is busy (request queue full) or shutting down; retry later")]
+    Busy,
+}
+
+/// Errors of loading the model.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("llama.cpp backend: {0}")]
+    Backend(String),
+    #[error("cannot load model {path}: {reason}")]
+    Model { path: String, reason: String },
+    #[error("cannot create a context of {ctx} tokens: {reason}")]
+    Context { ctx: u32, reason: String },
+}
+
+/// A loaded model with its worker thread.
+pub struct Engine {
+    tx: std_mpsc::SyncSender<(Job, oneshot::Sender<Result<Output, JobError>>)>,
+    /// Context size in tokens.
+    pub n_ctx: u32,
+    /// Model name shown by `/v1/models` (the file stem).
+    pub name: String,
+}
+
+/// Loads `path` and starts the worker. `ctx` is capped at the model's training context.
+pub fn load(path: &Path, threads: usize, ctx: u32) -> Result<Engine, LoadError> {
+    let backend = LlamaBackend::init().map_err(|e| LoadError::Backend(e.to_string()))?;
+    let model =
+        LlamaModel::load_from_file(&backend, path, &LlamaModelParams::default()).map_err(|e| {
+            LoadError::Model {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }
+        })?;
+    // Backend and model live as long as the process: leaking them gives the worker's context a
+    // 'static borrow instead of a self-referential struct.
+    let backend: &'static LlamaBackend = Box::leak(Box::new(backend));
+    let model: &'static LlamaModel = Box::leak(Box::new(model));
+
+    let train = model.n_ctx_train();
+    let n_ctx = if train > 0 { ctx.min(train) } else { ctx }.max(64);
+    let threads = i32::try_from(threads.max(1)).unwrap_or(1);
+    let params = LlamaContextParams::default()
+        .with_n_ctx(NonZeroU32::new(n_ctx))
+        .with_n_batch(BATCH as u32)
+        .with_n_ubatch(BATCH as u32)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    let context = model
+        .new_context(backend, params)
+        .map_err(|e| LoadError::Context {
+            ctx: n_ctx,
+            reason: e.to_string(),
+        })?;
+    let n_ctx = context.n_ctx();
+    // The model's own template; llama.cpp's built-in renderer recognises the common families.
+    // Without one, ChatML (the most common format of small instruct models) is the guess.
+    let template = model.chat_template(None).ok().or_else(|| {
+        tracing::warn!("the model has no chat template; using chatml");
+        LlamaChatTemplate::new("chatml").ok()
+    });
+    let template = template.ok_or_else(|| LoadError::Model {
+        path: path.display().to_string(),
+        reason: "no usable chat template".into(),
+    })?;
+
+    let (tx, rx) =
+        std_mpsc::sync_channel::<(Job, oneshot::Sender<Result<Output, JobError>>)>(QUEUE);
+    let worker = Worker {
+        model,
+        context,
+        template,
+    };
+    std::thread::Builder::new()
+        .name("llama-worker".into())
+        .spawn(move || worker.run(rx))
+        .map_err(|e| LoadError::Backend(format!("cannot start the worker thread: {e}")))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "local".into());
+    Ok(Engine { tx, n_ctx, name })
+}
+
+impl Engine {
+    /// Queues a job and waits for its result.
+    pub async fn run(&self, job: Job) -> Result<Output, JobError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.try_send((job, reply)).map_err(|_| JobError::Busy)?;
+        rx.await.map_err(|_| JobError::Busy)?
+    }
+}
+
+struct Worker {
+    model: &'static LlamaModel,
+    context: LlamaContext<'static>,
+    template: LlamaChatTemplate,
+}
+
+impl Worker {
+    fn run(mut self, rx: std_mpsc::Receiver<(Job, oneshot::Sender<Result<Output, JobError>>)>) {
+        while let Ok((job, reply)) = rx.recv() {
+            if reply.is_closed() {
+                continue; // the client went away while queued
+            }
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.generate(&job, &reply)
+            }))
+            .unwrap_or_else(|_| Err(JobError::Internal("the inference code panicked".into())));
+            let _ = reply.send(result);
+        }
+    }
+
+    /// Formats the chat with the model's template.
+    fn prompt(&self, messages: &[(String, String)]) -> Result<String, JobError> {
+        let chat = messages
+            .iter()
+            .map(|(role, content)| LlamaChatMessage::new(role.clone(), content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| JobError::BadRequest(format!("message contains a NUL byte: {e}")))?;
+        self.model
+            .apply_chat_template(&self.template, &chat, true)
+            .map_err(|e| JobError::Internal(format!("chat template: {e}")))
+    }
+
+    fn sampling(&self, job: &Job) -> Result<Sampling, JobError> {
+        let grammar = match &job.constraint {
+            Constraint::Grammar(g) => Some(
+                LlamaSampler::grammar(self.model, g, "root")
+                    .map_err(|e| JobError::BadRequest(format!("grammar rejected: {e}")))?,
+            ),
+            Constraint::None => None,
+        };
+        let chain = if job.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain_simple([
+                LlamaSampler::top_k(40),
+                LlamaSampler::top_p(job.top_p.clamp(0.01, 1.0), 1),
+                LlamaSampler::min_p(0.05, 1),
+                LlamaSampler::temp(job.temperature),
+                LlamaSampler::dist(job.seed),
+            ])
+        };
+        Ok(Sampling {
+            grammar,
+            chain,
+            resampled: 0,
+        })
+    }
+
+    fn generate(
+        &mut self,
+        job: &Job,
+        reply: &oneshot::Sender<Result<Output, JobError>>,
+    ) -> Result<Output, JobError> {
+        let prompt = self.prompt(&job.messages)?;
+        let vocab = self.model.vocab();
+        let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+        let n_ctx = self.context.n_ctx() as usize;
+        let prompt_tokens = tokens.len();
+        if prompt_tokens == 0 {
+            return Err(JobError::BadRequest("the prompt is empty".into()));
+        }
+        // Never truncate silently: the caller must send less.
+        if prompt_tokens >= n_ctx {
+            return Err(JobError::BadRequest(format!(
+                "the prompt is {prompt_tokens} tokens but the context holds {n_ctx}; send a shorter prompt"
+            )));
+        }
+        let room = n_ctx - prompt_tokens;
+        let max_tokens = match job.max_tokens {
+            Some(m) if m as usize > room => {
+                return Err(JobError::BadRequest(format!(
+                    "the prompt is {prompt_tokens} tokens and max_tokens is {m}, more than the context of {n_ctx} tokens; lower max_tokens or shorten the prompt"
+                )));
+            }
+            Some(m) => m as usize,
+            None => room,
+        };
+        let mut sampling = self.sampling(job)?;
+
+        let started = std::time::Instant::now();
+        self.context.clear_kv_cache();
+        let mut batch = LlamaBatch::new(BATCH, 1);
+        let last = prompt_tokens - 1;
+        for (chunk_no, chunk) in tokens.chunks(BATCH).enumerate() {
+            batch.clear();
+            for (i, token) in chunk.iter().enumerate() {
+                let pos = chunk_no * BATCH + i;
+                batch
+                    .add(*token, pos as i32, &[0], pos == last)
+                    .map_err(|e| JobError::Internal(e.to_string()))?;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| JobError::Internal(format!("decoding the prompt: {e}")))?;
+            if reply.is_closed() {
+                return Err(JobError::Internal("client went away".into()));
+            }
+        }
+
+        let prompt_secs = started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        let mut out: Vec<u8> = Vec::new();
+        let mut completion_tokens = 0usize;
+        let mut pos = prompt_tokens;
+        let mut finish = Finish::Length;
+        while completion_tokens < max_tokens {
+            let Some(token) = sampling.sample(&self.context, batch.n_tokens() - 1) else {
+                return Err(JobError::Internal(
+                    "no token satisfies the grammar (the schema may be unsatisfiable)".into(),
+                ));
+            };
+            if vocab.is_eog(token) {
+                finish = Finish::Stop;
+                break;
+            }
+            completion_tokens += 1;
+            out.extend_from_slice(&vocab.token_to_piece(token, false, None));
+            if let Some(cut) = stop_at(&out, &job.stop) {
+                out.truncate(cut);
+                finish = Finish::Stop;
+                break;
+            }
+            if completion_tokens >= max_tokens || reply.is_closed() {
+                break;
+            }
+            batch.clear();
+            batch
+                .add(token, pos as i32, &[0], true)
+                .map_err(|e| JobError::Internal(e.to_string()))?;
+            pos += 1;
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| JobError::Internal(format!("decoding: {e}")))?;
+        }
+        tracing::debug!(
+            resampled = sampling.resampled,
+            completion_tokens,
+            "grammar refusals"
+        );
+        Ok(Output {
+            content: String::from_utf8_lossy(&out).into_owned(),
+            finish,
+            prompt_tokens,
+            completion_tokens,
+            prompt_secs,
+            gen_secs: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// Token selection: the sampling chain, checked against an optional grammar.
+struct Sampling {
+    grammar: Option<LlamaSampler>,
+    chain: LlamaSampler,
+    /// Tokens the grammar refused (each costs a pass over the whole vocabulary).
+    resampled: usize,
+}
+
+impl Sampling {
+    /// Picks the next token from the logits of batch row `idx` and accepts it.
+    ///
+    /// As llama.cpp's own `common_sampler_sample` does, the grammar is first asked only about
+    /// the token the chain picked; only when it refuses is the grammar applied to the whole
+    /// vocabulary (expensive: it walks every token through the grammar's parser stacks), then
+    /// the chain again. Applying it to every token each step made generic JSON about 20x
+    /// slower on SmolLM2.
+    fn sample(&mut self, ctx: &LlamaContext<'_>, idx: i32) -> Option<LlamaToken> {
+        let mut candidates = ctx.token_data_array_ith(idx);
+        candidates.apply_sampler(&mut self.chain);
+        let mut token = candidates.selected_token();
+        if let Some(grammar) = &mut self.grammar {
+            let allowed = token.is_some_and(|t| {
+                let mut one =
+                    LlamaTokenDataArray::new(vec![LlamaTokenData::new(t, 1.0, 0.0)], false);
+                one.apply_sampler(grammar);
+                one.data.first().is_some_and(|d| d.logit().is_finite())
+            });
+            if !allowed {
+                self.resampled += 1;
+                let mut candidates = ctx.token_data_array_ith(idx);
+                candidates.apply_sampler(grammar);
+                if candidates.data.iter().all(|d| !d.logit().is_finite()) {
+                    return None;
+                }
+                candidates.apply_sampler(&mut self.chain);
+                token = candidates.selected_token();
+            }
+            if let Some(t) = token {
+                grammar.accept(t);
+            }
+        }
+        if let Some(t) = token {
+            self.chain.accept(t);
+        }
+        token
+    }
+}
+
+/// Byte offset of the first stop string in `out`, if any.
+fn stop_at(out: &[u8], stop: &[String]) -> Option<usize> {
+    stop.iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| out.windows(s.len()).position(|w| w == s.as_bytes()))
+        .min()
+}
+
+/// Whether the worker accepted the grammar for `schema`: converts a JSON schema to GBNF.
+pub fn schema_grammar(schema: &serde_json::Value) -> Result<String, JobError> {
+    let text = serde_json::to_string(schema)
+        .map_err(|e| JobError::BadRequest(format!("json_schema: {e}")))?;
+    llama_cpp_2::json_schema_to_grammar(&text)
+        .map_err(|e| JobError::BadRequest(format!("unsupported json_schema: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_strings_cut_at_the_earliest() {
+        let stop = vec!["END".to_string(), "\n\n".to_string()];
+        assert_eq!(stop_at(b"abc\n\nxyz END", &stop), Some(3));
+        assert_eq!(stop_at(b"abc", &stop), None);
+        assert_eq!(stop_at(b"abc", &[String::new()]), None);
+    }
+}
