@@ -26,21 +26,9 @@ pub fn build(cfg: &LlmConfig, data_dir: &std::path::Path, quiet: bool) -> Result
         "openai" | "anthropic" => {
             let inner = engines::from_config(cfg)
                 .with_context(|| format!("cannot set up the {} engine", cfg.engine))?;
-            Ok(Arc::new(Resilient::from_config(BoxedLlm(inner), cfg)))
+            Ok(Arc::new(Resilient::boxed_from_config(inner, cfg)))
         }
         other => bail!("unknown llm.engine {other:?}: use \"local\", \"openai\" or \"anthropic\""),
-    }
-}
-
-struct BoxedLlm(Box<dyn Llm>);
-
-#[async_trait]
-impl Llm for BoxedLlm {
-    fn model_id(&self) -> String {
-        self.0.model_id()
-    }
-    async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        self.0.complete(req).await
     }
 }
 
