@@ -17,5 +17,5 @@ schema='{"type":"object","properties":{"insights":{"type":"array","minItems":1,"
 req "{\"messages\":[{\"role\":\"system\",\"content\":\"Extract insights as JSON.\"},{\"role\":\"user\",\"content\":\"$text\"}],\"max_tokens\":300,\"temperature\":0,\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"schema\":$schema}}}"
 kill "$SRV_PID" 2>/dev/null || true
 wait "$SRV_PID" 2>/dev/null || true
-sed 's/\x1b\[[0-9;]*m//g' "$out.err" | grep -E "model loaded|chat completion"
+sed 's/\x1b\[[0-9;]*m//g' "$out.err" | grep -E "model loaded|chat completion|grammar refusals"
 rm -f "$out" "$out.err"

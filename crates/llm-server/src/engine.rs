@@ -409,6 +409,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn json_schemas_become_grammars() {
+        let g = schema_grammar(&serde_json::json!({
+            "type": "object",
+            "properties": {"n": {"type": "integer"}},
+            "required": ["n"]
+        }))
+        .unwrap();
+        assert!(g.contains("root ::="), "{g}");
+        assert!(g.contains("\\\"n\\\""), "{g}");
+        // A reference to nowhere is refused, not passed to the sampler.
+        let bad = schema_grammar(&serde_json::json!({"$ref": "#/definitions/missing"}));
+        assert!(matches!(bad, Err(JobError::BadRequest(_))), "{bad:?}");
+    }
+
+    #[test]
     fn stop_strings_cut_at_the_earliest() {
         let stop = vec!["END".to_string(), "\n\n".to_string()];
         assert_eq!(stop_at(b"abc\n\nxyz END", &stop), Some(3));
