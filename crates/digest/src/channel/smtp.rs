@@ -55,7 +55,8 @@ enum Mode {
 ///   `Date` is the send time.
 /// * `List-Unsubscribe: <mailto:FROM?subject=unsubscribe>`, plus `<URL>` first when
 ///   [`SmtpChannel::with_unsubscribe_url`] set one (e.g. `DigestConfig.base_url` + a path).
-/// * `timeout_secs` bounds each SMTP command and the connection.
+/// * `timeout_secs` bounds each SMTP command and the connection; a whole send may take at
+///   most three times that.
 ///
 /// Errors: connection refused or reset, timeouts and 4xx replies are
 /// [`DeliveryError::Temporary`]; 5xx replies (bad recipient, authentication refused), invalid
@@ -70,6 +71,8 @@ pub struct SmtpChannel {
     username: Option<String>,
     has_password: bool,
     unsubscribe_url: Option<String>,
+    /// Deadline of one whole send (connection, dialogue, data).
+    deadline: Duration,
 }
 
 impl fmt::Debug for SmtpChannel {
@@ -203,6 +206,7 @@ impl SmtpChannel {
             username,
             has_password,
             unsubscribe_url: None,
+            deadline: timeout * 3,
         })
     }
 
@@ -292,13 +296,23 @@ impl Channel for SmtpChannel {
     ) -> Result<String, DeliveryError> {
         let message = self.build_message(rendered, idempotency_key)?;
         let id = Self::message_id(idempotency_key);
-        match self.transport.send(message).await {
+        // lettre's timeout covers single commands but not every wait (a server that accepts
+        // the connection and never greets hangs it), so the whole send has a deadline too.
+        let sent = match tokio::time::timeout(self.deadline, self.transport.send(message)).await {
+            Ok(r) => r.map_err(|e| map_smtp(&e)),
+            Err(_) => Err(DeliveryError::Temporary(format!(
+                "SMTP send to {}:{} did not finish within {}s",
+                self.host,
+                self.port,
+                self.deadline.as_secs()
+            ))),
+        };
+        match sent {
             Ok(_) => {
                 tracing::info!(to = %self.to.email, message_id = %id, "digest emailed");
                 Ok(id)
             }
-            Err(e) => {
-                let err = map_smtp(&e);
+            Err(err) => {
                 tracing::warn!(to = %self.to.email, host = %self.host, error = %err, "email delivery failed");
                 Err(err)
             }
