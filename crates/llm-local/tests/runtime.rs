@@ -145,7 +145,7 @@ async fn real_server_answers_through_the_runtime_and_dies_with_it() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut o = LocalOptions::new(model);
     o.bin = Some(bin);
-    o.threads = 2;
+    o.threads = 1;
     o.ctx = 1024;
     o.startup_timeout = Duration::from_secs(60);
     let rt = LocalRuntime::start(o).await.unwrap();

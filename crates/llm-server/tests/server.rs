@@ -31,12 +31,14 @@ fn model_path() -> Option<PathBuf> {
     }
 }
 
-/// Starts the binary and returns it with its base URL.
+/// Starts the binary and returns it with its base URL. One thread: the machine running the
+/// tests may be shared, and ggml threads spin at barriers, so 2 threads on 2 busy cores are
+/// far slower than 1.
 fn spawn(model: &PathBuf) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_podsift-llm"))
         .arg("--model")
         .arg(model)
-        .args(["--ctx", &CTX.to_string(), "--threads", "2"])
+        .args(["--ctx", &CTX.to_string(), "--threads", "1"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
