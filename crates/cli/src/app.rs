@@ -114,4 +114,9 @@ impl App {
             quiet: cli.quiet,
         })
     }
+
+    /// The local user (created on first use).
+    pub async fn user(&self) -> Result<podsift_core::UserId> {
+        Ok(self.store.default_user(chrono::Utc::now()).await?)
+    }
 }

@@ -79,7 +79,7 @@ pub(crate) async fn subscribe(
     if urls.is_empty() {
         bail!("give at least one feed URL, or --opml FILE");
     }
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     let bar = progress(
         urls.len() as u64,
         "subscribing",
@@ -164,7 +164,7 @@ async fn find_feed(app: &App, key: &str) -> Result<podsift_core::Feed> {
 
 async fn unsubscribe(app: &App, key: &str) -> Result<()> {
     let feed = find_feed(app, key).await?;
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     if !app.store.unsubscribe(user, feed.id).await? {
         bail!("you are not subscribed to {}", feed.url);
     }
@@ -176,7 +176,7 @@ async fn unsubscribe(app: &App, key: &str) -> Result<()> {
 }
 
 async fn feeds(app: &App, json: bool) -> Result<()> {
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     let feeds = app.store.list_feeds(Some(user)).await?;
     if json {
         return print_json(&feeds);
@@ -354,7 +354,7 @@ pub(crate) async fn poll_and_fetch(
         }
     };
     let summary = if all {
-        let user = app.store.default_user(chrono::Utc::now()).await?;
+        let user = app.user().await?;
         let feeds = app.store.list_feeds(Some(user)).await?;
         app.poller.poll_feeds(&feeds, on_start, on_feed).await
     } else {
@@ -405,7 +405,7 @@ async fn poll(app: &App, all: bool, json: bool) -> Result<()> {
 }
 
 async fn export_opml(app: &App, output: Option<std::path::PathBuf>) -> Result<()> {
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     let outlines: Vec<OpmlOutline> = app
         .store
         .list_feeds(Some(user))

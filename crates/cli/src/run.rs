@@ -46,18 +46,21 @@ struct RunJson {
 
 pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Result<()> {
     let started = std::time::Instant::now();
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     let mut subscribed_starter = false;
     if app.store.list_feeds(Some(user)).await?.is_empty() {
-        let tmp = app.data_dir.join("starter.opml");
-        std::fs::write(&tmp, STARTER_OPML).context("cannot write the starter OPML")?;
+        let urls: Vec<String> = podsift_feeds::opml::parse_opml(STARTER_OPML.as_bytes())
+            .context("the built-in starter OPML is invalid")?
+            .into_iter()
+            .map(|o| o.xml_url)
+            .collect();
         if !json {
             eprintln!(
                 "you follow no shows yet: subscribing to the starter shows (assets/starter.opml)"
             );
         }
         // Failures of single starter feeds are reported, not fatal.
-        if let Err(e) = commands::subscribe(app, Vec::new(), Some(tmp), json).await {
+        if let Err(e) = commands::subscribe(app, urls, None, json).await {
             eprintln!("warning: {e}");
         }
         subscribed_starter = true;
@@ -169,7 +172,7 @@ pub async fn show_digest(
     date: Option<chrono::NaiveDate>,
     format: DigestFormatArg,
 ) -> Result<()> {
-    let user = app.store.default_user(chrono::Utc::now()).await?;
+    let user = app.user().await?;
     let found: Option<(i64, Digest)> = match date {
         Some(d) => app.store.get_digest(user, d).await?,
         None => app.store.latest_digest(user).await?,
