@@ -5,54 +5,14 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
 use crate::convert::*;
 use crate::error::map_sqlx_error;
+use crate::rows::{episode_from_row, episode_order, episode_select};
 
 /// Most episodes accepted in one upsert (a feed parser bounds this far lower).
 pub const MAX_UPSERT_BATCH: usize = 100_000;
-
-/// `SELECT` of an episode with its transcript's source and size; append `WHERE`/`ORDER BY`.
-macro_rules! episode_select {
-    () => {
-        "SELECT e.id, e.feed_id, e.identity, e.state, e.data, e.first_seen_at, e.updated_at, \
-         t.source AS transcript_source, t.segment_count AS segment_count \
-         FROM episodes e LEFT JOIN transcripts t ON t.episode_id = e.id "
-    };
-}
-
-/// Newest first; episodes without a date last (explicit `NULLS LAST`: PostgreSQL's default
-/// for `DESC` is the opposite of SQLite's).
-macro_rules! episode_order {
-    () => {
-        " ORDER BY e.published_at DESC NULLS LAST, e.id DESC"
-    };
-}
-
-fn episode_from_row(row: &SqliteRow) -> Result<Episode, StoreError> {
-    let state: String = row.try_get("state").map_err(map_sqlx_error)?;
-    let data: String = row.try_get("data").map_err(map_sqlx_error)?;
-    let source: Option<String> = row.try_get("transcript_source").map_err(map_sqlx_error)?;
-    let transcript_source = source
-        .map(|s| from_json::<TranscriptSource>(&s, "transcript source").map(|s| s.label()))
-        .transpose()?;
-    let segments: Option<i64> = row.try_get("segment_count").map_err(map_sqlx_error)?;
-    Ok(Episode {
-        id: row.try_get("id").map_err(map_sqlx_error)?,
-        feed_id: row.try_get("feed_id").map_err(map_sqlx_error)?,
-        identity: row.try_get("identity").map_err(map_sqlx_error)?,
-        state: EpisodeState::parse(&state)
-            .ok_or_else(|| StoreError::Permanent(format!("unknown episode state {state:?}")))?,
-        data: from_json(&data, "episode data")?,
-        first_seen_at: from_ms(row.try_get("first_seen_at").map_err(map_sqlx_error)?)?,
-        updated_at: from_ms(row.try_get("updated_at").map_err(map_sqlx_error)?)?,
-        transcript_source,
-        segment_count: count(segments.unwrap_or(0), "segment_count")?,
-    })
-}
 
 /// Indices into `episodes` that become candidates on a first import: the newest `n` by
 /// published date (ties and undated episodes in feed order, earlier = newer; undated episodes

@@ -3,58 +3,16 @@
 use chrono::{DateTime, Utc};
 use podsift_core::model::*;
 use podsift_core::store::{NewFeed, StoreError};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
 use crate::convert::*;
 use crate::error::map_sqlx_error;
+use crate::rows::{feed_from_row, feed_select};
 
 /// Name of the single local user of a laptop install.
 pub(crate) const DEFAULT_USER_NAME: &str = "local";
 
-/// `SELECT` of a feed row with its episode count; append a `WHERE`/`ORDER BY`.
-macro_rules! feed_select {
-    () => {
-        "SELECT f.id, f.url, f.title, f.link, f.description, f.image, f.language, f.author, \
-         f.status, f.etag, f.last_modified, f.last_checked_at, f.next_check_at, f.error_count, \
-         f.last_error, f.created_at, \
-         (SELECT COUNT(*) FROM episodes e WHERE e.feed_id = f.id) AS episode_count \
-         FROM feeds f "
-    };
-}
-
-fn feed_from_row(row: &SqliteRow) -> Result<Feed, StoreError> {
-    let status: String = row.try_get("status").map_err(map_sqlx_error)?;
-    Ok(Feed {
-        id: row.try_get("id").map_err(map_sqlx_error)?,
-        url: row.try_get("url").map_err(map_sqlx_error)?,
-        title: row.try_get("title").map_err(map_sqlx_error)?,
-        link: row.try_get("link").map_err(map_sqlx_error)?,
-        description: row.try_get("description").map_err(map_sqlx_error)?,
-        image: row.try_get("image").map_err(map_sqlx_error)?,
-        language: row.try_get("language").map_err(map_sqlx_error)?,
-        author: row.try_get("author").map_err(map_sqlx_error)?,
-        status: FeedStatus::parse(&status)
-            .ok_or_else(|| StoreError::Permanent(format!("unknown feed status {status:?}")))?,
-        etag: row.try_get("etag").map_err(map_sqlx_error)?,
-        last_modified: row.try_get("last_modified").map_err(map_sqlx_error)?,
-        last_checked_at: opt_from_ms(row.try_get("last_checked_at").map_err(map_sqlx_error)?)?,
-        next_check_at: from_ms(row.try_get("next_check_at").map_err(map_sqlx_error)?)?,
-        error_count: count(
-            row.try_get("error_count").map_err(map_sqlx_error)?,
-            "error_count",
-        )?,
-        last_error: row.try_get("last_error").map_err(map_sqlx_error)?,
-        created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
-        episode_count: count(
-            row.try_get("episode_count").map_err(map_sqlx_error)?,
-            "episode_count",
-        )?,
-    })
-}
-
-fn check_url(url: &str) -> Result<(), StoreError> {
+pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
     if url.is_empty() || url.len() > MAX_URL_LEN {
         return Err(StoreError::Permanent(format!(
             "feed URL must be 1..={MAX_URL_LEN} bytes, got {}",

@@ -10,68 +10,17 @@ use podsift_core::insight::{
 };
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::SqliteStore;
 use crate::convert::*;
 use crate::error::map_sqlx_error;
+use crate::rows::{
+    CANDIDATE_SELECT, DELIVERY_COLUMNS, candidate_from_row, delivery_from_row, digest_from_row,
+    extraction_from_row, user_from_row,
+};
 
 /// Most insights stored for one episode.
 pub const MAX_INSIGHTS_PER_EPISODE: usize = 1_000;
-
-const CANDIDATE_SELECT: &str = "SELECT i.id, i.episode_id, e.feed_id, \
-     COALESCE(f.title, f.url) AS podcast, COALESCE(e.title, '') AS episode, \
-     e.data AS episode_data, e.audio_url, e.published_at, i.data, i.created_at \
-     FROM insights i JOIN episodes e ON e.id = i.episode_id JOIN feeds f ON f.id = e.feed_id";
-
-fn candidate_from_row(row: &SqliteRow) -> Result<CandidateInsight, StoreError> {
-    let episode: ParsedEpisode = from_json(
-        &row.try_get::<String, _>("episode_data")
-            .map_err(map_sqlx_error)?,
-        "episode",
-    )?;
-    Ok(CandidateInsight {
-        id: row.try_get("id").map_err(map_sqlx_error)?,
-        episode_id: row.try_get("episode_id").map_err(map_sqlx_error)?,
-        feed_id: row.try_get("feed_id").map_err(map_sqlx_error)?,
-        podcast: row.try_get("podcast").map_err(map_sqlx_error)?,
-        episode: row.try_get("episode").map_err(map_sqlx_error)?,
-        episode_link: episode.link,
-        audio_url: row.try_get("audio_url").map_err(map_sqlx_error)?,
-        published: opt_from_ms(row.try_get("published_at").map_err(map_sqlx_error)?)?,
-        draft: from_json(
-            &row.try_get::<String, _>("data").map_err(map_sqlx_error)?,
-            "insight",
-        )?,
-        created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
-    })
-}
-
-fn delivery_from_row(row: &SqliteRow) -> Result<Delivery, StoreError> {
-    Ok(Delivery {
-        id: row.try_get("id").map_err(map_sqlx_error)?,
-        digest_id: row.try_get("digest_id").map_err(map_sqlx_error)?,
-        user_id: row.try_get("user_id").map_err(map_sqlx_error)?,
-        channel: row.try_get("channel").map_err(map_sqlx_error)?,
-        state: row.try_get("state").map_err(map_sqlx_error)?,
-        attempts: count(row.try_get("attempts").map_err(map_sqlx_error)?, "attempts")?,
-        next_attempt_at: from_ms(row.try_get("next_attempt_at").map_err(map_sqlx_error)?)?,
-        receipt: row.try_get("receipt").map_err(map_sqlx_error)?,
-        last_error: row.try_get("last_error").map_err(map_sqlx_error)?,
-        sent_at: opt_from_ms(row.try_get("sent_at").map_err(map_sqlx_error)?)?,
-    })
-}
-
-fn digest_from_row(row: &SqliteRow) -> Result<(i64, Digest), StoreError> {
-    Ok((
-        row.try_get("id").map_err(map_sqlx_error)?,
-        from_json(
-            &row.try_get::<String, _>("body").map_err(map_sqlx_error)?,
-            "digest",
-        )?,
-    ))
-}
 
 impl SqliteStore {
     pub(crate) async fn get_user_impl(&self, user: UserId) -> Result<Option<User>, StoreError> {
@@ -80,15 +29,7 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_sqlx_error)?;
-        row.map(|r| {
-            Ok(User {
-                id: r.try_get("id").map_err(map_sqlx_error)?,
-                name: r.try_get("name").map_err(map_sqlx_error)?,
-                email: r.try_get("email").map_err(map_sqlx_error)?,
-                created_at: from_ms(r.try_get("created_at").map_err(map_sqlx_error)?)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(user_from_row).transpose()
     }
 
     pub(crate) async fn episodes_needing_insights_impl(
@@ -196,16 +137,7 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_sqlx_error)?;
-        row.map(|r| {
-            Ok((
-                r.try_get("model").map_err(map_sqlx_error)?,
-                from_json(
-                    &r.try_get::<String, _>("report").map_err(map_sqlx_error)?,
-                    "extraction report",
-                )?,
-            ))
-        })
-        .transpose()
+        row.as_ref().map(extraction_from_row).transpose()
     }
 
     pub(crate) async fn episode_insights_impl(
@@ -348,10 +280,11 @@ impl SqliteStore {
         now: DateTime<Utc>,
         stale: Duration,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM deliveries WHERE (state = 'pending' AND next_attempt_at <= ?) \
-             OR (state = 'sending' AND started_at <= ?) ORDER BY next_attempt_at, id",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries \
+             WHERE (state = 'pending' AND next_attempt_at <= ?) \
+             OR (state = 'sending' AND started_at <= ?) ORDER BY next_attempt_at, id"
+        )))
         .bind(ms(now))
         .bind(ms(now) - duration_ms(stale))
         .fetch_all(&self.pool)
@@ -420,11 +353,13 @@ impl SqliteStore {
         &self,
         digest: i64,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM deliveries WHERE digest_id = ? ORDER BY id")
-            .bind(digest)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_sqlx_error)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE digest_id = ? ORDER BY id"
+        )))
+        .bind(digest)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
         rows.iter().map(delivery_from_row).collect()
     }
 }

@@ -5,48 +5,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
 use podsift_core::store::StoreError;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
 use crate::convert::*;
 use crate::error::{is_unique_violation, map_sqlx_error};
+use crate::rows::{JOB_COLUMNS, job_from_row, parse_job_state};
 
 /// Longest dedupe key accepted.
 pub const MAX_DEDUPE_KEY: usize = 1024;
 /// Longest worker name accepted.
 pub const MAX_WORKER_NAME: usize = 256;
 
-const JOB_COLUMNS: &str = "id, kind, dedupe_key, payload, state, attempts, max_attempts, \
-     run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at";
-
-fn job_from_row(row: &SqliteRow) -> Result<Job, StoreError> {
-    let kind: String = row.try_get("kind").map_err(map_sqlx_error)?;
-    let state: String = row.try_get("state").map_err(map_sqlx_error)?;
-    let payload: String = row.try_get("payload").map_err(map_sqlx_error)?;
-    Ok(Job {
-        id: row.try_get("id").map_err(map_sqlx_error)?,
-        kind: JobKind::parse(&kind)
-            .ok_or_else(|| StoreError::Permanent(format!("unknown job kind {kind:?}")))?,
-        dedupe_key: row.try_get("dedupe_key").map_err(map_sqlx_error)?,
-        payload: from_json(&payload, "job payload")?,
-        state: JobState::parse(&state)
-            .ok_or_else(|| StoreError::Permanent(format!("unknown job state {state:?}")))?,
-        attempts: count(row.try_get("attempts").map_err(map_sqlx_error)?, "attempts")?,
-        max_attempts: count(
-            row.try_get("max_attempts").map_err(map_sqlx_error)?,
-            "max_attempts",
-        )?,
-        run_after: from_ms(row.try_get("run_after").map_err(map_sqlx_error)?)?,
-        lease_owner: row.try_get("lease_owner").map_err(map_sqlx_error)?,
-        lease_expires_at: opt_from_ms(row.try_get("lease_expires_at").map_err(map_sqlx_error)?)?,
-        last_error: row.try_get("last_error").map_err(map_sqlx_error)?,
-        created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
-        updated_at: from_ms(row.try_get("updated_at").map_err(map_sqlx_error)?)?,
-    })
-}
-
-fn check_worker(worker: &str) -> Result<(), StoreError> {
+pub(crate) fn check_worker(worker: &str) -> Result<(), StoreError> {
     if worker.is_empty() || worker.len() > MAX_WORKER_NAME {
         return Err(StoreError::Permanent(format!(
             "worker name must be 1..={MAX_WORKER_NAME} bytes"
@@ -222,8 +193,7 @@ impl SqliteStore {
                 .map_err(map_sqlx_error)?
                 .ok_or_else(|| StoreError::NotFound(format!("job {job}")))?,
         };
-        JobState::parse(&state)
-            .ok_or_else(|| StoreError::Permanent(format!("unknown job state {state:?}")))
+        parse_job_state(&state)
     }
 
     /// Most recently created first.

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Sqlite};
 
 use crate::SqliteStore;
 use crate::convert::*;
 use crate::error::map_sqlx_error;
+use crate::rows::{chapter_from_row, transcript_from_rows};
 
 /// Most segments accepted for one transcript (a 10-hour episode cut every second is 36 000).
 pub const MAX_SEGMENTS: usize = 1_000_000;
@@ -17,7 +18,7 @@ pub const MAX_CHAPTERS: usize = 10_000;
 /// Rows per multi-row `INSERT` (6 bound values each stays far below SQLite's variable limit).
 const INSERT_CHUNK: usize = 500;
 
-fn finite(v: f64, what: &str) -> Result<f64, StoreError> {
+pub(crate) fn finite(v: f64, what: &str) -> Result<f64, StoreError> {
     if v.is_finite() {
         Ok(v)
     } else {
@@ -112,7 +113,6 @@ impl SqliteStore {
         let Some(row) = row else {
             return Ok(None);
         };
-        let source: String = row.try_get("source").map_err(map_sqlx_error)?;
         let rows = sqlx::query(
             "SELECT start_seconds, end_seconds, speaker, text FROM segments \
              WHERE episode_id = ? ORDER BY idx",
@@ -122,25 +122,7 @@ impl SqliteStore {
         .await
         .map_err(map_sqlx_error)?;
         tx.commit().await.map_err(map_sqlx_error)?;
-        let segments = rows
-            .iter()
-            .map(|r| {
-                Ok(Segment {
-                    start: r.try_get("start_seconds").map_err(map_sqlx_error)?,
-                    end: r.try_get("end_seconds").map_err(map_sqlx_error)?,
-                    speaker: r.try_get("speaker").map_err(map_sqlx_error)?,
-                    text: r.try_get("text").map_err(map_sqlx_error)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Some(Transcript {
-            episode_id: episode,
-            source: from_json(&source, "transcript source")?,
-            language: row.try_get("language").map_err(map_sqlx_error)?,
-            segments,
-            skipped: count(row.try_get("skipped").map_err(map_sqlx_error)?, "skipped")?,
-            created_at: from_ms(row.try_get("created_at").map_err(map_sqlx_error)?)?,
-        }))
+        transcript_from_rows(episode, &row, &rows).map(Some)
     }
 
     pub(crate) async fn save_chapters_impl(
@@ -222,16 +204,7 @@ impl SqliteStore {
         .map_err(map_sqlx_error)?;
         tx.commit().await.map_err(map_sqlx_error)?;
         rows.iter()
-            .map(|r| {
-                Ok(Chapter {
-                    start_seconds: r.try_get("start_seconds").map_err(map_sqlx_error)?,
-                    end_seconds: r.try_get("end_seconds").map_err(map_sqlx_error)?,
-                    title: r.try_get("title").map_err(map_sqlx_error)?,
-                    url: r.try_get("url").map_err(map_sqlx_error)?,
-                    img: r.try_get("img").map_err(map_sqlx_error)?,
-                    toc: r.try_get("toc").map_err(map_sqlx_error)?,
-                })
-            })
+            .map(chapter_from_row)
             .collect::<Result<Vec<_>, StoreError>>()
             .map(Some)
     }

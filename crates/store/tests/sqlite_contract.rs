@@ -112,3 +112,35 @@ async fn llm_cache_round_trip() {
     store.put("k", &r).await;
     assert_eq!(store.get("k").await, Some(r));
 }
+
+/// Two handles on one file race to create the same digest: exactly one creates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_digest_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    insights::concurrent_digest_exactly_once(vec![Arc::new(a), Arc::new(b)]).await;
+}
+
+/// Two handles on one file upsert the same feed at once: no failure, no duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_upserts_of_one_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.db");
+    let a = SqliteStore::open(&path).await.unwrap();
+    let b = SqliteStore::open(&path).await.unwrap();
+    episodes::concurrent_upserts_of_one_feed(vec![Arc::new(a), Arc::new(b)]).await;
+}
+
+/// `podsift_store::connect` opens SQLite for `sqlite:` URLs.
+#[tokio::test]
+async fn connect_opens_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let store = podsift_store::connect(&url).await.unwrap();
+    let user = store.default_user(contract::t0()).await.unwrap();
+    assert_eq!(store.get_user(user).await.unwrap().unwrap().name, "local");
+    let err = podsift_store::connect("ftp://x").await.err().unwrap();
+    assert!(!err.is_retryable(), "{err}");
+}

@@ -249,3 +249,35 @@ pub async fn list_episodes_ordering(store: &dyn Store) {
         assert_eq!(e.segment_count, 0);
     }
 }
+
+/// Several processes upsert the same feed's episodes at once (two pollers racing): none
+/// fails, every episode exists once, and the first-import rule is applied once.
+/// `stores` must all point at one fresh database.
+pub async fn concurrent_upserts_of_one_feed(stores: Vec<std::sync::Arc<dyn Store>>) {
+    let first = stores.first().expect("at least one store").clone();
+    let feed = feed_with_subscriber(first.as_ref(), "https://race.example/rss").await;
+    let batch: Vec<EpisodeUpsert> = (0..20)
+        .map(|i| episode(&format!("r{i}"), "h", Some(i)))
+        .collect();
+    let mut tasks = Vec::new();
+    for store in stores.iter().cycle().take(stores.len() * 3) {
+        let store = store.clone();
+        let batch = batch.clone();
+        tasks.push(tokio::spawn(async move {
+            store.upsert_episodes(feed, &batch, 5, t0()).await.unwrap()
+        }));
+    }
+    let mut inserted = 0;
+    let mut candidates = 0;
+    for t in tasks {
+        let s = t.await.unwrap();
+        inserted += s.inserted;
+        candidates += s.new_candidates.len();
+    }
+    assert_eq!(inserted, 20, "each episode inserted by exactly one upsert");
+    assert_eq!(candidates, 5, "first-import rule applied once");
+    let listed = first.list_episodes(Some(feed), 100).await.unwrap();
+    assert_eq!(listed.len(), 20);
+    let found = first.find_feed(&FeedKey::Id(feed)).await.unwrap().unwrap();
+    assert_eq!(found.episode_count, 20);
+}

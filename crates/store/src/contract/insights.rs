@@ -260,3 +260,45 @@ pub async fn digest_and_outbox(store: &dyn Store) {
     assert_eq!(states, ["sent", "dead"]);
     assert_eq!(all[0].receipt.as_deref(), Some("msg-1"));
 }
+
+/// Several processes (store handles on one database) create the same user's digest for the
+/// same day at once: exactly one creates it, every other call gets its id back, and the
+/// outbox holds one delivery per channel. `stores` must all point at one fresh database.
+pub async fn concurrent_digest_exactly_once(stores: Vec<std::sync::Arc<dyn Store>>) {
+    let first = stores.first().expect("at least one store").clone();
+    let user = first.default_user(t0()).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 1, 2).unwrap();
+    let channels = vec!["email:a@example.org".to_string(), "file:/tmp/d".to_string()];
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().cycle().take(stores.len() * 4).enumerate() {
+        let store = store.clone();
+        let channels = channels.clone();
+        tasks.push(tokio::spawn(async move {
+            let ids = [i64::try_from(i).unwrap() + 1];
+            store
+                .create_digest(user, &digest_of(day, &ids), &channels, at(1))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let created: Vec<_> = results.iter().filter(|(_, new)| *new).collect();
+    assert_eq!(created.len(), 1, "exactly one creator: {results:?}");
+    let id = created[0].0;
+    assert!(results.iter().all(|(d, _)| *d == id), "{results:?}");
+    let deliveries = first.list_deliveries(id).await.unwrap();
+    assert_eq!(deliveries.len(), channels.len());
+    assert_eq!(
+        first
+            .due_deliveries(at(1), Duration::from_secs(60))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let (got, digest) = first.get_digest(user, day).await.unwrap().unwrap();
+    assert_eq!((got, digest.insights.len()), (id, 1));
+}

@@ -1,0 +1,224 @@
+//! The job queue (PostgreSQL): dedupe on enqueue, `SKIP LOCKED` claims with leases, retries
+//! with backoff. Same rules as the SQLite queue (`crate::jobs`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::store::StoreError;
+use sqlx::{Postgres, QueryBuilder};
+
+use super::PgStore;
+use crate::convert::*;
+use crate::error::{is_unique_violation, map_sqlx_error};
+use crate::jobs::{MAX_DEDUPE_KEY, check_worker};
+use crate::rows::{JOB_COLUMNS, job_from_row, parse_job_state};
+
+impl PgStore {
+    pub(crate) async fn enqueue_impl(
+        &self,
+        job: &NewJob,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobId>, StoreError> {
+        if job.dedupe_key.is_empty() || job.dedupe_key.len() > MAX_DEDUPE_KEY {
+            return Err(StoreError::Permanent(format!(
+                "dedupe key must be 1..={MAX_DEDUPE_KEY} bytes"
+            )));
+        }
+        let payload = to_json(&job.payload, "job payload")?;
+        // The partial unique index on unfinished jobs turns a duplicate into "no row" (a
+        // concurrent enqueue of the same key waits for the first one, then does nothing).
+        sqlx::query_scalar(
+            "INSERT INTO jobs (kind, dedupe_key, payload, state, attempts, max_attempts, \
+             run_after, created_at, updated_at) VALUES ($1, $2, $3, 'queued', 0, $4, $5, $6, $6) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(job.kind.as_str())
+        .bind(&job.dedupe_key)
+        .bind(&payload)
+        .bind(i64::from(job.max_attempts))
+        .bind(ms(job.run_after))
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
+    }
+
+    pub(crate) async fn claim_impl(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        check_worker(worker)?;
+        if kinds.is_empty() {
+            return Ok(None);
+        }
+        let now_ms = ms(now);
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        // A job whose worker vanished during its last allowed attempt is not run again: it
+        // would crash the next worker too. It goes dead, visible and retryable by hand. Rows
+        // another claimer holds are skipped, not waited for.
+        sqlx::query(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
+             last_error = COALESCE(last_error || '; ', '') || 'lease expired on the final attempt', \
+             updated_at = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'running' \
+             AND lease_expires_at <= $1 AND attempts >= max_attempts \
+             FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+
+        // One statement. The scalar subquery runs once (an InitPlan) and locks the row it
+        // picks; a concurrent claimer skips that row. A row another claimer changed and
+        // committed meanwhile is re-checked against the WHERE clause after locking, so a job
+        // that just became `running` with a live lease is not taken again.
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1, \
+             lease_expires_at = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs WHERE kind = ANY($4) \
+             AND ((state = 'queued' AND run_after <= $3) \
+             OR (state = 'running' AND lease_expires_at <= $3)) \
+             ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING {JOB_COLUMNS}"
+        )))
+        .bind(worker)
+        .bind(now_ms.saturating_add(duration_ms(lease)))
+        .bind(now_ms)
+        .bind(&kinds)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    pub(crate) async fn heartbeat_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now_ms = ms(now);
+        let n = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
+        )
+        .bind(now_ms.saturating_add(duration_ms(lease)))
+        .bind(now_ms)
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub(crate) async fn complete_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $1 WHERE id = $2 AND state = 'running' AND lease_owner = $3",
+        )
+        .bind(ms(now))
+        .bind(job)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// When `worker` does not hold the lease nothing changes and the job's current state is
+    /// returned; a missing job is `NotFound`.
+    pub(crate) async fn fail_impl(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        kind: FailureKind,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        let now_ms = ms(now);
+        let permanent = kind == FailureKind::Permanent;
+        let state: Option<String> = sqlx::query_scalar(
+            "UPDATE jobs SET \
+             state = CASE WHEN $1 OR attempts >= max_attempts THEN 'dead' ELSE 'queued' END, \
+             run_after = CASE WHEN $1 OR attempts >= max_attempts THEN run_after ELSE $2 END, \
+             last_error = $3, lease_owner = NULL, lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $5 AND state = 'running' AND lease_owner = $6 RETURNING state",
+        )
+        .bind(permanent)
+        .bind(now_ms.saturating_add(duration_ms(backoff)))
+        .bind(truncate(error, MAX_ERROR_TEXT))
+        .bind(now_ms)
+        .bind(job)
+        .bind(worker)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        let state = match state {
+            Some(s) => s,
+            None => sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+                .bind(job)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?
+                .ok_or_else(|| StoreError::NotFound(format!("job {job}")))?,
+        };
+        parse_job_state(&state)
+    }
+
+    /// Most recently created first.
+    pub(crate) async fn list_jobs_impl(
+        &self,
+        state: Option<JobState>,
+        max: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut qb: QueryBuilder<Postgres> = QueryBuilder::new("SELECT ");
+        qb.push(JOB_COLUMNS).push(" FROM jobs");
+        if let Some(state) = state {
+            qb.push(" WHERE state = ").push_bind(state.as_str());
+        }
+        qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit(max));
+        let rows = qb
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// False when the job is not dead, or when an unfinished job with the same dedupe key
+    /// was enqueued since (the same work is already pending).
+    pub(crate) async fn retry_job_impl(
+        &self,
+        job: JobId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_after = $1, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND state = 'dead'",
+        )
+        .bind(ms(now))
+        .bind(job)
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(r) => Ok(r.rows_affected() == 1),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(map_sqlx_error(e)),
+        }
+    }
+}

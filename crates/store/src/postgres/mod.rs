@@ -1,0 +1,384 @@
+//! The PostgreSQL implementation of [`Store`], for several worker processes (on several
+//! machines) sharing one database.
+//!
+//! Same schema and conventions as the SQLite store (see `migrations-pg/`). Concurrency:
+//! transactions run at READ COMMITTED and take explicit row locks where SQLite relied on its
+//! single write lock (upserting a feed's episodes locks the feed row; replacing a transcript,
+//! chapters or an extraction locks the episode row), so concurrent writers queue on one row
+//! instead of failing on a unique index. Claiming a job is one
+//! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING …` statement:
+//! concurrent claimers skip each other's rows instead of waiting. No transaction spans anything
+//! but its own statements.
+
+mod episodes;
+mod feeds;
+mod insights;
+mod jobs;
+mod transcripts;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use podsift_core::insight::{
+    CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
+};
+use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::model::*;
+use podsift_core::store::{NewFeed, Store, StoreError};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::error::map_sqlx_error;
+use crate::redact_url;
+
+/// The embedded PostgreSQL schema migrations (crates/store/migrations-pg). sqlx takes an
+/// advisory lock while migrating, so several workers starting at once are safe.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations-pg");
+
+/// Connection pool settings of a [`PgStore`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection (also while the server is starting up) before
+    /// failing with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A [`Store`] backed by a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect with a `postgres://` or `postgresql://` URL and apply pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, PgOptions::default()).await
+    }
+
+    /// [`PgStore::connect`] with explicit pool settings.
+    pub async fn connect_with(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        let redacted = redact_url(url);
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(StoreError::Permanent(format!(
+                "not a PostgreSQL URL (expected postgres://...): {redacted}"
+            )));
+        }
+        // The parser's messages name the offending part, never the whole URL or password.
+        let mut connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Permanent(format!("invalid database URL {redacted}: {e}")))?;
+        if connect.get_application_name().is_none() {
+            connect = connect.application_name("podsift");
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await
+            .map_err(|e| match map_sqlx_error(e) {
+                StoreError::Unavailable(m) => {
+                    StoreError::Unavailable(format!("connecting to {redacted}: {m}"))
+                }
+                StoreError::Permanent(m) => {
+                    StoreError::Permanent(format!("connecting to {redacted}: {m}"))
+                }
+                other => other,
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        tracing::info!(url = %redacted, "connected to PostgreSQL");
+        Ok(Self { pool })
+    }
+
+    /// The underlying connection pool (for later stages' tables in this same database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Close every connection, waiting for in-flight queries.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Run the embedded migrations again (a no-op when the schema is current).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// The number of migrations this build ships.
+    pub fn shipped_migrations() -> usize {
+        MIGRATOR.iter().count()
+    }
+
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool.begin().await.map_err(map_sqlx_error)
+    }
+
+    /// A read-only transaction on one snapshot (READ COMMITTED gives each statement its own).
+    async fn begin_snapshot(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(map_sqlx_error)
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn default_user(&self, now: DateTime<Utc>) -> Result<UserId, StoreError> {
+        self.default_user_impl(now).await
+    }
+
+    async fn subscribe(
+        &self,
+        user: UserId,
+        feed: &NewFeed,
+        now: DateTime<Utc>,
+    ) -> Result<(FeedId, bool), StoreError> {
+        self.subscribe_impl(user, feed, now).await
+    }
+
+    async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<bool, StoreError> {
+        self.unsubscribe_impl(user, feed).await
+    }
+
+    async fn find_feed(&self, key: &FeedKey) -> Result<Option<Feed>, StoreError> {
+        self.find_feed_impl(key).await
+    }
+
+    async fn list_feeds(&self, user: Option<UserId>) -> Result<Vec<Feed>, StoreError> {
+        self.list_feeds_impl(user).await
+    }
+
+    async fn due_feeds(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Feed>, StoreError> {
+        self.due_feeds_impl(now, limit).await
+    }
+
+    async fn record_poll(
+        &self,
+        feed: FeedId,
+        outcome: &FeedPollOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.record_poll_impl(feed, outcome, now).await
+    }
+
+    async fn upsert_episodes(
+        &self,
+        feed: FeedId,
+        episodes: &[EpisodeUpsert],
+        first_import_candidates: usize,
+        now: DateTime<Utc>,
+    ) -> Result<UpsertStats, StoreError> {
+        self.upsert_episodes_impl(feed, episodes, first_import_candidates, now)
+            .await
+    }
+
+    async fn list_episodes(
+        &self,
+        feed: Option<FeedId>,
+        limit: usize,
+    ) -> Result<Vec<Episode>, StoreError> {
+        self.list_episodes_impl(feed, limit).await
+    }
+
+    async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError> {
+        self.get_episode_impl(id).await
+    }
+
+    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError> {
+        self.save_transcript_impl(transcript).await
+    }
+
+    async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
+        self.get_transcript_impl(episode).await
+    }
+
+    async fn save_chapters(
+        &self,
+        episode: EpisodeId,
+        chapters: &[Chapter],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.save_chapters_impl(episode, chapters, now).await
+    }
+
+    async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
+        self.get_chapters_impl(episode).await
+    }
+
+    async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>, StoreError> {
+        self.enqueue_impl(job, now).await
+    }
+
+    async fn claim(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Job>, StoreError> {
+        self.claim_impl(kinds, worker, lease, now).await
+    }
+
+    async fn heartbeat(
+        &self,
+        job: JobId,
+        worker: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.heartbeat_impl(job, worker, lease, now).await
+    }
+
+    async fn complete(
+        &self,
+        job: JobId,
+        worker: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.complete_impl(job, worker, now).await
+    }
+
+    async fn fail(
+        &self,
+        job: JobId,
+        worker: &str,
+        error: &str,
+        kind: FailureKind,
+        backoff: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<JobState, StoreError> {
+        self.fail_impl(job, worker, error, kind, backoff, now).await
+    }
+
+    async fn list_jobs(
+        &self,
+        state: Option<JobState>,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.list_jobs_impl(state, limit).await
+    }
+
+    async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.retry_job_impl(job, now).await
+    }
+
+    async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError> {
+        self.get_user_impl(user).await
+    }
+
+    async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError> {
+        self.episodes_needing_insights_impl(limit).await
+    }
+
+    async fn save_extraction(
+        &self,
+        episode: EpisodeId,
+        model: &str,
+        insights: &[InsightDraft],
+        report: &ExtractionReport,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        self.save_extraction_impl(episode, model, insights, report, now)
+            .await
+    }
+
+    async fn get_extraction(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
+        self.get_extraction_impl(episode).await
+    }
+
+    async fn episode_insights(
+        &self,
+        episode: EpisodeId,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        self.episode_insights_impl(episode).await
+    }
+
+    async fn insight_candidates(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CandidateInsight>, StoreError> {
+        self.insight_candidates_impl(user, since).await
+    }
+
+    async fn create_digest(
+        &self,
+        user: UserId,
+        digest: &Digest,
+        channels: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(i64, bool), StoreError> {
+        self.create_digest_impl(user, digest, channels, now).await
+    }
+
+    async fn get_digest(
+        &self,
+        user: UserId,
+        date: chrono::NaiveDate,
+    ) -> Result<Option<(i64, Digest)>, StoreError> {
+        self.get_digest_impl(user, date).await
+    }
+
+    async fn digest_by_id(&self, digest: i64) -> Result<Option<Digest>, StoreError> {
+        self.digest_by_id_impl(digest).await
+    }
+
+    async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError> {
+        self.latest_digest_impl(user).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.due_deliveries_impl(now, stale).await
+    }
+
+    async fn start_delivery(
+        &self,
+        delivery: i64,
+        now: DateTime<Utc>,
+        stale: Duration,
+    ) -> Result<bool, StoreError> {
+        self.start_delivery_impl(delivery, now, stale).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        delivery: i64,
+        outcome: &DeliveryOutcome,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.finish_delivery_impl(delivery, outcome, now).await
+    }
+
+    async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
+        self.list_deliveries_impl(digest).await
+    }
+}

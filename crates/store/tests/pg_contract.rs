@@ -1,0 +1,410 @@
+//! The store contract (`podsift_store::contract`) run against PostgreSQL, plus what only
+//! PostgreSQL has (`SKIP LOCKED` claims, SQLSTATE mapping, URL dispatch and redaction).
+//!
+//! Each test creates its own database `podsift_t_<unique>` through an admin connection to
+//! `PODSIFT_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and drops it
+//! afterwards (also when the test fails). Without a reachable server every test prints
+//! `SKIP: PostgreSQL not reachable at …` to stderr and passes (`scripts/ensure-postgres`
+//! starts one).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use podsift_core::jobs::{JobKind, NewJob};
+use podsift_core::store::{Store, StoreError};
+use podsift_store::contract::{episodes, feeds, insights, jobs, t0, transcripts};
+use podsift_store::{PgOptions, PgStore, redact_url};
+use sqlx::{Connection, PgConnection};
+
+const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn admin_url() -> String {
+    std::env::var("PODSIFT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
+}
+
+/// An admin connection, or `None` (after printing the SKIP line) when the server is down.
+async fn admin() -> Option<PgConnection> {
+    let url = admin_url();
+    match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
+        Ok(Ok(conn)) => Some(conn),
+        Ok(Err(e)) => {
+            eprintln!(
+                "SKIP: PostgreSQL not reachable at {}: {e}",
+                redact_url(&url)
+            );
+            None
+        }
+        Err(_) => {
+            eprintln!(
+                "SKIP: PostgreSQL not reachable at {}: connect timed out",
+                redact_url(&url)
+            );
+            None
+        }
+    }
+}
+
+/// A fresh database on the test server, dropped by [`TestDb::drop_db`].
+struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    async fn create() -> Option<Self> {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let mut conn = admin().await?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        let name = format!(
+            "podsift_t_{}_{}_{nanos}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        // The name is generated above from digits only: safe to splice into the statement.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("CREATE DATABASE on the test server");
+        let _ = conn.close().await;
+        let mut url = url::Url::parse(&admin_url()).expect("PODSIFT_TEST_PG_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(Self {
+            name,
+            url: url.to_string(),
+        })
+    }
+
+    /// Best effort: a leftover `podsift_t_*` database is harmless.
+    async fn drop_db(self) {
+        if let Ok(Ok(mut conn)) =
+            tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&admin_url())).await
+        {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut conn)
+                .await
+            {
+                eprintln!("note: could not drop test database {}: {e}", self.name);
+            }
+            let _ = conn.close().await;
+        }
+    }
+
+    async fn store(&self) -> PgStore {
+        PgStore::connect(&self.url)
+            .await
+            .expect("connect to test db")
+    }
+}
+
+/// Run `test` against `handles` stores on one fresh database, then drop the database; a
+/// panic in `test` is re-raised after the cleanup.
+async fn with_stores<F, Fut>(handles: usize, test: F)
+where
+    F: FnOnce(Vec<PgStore>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let mut stores = Vec::new();
+    for _ in 0..handles {
+        stores.push(db.store().await);
+    }
+    let closers = stores.clone();
+    let result = tokio::spawn(test(stores)).await;
+    for s in closers {
+        s.close().await;
+    }
+    db.drop_db().await;
+    if let Err(e) = result {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+async fn with_store<F, Fut>(test: F)
+where
+    F: FnOnce(PgStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_stores(1, |mut stores| test(stores.remove(0))).await;
+}
+
+fn dyn_stores(stores: Vec<PgStore>) -> Vec<Arc<dyn Store>> {
+    stores
+        .into_iter()
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .collect()
+}
+
+/// One `#[tokio::test]` per contract function that takes just a fresh store.
+macro_rules! contract {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                with_store(|store| async move { $module::$name(&store).await }).await;
+            }
+        )*
+    };
+}
+
+contract!(
+    insights::extraction_round_trip,
+    insights::digest_and_outbox,
+    feeds::default_user_is_stable,
+    feeds::subscribe_twice_reuses_feed,
+    feeds::subscribe_unknown_user_fails,
+    feeds::unsubscribe_stops_polling,
+    feeds::due_feeds_order_and_filter,
+    feeds::find_feed_by_id_and_url,
+    feeds::record_poll_success_and_failure,
+    feeds::record_poll_moves_url,
+    feeds::list_feeds_counts_episodes,
+    episodes::upsert_insert_unchanged_edit,
+    episodes::identity_is_per_feed,
+    episodes::first_import_candidates_rule,
+    episodes::list_episodes_ordering,
+    transcripts::transcript_replace_and_order,
+    transcripts::transcript_rejects_bad_input,
+    transcripts::chapters_round_trip,
+    jobs::enqueue_dedupe,
+    jobs::claim_order_and_run_after,
+    jobs::lease_expiry_and_ownership,
+    jobs::retry_backoff_then_dead,
+    jobs::permanent_failure_and_retry_job,
+    jobs::expired_final_attempt_goes_dead,
+    jobs::list_jobs_filters,
+);
+
+#[tokio::test]
+async fn two_users_share_one_feed() {
+    with_store(|store| async move {
+        let second = store
+            .create_user("alice", Some("alice@example.org"), t0())
+            .await
+            .unwrap();
+        feeds::two_users_share_one_feed(&store, second).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn record_poll_url_merge() {
+    with_store(|store| async move {
+        let second = store.create_user("bob", None, t0()).await.unwrap();
+        feeds::record_poll_url_merge(&store, second).await;
+    })
+    .await;
+}
+
+/// 400 jobs, four store handles (like four worker processes) on one database, six claiming
+/// tasks each: every job is claimed and completed exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_four_handles() {
+    with_stores(4, |stores| async move {
+        jobs::concurrent_claims_exactly_once(dyn_stores(stores), 400, 6).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_digest_exactly_once() {
+    with_stores(3, |stores| async move {
+        insights::concurrent_digest_exactly_once(dyn_stores(stores)).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_upserts_of_one_feed() {
+    with_stores(3, |stores| async move {
+        episodes::concurrent_upserts_of_one_feed(dyn_stores(stores)).await;
+    })
+    .await;
+}
+
+/// A job row locked by another transaction (a claimer mid-statement) is skipped, not waited
+/// for: the claim returns the next job at once, and the locked one once it is released.
+#[tokio::test]
+async fn claim_skips_locked_rows() {
+    with_store(|store| async move {
+        let job = |key: &str| NewJob {
+            kind: JobKind::FetchTranscript,
+            dedupe_key: key.into(),
+            payload: serde_json::json!({}),
+            run_after: t0(),
+            max_attempts: 3,
+        };
+        let a = store.enqueue(&job("a"), t0()).await.unwrap().unwrap();
+        let b = store.enqueue(&job("b"), t0()).await.unwrap().unwrap();
+        let mut holder = store.pool().begin().await.unwrap();
+        sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
+            .bind(a)
+            .fetch_one(&mut *holder)
+            .await
+            .unwrap();
+        let lease = Duration::from_secs(30);
+        let got = tokio::time::timeout(
+            Duration::from_secs(5),
+            store.claim(JobKind::ALL, "w1", lease, t0()),
+        )
+        .await
+        .expect("claim must not wait for a locked row")
+        .unwrap()
+        .unwrap();
+        assert_eq!(got.id, b);
+        let none = tokio::time::timeout(
+            Duration::from_secs(5),
+            store.claim(JobKind::ALL, "w2", lease, t0()),
+        )
+        .await
+        .expect("claim must not wait for a locked row")
+        .unwrap();
+        assert!(none.is_none(), "the only other job is locked");
+        holder.rollback().await.unwrap();
+        let got = store
+            .claim(JobKind::ALL, "w2", lease, t0())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((got.id, got.attempts), (a, 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn llm_cache_round_trip() {
+    use podsift_core::{LlmCache, LlmResponse};
+    with_store(|store| async move {
+        assert!(store.get("k").await.is_none());
+        let r = LlmResponse {
+            text: "{\"insights\":[]}".into(),
+            prompt_tokens: 10,
+            completion_tokens: 2,
+        };
+        store.put("k", &r).await;
+        assert_eq!(store.get("k").await, Some(r.clone()));
+        let r2 = LlmResponse {
+            text: "other".into(),
+            ..r
+        };
+        store.put("k", &r2).await;
+        assert_eq!(store.get("k").await, Some(r2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    with_stores(2, |stores| async move {
+        let (first, second) = (&stores[0], &stores[1]);
+        first.migrate().await.unwrap();
+        second.migrate().await.unwrap();
+        let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(second.pool())
+            .await
+            .unwrap();
+        let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations-pg"))
+            .unwrap()
+            .count();
+        assert_eq!(usize::try_from(applied).unwrap(), shipped);
+        assert_eq!(PgStore::shipped_migrations(), shipped);
+        // Same versions as the SQLite migrations: the two schemas move in step.
+        let sqlite = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+            .unwrap()
+            .count();
+        assert_eq!(shipped, sqlite);
+        let user = first.default_user(t0()).await.unwrap();
+        assert_eq!(second.default_user(t0()).await.unwrap(), user);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn duplicate_user_name_is_permanent() {
+    with_store(|store| async move {
+        store.create_user("carol", None, t0()).await.unwrap();
+        let err = store.create_user("carol", None, t0()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Permanent(_)), "{err}");
+    })
+    .await;
+}
+
+/// Real server errors: serialization failures and deadlocks are retryable, constraint
+/// violations are not.
+#[tokio::test]
+async fn sqlstate_mapping() {
+    with_store(|store| async move {
+        for (code, retryable) in [
+            ("40001", true),
+            ("40P01", true),
+            ("57P01", true),
+            ("23505", false),
+            ("42601", false),
+        ] {
+            let sql =
+                format!("DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '{code}'; END $$");
+            let err = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(store.pool())
+                .await
+                .unwrap_err();
+            let mapped = podsift_store::map_sqlx_error(err);
+            assert_eq!(mapped.is_retryable(), retryable, "{code}: {mapped}");
+        }
+    })
+    .await;
+}
+
+/// `connect` dispatches on the scheme; both stores come back working.
+#[tokio::test]
+async fn connect_dispatches_on_scheme() {
+    let sqlite = podsift_store::connect("sqlite::memory:").await.unwrap();
+    sqlite.default_user(t0()).await.unwrap();
+    let err = podsift_store::connect("mysql://u:hunter2@localhost/db")
+        .await
+        .err()
+        .expect("mysql is not supported");
+    assert!(matches!(err, StoreError::Permanent(_)), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = podsift_store::connect(&db.url).await.unwrap();
+    let user = store.default_user(t0()).await.unwrap();
+    assert_eq!(store.get_user(user).await.unwrap().unwrap().name, "local");
+    let alt = db.url.replacen("postgres://", "postgresql://", 1);
+    let db2 = podsift_store::connect_database(&alt).await.unwrap();
+    assert_eq!(db2.default_user(t0()).await.unwrap(), user);
+    drop((store, db2));
+    db.drop_db().await;
+}
+
+/// An unreachable server is retryable, and the error never shows the password.
+#[tokio::test]
+async fn unreachable_server_is_retryable_and_redacted() {
+    let options = PgOptions {
+        acquire_timeout: Duration::from_millis(500),
+        ..PgOptions::default()
+    };
+    let err = PgStore::connect_with("postgres://app:hunter2@127.0.0.1:1/podsift", options)
+        .await
+        .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+
+    let err = PgStore::connect("postgres://app:hunter2@127.0.0.1:notaport/db")
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
