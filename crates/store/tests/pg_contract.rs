@@ -408,3 +408,33 @@ async fn unreachable_server_is_retryable_and_redacted() {
     assert!(!err.is_retryable(), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+/// `sslmode=require` gives an encrypted connection (workers on other machines), when the
+/// server has TLS on (Debian's default cluster does, with its snakeoil certificate).
+#[tokio::test]
+async fn tls_when_required() {
+    let Some(db) = TestDb::create().await else {
+        return;
+    };
+    let store = db.store().await;
+    let server_ssl: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    store.close().await;
+    if server_ssl != "on" {
+        eprintln!("SKIP: the test PostgreSQL server has ssl = {server_ssl}");
+        db.drop_db().await;
+        return;
+    }
+    let mut url = url::Url::parse(&db.url).unwrap();
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    let tls = PgStore::connect(url.as_str()).await.unwrap();
+    let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(tls.pool())
+        .await
+        .unwrap();
+    tls.close().await;
+    db.drop_db().await;
+    assert!(ssl, "sslmode=require must give a TLS connection");
+}
