@@ -9,13 +9,17 @@
 
 mod build;
 pub mod channel;
+pub mod feed;
 mod render;
 mod sanitize;
 mod select;
 mod text;
 
 pub use build::{build_digest, moment_link};
-pub use channel::{FileChannel, SmtpChannel, StdoutChannel, StdoutFormat};
+pub use channel::{
+    DiscordChannel, FileChannel, HttpChannelOptions, SlackChannel, SmtpChannel, StdoutChannel,
+    StdoutFormat, WebhookChannel, WebhookError,
+};
 pub use render::{render, subject};
 pub use sanitize::sanitize_html;
 pub use select::{Pick, select};
