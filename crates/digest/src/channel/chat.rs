@@ -106,6 +106,17 @@ pub fn slack_escape(s: &str) -> String {
     out
 }
 
+/// [`slack_escape`] for text that starts a line: a leading `>` (escaped `&gt;`, which Slack
+/// still reads as a block quote) gets a zero-width space in front.
+fn slack_escape_line(s: &str) -> String {
+    let out = slack_escape(s);
+    if out.starts_with("&gt;") {
+        format!("\u{200B}{out}")
+    } else {
+        out
+    }
+}
+
 /// A URL inside Slack's `<URL|label>`: `&`, `<`, `>` escaped, `|` percent-encoded.
 fn slack_url(url: &str) -> String {
     url.replace('&', "&amp;")
@@ -155,7 +166,7 @@ pub fn slack_message(digest: &Digest, rendered: &RenderedDigest) -> Value {
         lines.push(fit(
             &it.text,
             SLACK_MAX_SECTION.saturating_sub(fixed).max(100),
-            slack_escape,
+            slack_escape_line,
         ));
         let mut text = lines.join("\n");
         text.push('\n');
@@ -236,12 +247,20 @@ impl SlackChannel {
 // ---------------------------------------------------------------------------
 
 /// Escapes text for Discord markdown: a backslash before every markdown character
-/// (`\ * _ ~ ` | > # - [ ] ( ) < : @` and `.`/`+` are harmless and left), and a zero-width
-/// space after `@` so `@everyone`/`@here` stay text even where escapes are not honoured.
-/// Mentions are also disabled outright with `allowed_mentions: {"parse": []}`.
+/// (`\ * _ ~ ` | > # - [ ] ( ) < :`, `+` at the start, and the `.` of a leading `1.`), and a
+/// zero-width space after `@` so `@everyone`/`@here` stay text even where escapes are not
+/// honoured. Mentions are also disabled outright with `allowed_mentions: {"parse": []}`.
 pub fn discord_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let mut leading_digits = true;
+    for (i, c) in s.chars().enumerate() {
+        let list_marker = (i == 0 && c == '+') || (leading_digits && i > 0 && c == '.');
+        leading_digits = leading_digits && c.is_ascii_digit();
+        if list_marker {
+            out.push('\\');
+            out.push(c);
+            continue;
+        }
         match c {
             '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '-' | '[' | ']' | '(' | ')' | '<'
             | ':' => {
@@ -405,6 +424,14 @@ mod tests {
         let body = out.trim_end_matches('…');
         assert!(!body.ends_with('&') && !body.ends_with("&l") && !body.ends_with("&lt"));
         assert_eq!(fit("short", 50, slack_escape), "short");
+    }
+
+    #[test]
+    fn line_starts_cannot_become_lists_or_quotes() {
+        assert_eq!(discord_escape("12. x 1.5"), "12\\. x 1.5");
+        assert_eq!(discord_escape("+ item"), "\\+ item");
+        assert_eq!(slack_escape_line("> quote"), "\u{200B}&gt; quote");
+        assert_eq!(slack_escape_line("a > b"), "a &gt; b");
     }
 
     #[test]
