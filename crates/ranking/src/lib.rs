@@ -1,0 +1,46 @@
+//! podsift's ranking: which of the day's candidate insights a reader gets, and why.
+//!
+//! * [`embed`]: the [`Embedder`] port and [`MiniLmEmbedder`] (all-MiniLM-L6-v2 on candle, CPU,
+//!   pure Rust); [`ensure_model`] fetches its official files once, pinned and sha256-checked.
+//! * [`rank()`]: pure and deterministic: near-duplicate clusters, memory of what was sent
+//!   (repeats suppressed, "Update:" when a story moved), interests and bounded feedback, MMR
+//!   selection with per-show and per-episode caps, and human reasons for every pick.
+//! * [`rank_jsonl`] + [`render_text`]: the engine of `podsift rank`.
+
+mod download;
+pub mod embed;
+mod error;
+mod jsonl;
+mod rank;
+pub mod similarity;
+
+pub use download::{MINILM_DIR, MINILM_REVISION, ensure_model, minilm_specs};
+pub use embed::{Embedder, MINILM_DIM, MiniLmEmbedder, cosine};
+pub use error::{LineError, RankError};
+pub use jsonl::{
+    RankReport, embed_candidates, embed_history, parse_candidates, parse_history, rank_jsonl,
+    render_text,
+};
+pub use rank::{
+    Candidate, Cluster, DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_UPDATE_THRESHOLD, Interest, Pick,
+    Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, Suppressed, UpdateOf, Vote,
+    new_material, rank,
+};
+pub use similarity::SimilarityMethod;
+
+/// Where the test copy of the model lives (`scripts/fetch-test-assets minilm-config
+/// minilm-model minilm-tokenizer`): `$PODSIFT_TEST_ASSETS/all-minilm-l6-v2`, else
+/// `~/.cache/podsift-test-assets/all-minilm-l6-v2`. `None` when it is not complete there.
+pub fn test_model_dir() -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("PODSIFT_TEST_ASSETS")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|h| std::path::Path::new(&h).join(".cache/podsift-test-assets"))
+        })?;
+    let dir = root.join(MINILM_DIR);
+    embed::MODEL_FILES
+        .iter()
+        .all(|f| dir.join(f).is_file())
+        .then_some(dir)
+}
