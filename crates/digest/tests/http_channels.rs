@@ -168,6 +168,57 @@ async fn webhook_posts_signed_versioned_payload() {
     assert_eq!(v["digest"], documented);
     let back: Digest = serde_json::from_value(v["digest"].clone()).unwrap();
     assert_eq!(back, digest);
+    // The receiver-side check accepts it, and rejects tampering, another secret and replays.
+    let sig = h["x-podsift-signature"].to_str().unwrap();
+    let ts_s = h["x-podsift-timestamp"].to_str().unwrap();
+    let now = chrono::Utc::now();
+    let five_min = Duration::from_secs(300);
+    assert!(WebhookChannel::verify(
+        SECRET.as_bytes(),
+        ts_s,
+        body,
+        sig,
+        now,
+        five_min
+    ));
+    let mut tampered = body.to_vec();
+    tampered[10] ^= 1;
+    assert!(!WebhookChannel::verify(
+        SECRET.as_bytes(),
+        ts_s,
+        &tampered,
+        sig,
+        now,
+        five_min
+    ));
+    assert!(!WebhookChannel::verify(
+        b"other", ts_s, body, sig, now, five_min
+    ));
+    let later = now + chrono::TimeDelta::minutes(10);
+    assert!(!WebhookChannel::verify(
+        SECRET.as_bytes(),
+        ts_s,
+        body,
+        sig,
+        later,
+        five_min
+    ));
+    assert!(!WebhookChannel::verify(
+        SECRET.as_bytes(),
+        "x",
+        body,
+        sig,
+        now,
+        five_min
+    ));
+    assert!(!WebhookChannel::verify(
+        SECRET.as_bytes(),
+        ts_s,
+        body,
+        "sha256=zz",
+        now,
+        five_min
+    ));
     // The channel's name identifies the URL without revealing its path.
     assert!(ch.name().starts_with("webhook:"));
     assert!(!ch.name().contains("TOKEN123"));

@@ -113,6 +113,40 @@ impl WebhookChannel {
         format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
     }
 
+    /// The receiver's check: `signature` (`sha256=HEX`) is the HMAC of `timestamp` and
+    /// `body` with `secret` (compared in constant time), and `timestamp` (Unix seconds) is
+    /// within `tolerance` of `now` (replay protection).
+    pub fn verify(
+        secret: &[u8],
+        timestamp: &str,
+        body: &[u8],
+        signature: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        tolerance: std::time::Duration,
+    ) -> bool {
+        let Ok(ts) = timestamp.trim().parse::<i64>() else {
+            return false;
+        };
+        let tol = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
+        if now.timestamp().abs_diff(ts) > tol.unsigned_abs() {
+            return false;
+        }
+        let Some(sig) = signature
+            .trim()
+            .strip_prefix("sha256=")
+            .and_then(|h| hex::decode(h).ok())
+        else {
+            return false;
+        };
+        let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(secret) else {
+            return false;
+        };
+        mac.update(ts.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&sig).is_ok()
+    }
+
     /// The `Idempotency-Key` header value for a delivery key.
     pub fn idempotency_header(key: &str) -> String {
         let printable = !key.is_empty()
