@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::embed::Embedder;
 use crate::error::{LineError, RankError};
 use crate::rank::{
-    Candidate, Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, rank,
+    Candidate, Interest, Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, rank,
 };
 
 /// At most this many bad lines are listed in one error.
@@ -74,6 +74,16 @@ fn check_score(name: &str, v: f32) -> Result<(), String> {
     }
 }
 
+/// serde_json's message without its own "at line 1 column N" (each JSONL line is parsed
+/// alone, so its line is always 1 and would contradict ours).
+fn json_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    match full.rfind(" at line ") {
+        Some(at) => format!("{} (column {})", &full[..at], e.column()),
+        None => full,
+    }
+}
+
 fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
@@ -94,7 +104,7 @@ pub fn parse_candidates(text: &str, source_name: &str) -> Result<Vec<Candidate>,
     let mut errors = Vec::new();
     for (line, raw) in lines(text) {
         let parsed = serde_json::from_str::<CandidateLine>(raw)
-            .map_err(|e| e.to_string())
+            .map_err(|e| json_message(&e))
             .and_then(|c| {
                 if c.text.trim().is_empty() {
                     return Err("`text` is empty".to_string());
@@ -136,7 +146,7 @@ pub fn parse_history(text: &str, source_name: &str) -> Result<Vec<SentInsight>, 
     let mut errors = Vec::new();
     for (line, raw) in lines(text) {
         let parsed = serde_json::from_str::<HistoryLine>(raw)
-            .map_err(|e| e.to_string())
+            .map_err(|e| json_message(&e))
             .and_then(|h| {
                 if h.text.trim().is_empty() {
                     return Err("`text` is empty".to_string());
@@ -297,4 +307,22 @@ pub fn render_text(report: &RankReport, explain: bool) -> String {
         report.model
     );
     s
+}
+
+/// The user's free-text interests ("Rust, home automation; AI policy") as [`Interest`]s: one
+/// per comma-, semicolon- or line-separated phrase, each embedded (duplicates dropped).
+pub fn embed_interests(embedder: &dyn Embedder, text: &str) -> Result<Vec<Interest>, RankError> {
+    let mut labels: Vec<String> = Vec::new();
+    for part in text.split([',', ';', '\n']) {
+        let label = part.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !label.is_empty() && !labels.contains(&label) {
+            labels.push(label);
+        }
+    }
+    let vectors = embedder.embed(&labels)?;
+    Ok(labels
+        .into_iter()
+        .zip(vectors)
+        .map(|(label, embedding)| Interest { label, embedding })
+        .collect())
 }

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! 1. cluster     candidates whose embeddings have cosine ≥ duplicate_threshold are one claim
-//!                (union-find over the thresholded similarity graph); the best-written
-//!                member represents it, the others become "also discussed on …"
+//!                (union-find over the thresholded similarity graph, then split around the
+//!                best-written members so that no chain A ~ B ~ C merges A with a far C);
+//!                the representative is picked, the others become "also discussed on …"
 //! 2. history     a representative with cosine ≥ duplicate_threshold to something sent in the
 //!                last history_days is suppressed; one in [update_threshold, duplicate_threshold)
 //!                that brings new numbers or names is kept as "Update: …"; one without is
@@ -358,25 +359,14 @@ fn writing_key(c: &Candidate) -> (f64, usize, usize) {
     )
 }
 
-fn better_written(a: (&Candidate, usize), b: (&Candidate, usize)) -> bool {
+/// Best-written first (see [`writing_key`]); the text, then the index, break ties so that
+/// the input order does not matter.
+fn writing_order(a: (&Candidate, usize), b: (&Candidate, usize)) -> std::cmp::Ordering {
     let (ka, kb) = (writing_key(a.0), writing_key(b.0));
-    match ka.0.total_cmp(&kb.0) {
-        // Last resorts: the text itself (so input order does not matter), then the index.
-        std::cmp::Ordering::Equal => {
-            (
-                ka.1,
-                ka.2,
-                std::cmp::Reverse(&a.0.text),
-                std::cmp::Reverse(a.1),
-            ) > (
-                kb.1,
-                kb.2,
-                std::cmp::Reverse(&b.0.text),
-                std::cmp::Reverse(b.1),
-            )
-        }
-        o => o.is_gt(),
-    }
+    kb.0.total_cmp(&ka.0)
+        .then_with(|| (kb.1, kb.2).cmp(&(ka.1, ka.2)))
+        .then_with(|| a.0.text.cmp(&b.0.text))
+        .then_with(|| a.1.cmp(&b.1))
 }
 
 /// Whole days between publication and `now` (0 for the future).
@@ -384,21 +374,42 @@ fn age_days(c: &Candidate, now: DateTime<Utc>) -> Option<i64> {
     c.published.map(|p| (now - p).num_hours().max(0) / 24)
 }
 
-/// Words that carry checkable facts: anything with a digit, and capitalised words that do not
-/// start a sentence (names). Lower-cased, trimmed of punctuation.
-fn facts(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
+/// Units shown with the number before them ("10 percent", not "10").
+const UNITS: [&str; 24] = [
+    "percent", "million", "billion", "thousand", "times", "x", "gb", "mb", "tb", "kb", "ms",
+    "seconds", "minutes", "hours", "days", "weeks", "months", "years", "users", "people",
+    "dollars", "euros", "points", "bits",
+];
+
+/// Facts that carry checkable material: anything with a digit (with its unit, when one
+/// follows), and capitalised words that do not start a sentence (names). Each is
+/// `(key, shown)`: the lower-cased word to look up, and the text to show.
+fn facts(text: &str) -> Vec<(String, String)> {
+    let clean = |raw: &str| -> String {
+        raw.trim_matches(|c: char| !(c.is_alphanumeric() || c == '%' || c == '$'))
+            .to_string()
+    };
+    let raw: Vec<&str> = text.split_whitespace().collect();
+    let mut out: Vec<(String, String)> = Vec::new();
     let mut sentence_start = true;
-    for raw in text.split_whitespace() {
-        let word = raw.trim_matches(|c: char| !(c.is_alphanumeric() || c == '%' || c == '$'));
-        let ends = raw.ends_with(['.', '!', '?', ':']);
+    for (k, r) in raw.iter().enumerate() {
+        let word = clean(r);
+        let ends = r.ends_with(['.', '!', '?', ':']);
         if !word.is_empty() {
             let has_digit = word.chars().any(|c| c.is_ascii_digit());
             let capital = word.chars().next().is_some_and(char::is_uppercase) && !sentence_start;
             if has_digit || (capital && word.chars().count() > 1) {
-                let w = word.to_lowercase();
-                if !out.contains(&w) {
-                    out.push(w);
+                let key = word.to_lowercase();
+                let mut shown = word.clone();
+                if has_digit && !ends {
+                    if let Some(next) = raw.get(k + 1).map(|n| clean(n)) {
+                        if UNITS.contains(&next.to_lowercase().as_str()) {
+                            shown = format!("{word} {next}");
+                        }
+                    }
+                }
+                if !out.iter().any(|(k2, _)| *k2 == key) {
+                    out.push((key, shown));
                 }
             }
         }
@@ -419,7 +430,8 @@ pub fn new_material(new: &str, old: &str) -> Vec<String> {
     let known = words(old);
     facts(new)
         .into_iter()
-        .filter(|f| !known.contains(f))
+        .filter(|(key, _)| !known.contains(key))
+        .map(|(_, shown)| shown)
         .take(3)
         .collect()
 }
@@ -485,18 +497,35 @@ pub fn rank(
         let r = dsu.find(k);
         groups.entry(r).or_default().push(k);
     }
-    // (representative local index, members local indices)
-    let mut reps: Vec<(usize, Vec<usize>)> = Vec::with_capacity(groups.len());
-    for members in groups.into_values() {
-        let mut best = members[0];
-        for &m in &members[1..] {
-            if better_written(
-                (&candidates[live[m]], live[m]),
-                (&candidates[live[best]], live[best]),
-            ) {
-                best = m;
+    // Union-find alone chains (A ~ B ~ C with A and C far apart). Within each connected
+    // group, members join the best-written leader they are close to, best-written first; a
+    // member close to no leader leads its own cluster. Every member is then within the
+    // threshold of its representative.
+    let mut clusters_local: Vec<(usize, Vec<usize>)> = Vec::with_capacity(groups.len());
+    for mut members in groups.into_values() {
+        members.sort_by(|&a, &b| {
+            writing_order(
+                (&candidates[live[a]], live[a]),
+                (&candidates[live[b]], live[b]),
+            )
+        });
+        let mut leaders: Vec<(usize, Vec<usize>)> = Vec::new();
+        for m in members {
+            let home = leaders
+                .iter()
+                .position(|(l, _)| cosine(&vectors[m], &vectors[*l]) >= config.duplicate_threshold);
+            match home {
+                Some(h) => leaders[h].1.push(m),
+                None => leaders.push((m, vec![m])),
             }
         }
+        clusters_local.extend(leaders);
+    }
+    clusters_local.sort_by_key(|(_, members)| members.iter().copied().min());
+    // (representative local index, members local indices)
+    let mut reps: Vec<(usize, Vec<usize>)> = Vec::with_capacity(clusters_local.len());
+    for (best, mut members) in clusters_local {
+        members.sort_unstable();
         if members.len() > 1 {
             let shows: BTreeSet<String> = members
                 .iter()

@@ -108,3 +108,26 @@ fn an_incomplete_model_directory_names_the_missing_file() {
     assert!(matches!(err, RankError::Model { .. }), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn free_text_interests_pick_matching_insights() {
+    let Some(m) = model() else { return };
+    let interests = podsift_ranking::embed_interests(
+        m,
+        "Python packaging;  home automation,\nPython packaging",
+    )
+    .unwrap();
+    let labels: Vec<&str> = interests.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, vec!["Python packaging", "home automation"]);
+    let e = embed(
+        m,
+        &[
+            "uv now manages Python projects, lock files and interpreters in one tool.",
+            "The central bank raised interest rates again.",
+        ],
+    );
+    let near = cosine(&interests[0].embedding, &e[0]);
+    let far = cosine(&interests[0].embedding, &e[1]);
+    eprintln!("interest match {near:.3} vs {far:.3}");
+    assert!(near > far + 0.2, "{near} vs {far}");
+}

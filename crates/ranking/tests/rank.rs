@@ -15,7 +15,7 @@ fn now() -> DateTime<Utc> {
 
 /// Unit vector along axis `k`, tilted towards axis `tilt` by `amount`.
 fn v(k: usize, tilt: usize, amount: f32) -> Vec<f32> {
-    let mut e = vec![0.0; DIM];
+    let mut e = [0.0; DIM];
     e[k] = 1.0;
     e[tilt] += amount;
     let n = e.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -209,12 +209,12 @@ fn history_suppresses_repeats_and_marks_updates() {
     let update = r.picks.iter().find(|p| p.index == 1).expect("update kept");
     let u = update.update_of.as_ref().expect("marked as update");
     assert_eq!(u.sent_on, sent_on);
-    assert_eq!(u.new_material, vec!["25%", "globex"]);
+    assert_eq!(u.new_material, vec!["25%", "Globex"]);
     assert!(
         update
             .reasons
             .iter()
-            .any(|x| x == "Update: adds 25%, globex to what you were sent on 2026-11-20"),
+            .any(|x| x == "Update: adds 25%, Globex to what you were sent on 2026-11-20"),
         "{:?}",
         update.reasons
     );
@@ -237,9 +237,16 @@ fn new_material_finds_numbers_and_names() {
             "Prices fell 20% at Acme and Globex.",
             "Acme prices fell 10%."
         ),
-        vec!["20%", "globex"]
+        vec!["20%", "Globex"]
     );
     assert!(new_material("Acme prices fell 10%.", "At Acme, prices fell 10%.").is_empty());
+    assert_eq!(
+        new_material(
+            "Builds are 30 percent faster, says Ferrous.",
+            "Builds got faster."
+        ),
+        vec!["30 percent", "Ferrous"]
+    );
 }
 
 #[test]
@@ -426,7 +433,7 @@ fn jsonl_errors_name_every_bad_line() {
     };
     let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
     assert_eq!(lines, vec![4, 5, 6, 7, 8]);
-    assert!(errors[0].message.contains("episode"), "{}", errors[0]);
+    assert_eq!(errors[0].message, "missing field `episode` (column 26)");
     assert!(errors[2].message.contains("importance"), "{}", errors[2]);
     assert!(errors[3].message.contains("RFC 3339"), "{}", errors[3]);
     assert!(errors[4].message.contains("socres"), "{}", errors[4]);
@@ -507,4 +514,32 @@ fn rank_jsonl_embeds_ranks_and_renders() {
     assert_eq!(json["picks"][0]["rank"], 1);
     assert_eq!(json["suppressed"][1]["reason"]["kind"], "already_sent");
     assert!(json["picks"][0].get("embedding").is_none());
+}
+
+#[test]
+fn a_chain_of_similar_insights_does_not_merge_its_far_ends() {
+    // A ~ B and B ~ C (cosine 0.71), but A and C are unrelated (cosine 0).
+    let cands = vec![
+        cand(
+            "A: the best-written end, with 3 numbers 4 5.",
+            "Show A",
+            "a",
+            0.9,
+            v(0, 0, 0.0),
+        ),
+        cand("B: the middle.", "Show B", "b", 0.5, v(0, 1, 1.0)),
+        cand("C: the other end.", "Show C", "c", 0.5, v(1, 1, 0.0)),
+    ];
+    let r = rank(
+        &cands,
+        &Profile::default(),
+        &[],
+        &RankConfig::default(),
+        now(),
+    );
+    assert_eq!(r.clusters.len(), 1, "{:?}", r.clusters);
+    assert_eq!(r.clusters[0].members, vec![0, 1]);
+    assert_eq!(r.clusters[0].representative, 0);
+    let picked: Vec<usize> = r.picks.iter().map(|p| p.index).collect();
+    assert_eq!(picked, vec![0, 2]);
 }
