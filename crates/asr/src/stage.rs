@@ -1,0 +1,441 @@
+//! The speech-to-text stage: an episode's enclosure → download → streaming decode → pieces
+//! cut at pauses → the engine → one transcript in episode time, stored like a publisher's.
+//! Runs as `transcribe` jobs with a lease and heartbeats; every failure is per episode.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use podsift_core::jobs::{FailureKind, JobKind, job_backoff};
+use podsift_core::{
+    Clock, DownloadRequest, Downloader, EpisodeId, FeedKey, Segment, Store, Transcript,
+};
+use serde::Serialize;
+
+use crate::audio::{AudioOptions, SAMPLE_RATE};
+use crate::chunk::Chunker;
+use crate::engine::{DecodeOptions, SpeechToText};
+use crate::error::AsrError;
+
+/// The job kinds this stage runs.
+pub const ASR_JOBS: &[JobKind] = &[JobKind::Transcribe];
+
+#[derive(Debug, Clone)]
+pub struct AsrSettings {
+    /// Where audio is downloaded (`DATA_DIR/audio`).
+    pub audio_dir: PathBuf,
+    pub max_audio_bytes: u64,
+    pub keep_audio: bool,
+    pub stall_timeout: Duration,
+    pub chunk_secs: u32,
+    /// Used when the feed does not name its language; `None`: detect.
+    pub default_language: Option<String>,
+    pub audio: AudioOptions,
+    pub job_lease: Duration,
+}
+
+impl Default for AsrSettings {
+    fn default() -> Self {
+        Self {
+            audio_dir: PathBuf::from("audio"),
+            max_audio_bytes: 1 << 30,
+            keep_audio: false,
+            stall_timeout: Duration::from_secs(60),
+            chunk_secs: 300,
+            default_language: Some("en".into()),
+            audio: AudioOptions::detect(),
+            job_lease: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Progress of one episode, for progress bars.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress {
+    Downloading { bytes: u64, total: Option<u64> },
+    /// Seconds of audio transcribed so far, of the episode's announced duration if known.
+    Transcribing { done_secs: f64, total_secs: Option<f64> },
+}
+
+/// What transcribing one episode produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transcribed {
+    pub episode_id: EpisodeId,
+    pub segments: usize,
+    pub audio_secs: f64,
+    pub wall_secs: f64,
+    pub language: Option<String>,
+    pub source: String,
+    pub decoder: String,
+}
+
+/// What one job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct AsrJobReport {
+    pub job_id: i64,
+    pub episode_id: Option<i64>,
+    /// `done`, `queued` (will retry) or `dead`.
+    pub state: &'static str,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AsrSummary {
+    pub done: usize,
+    pub retrying: usize,
+    pub dead: usize,
+    pub audio_secs: f64,
+}
+
+pub struct AsrStage {
+    store: Arc<dyn Store>,
+    downloader: Arc<dyn Downloader>,
+    engine: Arc<dyn SpeechToText>,
+    clock: Arc<dyn Clock>,
+    settings: AsrSettings,
+}
+
+/// The last words of what was said, to carry context into the next piece.
+fn tail_words(text: &str, n: usize) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words[words.len().saturating_sub(n)..].join(" ")
+}
+
+/// A file extension for the download, from the URL path or the MIME type (decoders use it as
+/// a hint).
+fn audio_extension(url: &str, mime: Option<&str>) -> &'static str {
+    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
+    for ext in ["mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "flac", "wav", "webm"] {
+        if path.ends_with(&format!(".{ext}")) {
+            return match ext {
+                "mp3" => "mp3",
+                "m4a" | "mp4" => "m4a",
+                "aac" => "aac",
+                "ogg" | "oga" => "ogg",
+                "opus" => "opus",
+                "flac" => "flac",
+                "wav" => "wav",
+                _ => "webm",
+            };
+        }
+    }
+    match mime.unwrap_or_default().to_ascii_lowercase().as_str() {
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/mp4" | "audio/x-m4a" | "audio/aac" => "m4a",
+        "audio/ogg" | "audio/vorbis" => "ogg",
+        "audio/opus" => "opus",
+        "audio/flac" | "audio/x-flac" => "flac",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        _ => "audio",
+    }
+}
+
+impl AsrStage {
+    pub fn new(
+        store: Arc<dyn Store>,
+        downloader: Arc<dyn Downloader>,
+        engine: Arc<dyn SpeechToText>,
+        clock: Arc<dyn Clock>,
+        settings: AsrSettings,
+    ) -> Self {
+        Self {
+            store,
+            downloader,
+            engine,
+            clock,
+            settings,
+        }
+    }
+
+    /// The initial prompt: the show, its author, the episode's title and its people, so names
+    /// come out spelled the way the show spells them.
+    fn prompt_for(&self, show: Option<&str>, author: Option<&str>, episode: &podsift_core::Episode) -> String {
+        let mut parts = Vec::new();
+        if let Some(show) = show.filter(|s| !s.trim().is_empty()) {
+            parts.push(format!("{show}."));
+        }
+        if let Some(title) = episode.data.title.as_deref().filter(|s| !s.trim().is_empty()) {
+            parts.push(format!("{title}."));
+        }
+        let mut names: Vec<String> = author.map(|a| a.trim().to_string()).into_iter().collect();
+        names.extend(episode.data.persons.iter().map(|p| p.name.trim().to_string()));
+        names.retain(|n| !n.is_empty());
+        names.dedup();
+        if !names.is_empty() {
+            parts.push(format!("With {}.", names.join(", ")));
+        }
+        // whisper's prompt holds about 224 tokens; keep well under.
+        let mut prompt = parts.join(" ");
+        if prompt.len() > 600 {
+            let cut = (0..=600).rev().find(|i| prompt.is_char_boundary(*i)).unwrap_or(0);
+            prompt.truncate(cut);
+        }
+        prompt
+    }
+
+    /// Download, decode and transcribe one episode, and store its transcript.
+    pub async fn transcribe_episode(
+        &self,
+        episode_id: EpisodeId,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Transcribed, AsrError> {
+        let started = Instant::now();
+        let episode = self.store.get_episode(episode_id).await?.ok_or_else(|| {
+            AsrError::Store(podsift_core::StoreError::NotFound(format!("episode {episode_id}")))
+        })?;
+        let enclosure = episode.data.enclosure.clone().ok_or(AsrError::NoAudio)?;
+        let feed = self.store.find_feed(&FeedKey::Id(episode.feed_id)).await?;
+        let ext = audio_extension(&enclosure.url, enclosure.mime_type.as_deref());
+        let path = self.settings.audio_dir.join(format!("{episode_id}.{ext}"));
+        if !path.is_file() {
+            self.downloader
+                .download(
+                    &DownloadRequest {
+                        url: enclosure.url.clone(),
+                        dest: path.clone(),
+                        max_bytes: self.settings.max_audio_bytes,
+                        stall_timeout: self.settings.stall_timeout,
+                    },
+                    &|bytes, total| progress(Progress::Downloading { bytes, total }),
+                )
+                .await?;
+        }
+        let result = self.transcribe_file(&path, &episode, feed.as_ref(), progress).await;
+        // A corrupt file is downloaded afresh next time; a good one is kept only on request.
+        if !self.settings.keep_audio || result.is_err() {
+            let _ = tokio::fs::remove_file(&path).await;
+        }
+        let (segments, language, audio_secs, decoder) = result?;
+        let count = segments.len();
+        let source = self.engine.source();
+        self.store
+            .save_transcript(&Transcript {
+                episode_id,
+                source: source.clone(),
+                language: language.clone(),
+                segments,
+                skipped: 0,
+                created_at: self.clock.now(),
+            })
+            .await?;
+        Ok(Transcribed {
+            episode_id,
+            segments: count,
+            audio_secs,
+            wall_secs: started.elapsed().as_secs_f64(),
+            language,
+            source: source.label(),
+            decoder,
+        })
+    }
+
+    async fn transcribe_file(
+        &self,
+        path: &std::path::Path,
+        episode: &podsift_core::Episode,
+        feed: Option<&podsift_core::Feed>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<(Vec<Segment>, Option<String>, f64, String), AsrError> {
+        let source = {
+            let path = path.to_path_buf();
+            let opts = self.settings.audio.clone();
+            tokio::task::spawn_blocking(move || crate::audio::open(&path, &opts))
+                .await
+                .map_err(|e| AsrError::Engine(format!("decoder thread: {e}")))??
+        };
+        let decoder = source.describe();
+        let mut chunker = Some(Chunker::new(source, self.settings.chunk_secs));
+        let feed_language = feed
+            .and_then(|f| f.language.as_deref())
+            .map(|l| l.split(['-', '_']).next().unwrap_or(l).to_ascii_lowercase())
+            .filter(|l| l.len() == 2);
+        let language = feed_language.or_else(|| self.settings.default_language.clone());
+        let base_prompt = self.prompt_for(
+            feed.and_then(|f| f.title.as_deref()),
+            feed.and_then(|f| f.author.as_deref()),
+            episode,
+        );
+        let total_secs = episode.data.duration_seconds.map(f64::from);
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut detected = None;
+        let mut previous_text = String::new();
+        let mut audio_samples = 0u64;
+        loop {
+            let Some(mut c) = chunker.take() else { break };
+            let (c, next) = tokio::task::spawn_blocking(move || {
+                let next = c.next_chunk();
+                (c, next)
+            })
+            .await
+            .map_err(|e| AsrError::Engine(format!("decoder thread: {e}")))?;
+            chunker = Some(c);
+            let Some(piece) = next? else { break };
+            audio_samples += piece.samples.len() as u64;
+            let offset = piece.start_secs();
+            let duration = piece.duration_secs();
+            let mut prompt = base_prompt.clone();
+            let tail = tail_words(&previous_text, 40);
+            if !tail.is_empty() {
+                prompt = format!("{prompt} {tail}").trim().to_string();
+            }
+            let opts = DecodeOptions {
+                language: language.clone(),
+                prompt: Some(prompt),
+            };
+            let recognised = self.engine.transcribe(piece.samples, &opts).await?;
+            if detected.is_none() {
+                detected = recognised.language.clone();
+            }
+            previous_text = recognised
+                .segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let floor = segments.last().map_or(0.0, |s| s.end);
+            for seg in recognised.segments {
+                // Clamp into this piece and keep times monotonic across pieces.
+                let start = (offset + seg.start.clamp(0.0, duration)).max(floor);
+                let end = (offset + seg.end.clamp(0.0, duration)).max(start);
+                segments.push(Segment {
+                    start,
+                    end,
+                    speaker: None,
+                    text: seg.text,
+                });
+            }
+            progress(Progress::Transcribing {
+                done_secs: offset + duration,
+                total_secs,
+            });
+        }
+        let audio_secs = audio_samples as f64 / SAMPLE_RATE as f64;
+        if audio_samples == 0 {
+            return Err(AsrError::Corrupt("no audio could be decoded".into()));
+        }
+        if let Some(total) = total_secs
+            && total > 60.0
+            && audio_secs < total * 0.5
+        {
+            return Err(AsrError::Truncated(format!(
+                "decoded {audio_secs:.0} s of the {total:.0} s the feed announces"
+            )));
+        }
+        if segments.is_empty() {
+            return Err(AsrError::NoSpeech { audio_secs });
+        }
+        Ok((segments, language.or(detected), audio_secs, decoder))
+    }
+
+    /// Run queued `transcribe` jobs one at a time (each uses every core) until none is
+    /// runnable. The lease is extended while a long episode is transcribed.
+    pub async fn run_jobs(
+        &self,
+        worker: &str,
+        progress: &(dyn Fn(EpisodeId, Progress) + Send + Sync),
+        mut on_job: impl FnMut(&AsrJobReport),
+    ) -> Result<AsrSummary, AsrError> {
+        let mut summary = AsrSummary::default();
+        loop {
+            let now = self.clock.now();
+            let Some(job) = self
+                .store
+                .claim(ASR_JOBS, worker, self.settings.job_lease, now)
+                .await?
+            else {
+                break;
+            };
+            let Some(episode_id) = job.episode_id() else {
+                self.store
+                    .fail(job.id, worker, "job has no episode id", FailureKind::Permanent, Duration::ZERO, now)
+                    .await?;
+                continue;
+            };
+            let heartbeat = {
+                let store = Arc::clone(&self.store);
+                let clock = Arc::clone(&self.clock);
+                let lease = self.settings.job_lease;
+                let worker = worker.to_string();
+                let job_id = job.id;
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(lease / 3).await;
+                        match store.heartbeat(job_id, &worker, lease, clock.now()).await {
+                            Ok(true) => {}
+                            Ok(false) => break,
+                            Err(e) => tracing::warn!(job = job_id, "heartbeat failed: {e}"),
+                        }
+                    }
+                })
+            };
+            let result = self
+                .transcribe_episode(episode_id, &|p| progress(episode_id, p))
+                .await;
+            heartbeat.abort();
+            let now = self.clock.now();
+            let report = match result {
+                Ok(done) => {
+                    self.store.complete(job.id, worker, now).await?;
+                    summary.done += 1;
+                    summary.audio_secs += done.audio_secs;
+                    AsrJobReport {
+                        job_id: job.id,
+                        episode_id: Some(episode_id),
+                        state: "done",
+                        detail: format!(
+                            "{} segments from {:.0} s of audio in {:.0} s ({}, {})",
+                            done.segments, done.audio_secs, done.wall_secs, done.source, done.decoder
+                        ),
+                    }
+                }
+                Err(err) => {
+                    let kind = if err.is_retryable() {
+                        FailureKind::Retryable
+                    } else {
+                        FailureKind::Permanent
+                    };
+                    let backoff = job_backoff(job.attempts, err.retry_after());
+                    let state = self
+                        .store
+                        .fail(job.id, worker, &err.to_string(), kind, backoff, now)
+                        .await?;
+                    tracing::warn!(job = job.id, episode = episode_id, "transcription failed: {err}");
+                    let state = if state == podsift_core::JobState::Dead {
+                        summary.dead += 1;
+                        "dead"
+                    } else {
+                        summary.retrying += 1;
+                        "queued"
+                    };
+                    AsrJobReport {
+                        job_id: job.id,
+                        episode_id: Some(episode_id),
+                        state,
+                        detail: err.to_string(),
+                    }
+                }
+            };
+            on_job(&report);
+        }
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_from_url_or_mime() {
+        assert_eq!(audio_extension("https://x/ep.MP3?token=1", None), "mp3");
+        assert_eq!(audio_extension("https://x/ep.m4a", None), "m4a");
+        assert_eq!(audio_extension("https://x/stream", Some("audio/ogg")), "ogg");
+        assert_eq!(audio_extension("https://x/stream", None), "audio");
+    }
+
+    #[test]
+    fn tail_keeps_last_words() {
+        assert_eq!(tail_words("a b c d", 2), "c d");
+        assert_eq!(tail_words("", 5), "");
+    }
+}

@@ -1,0 +1,141 @@
+//! Decoding: every in-process format gives the same audio, bad files give clear errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::{ffmpeg_encode, speak, tool};
+use podsift_asr::AsrError;
+use podsift_asr::audio::{AudioOptions, SAMPLE_RATE, decode_all};
+
+fn no_ffmpeg() -> AudioOptions {
+    AudioOptions { ffmpeg: None }
+}
+
+fn secs(samples: &[f32]) -> f64 {
+    samples.len() as f64 / SAMPLE_RATE as f64
+}
+
+fn rms(samples: &[f32]) -> f64 {
+    (samples.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / samples.len().max(1) as f64).sqrt()
+}
+
+/// A few seconds of speech as WAV (espeak-ng speaks at 22.05 kHz, so resampling is exercised).
+fn speech_wav(dir: &Path) -> Option<std::path::PathBuf> {
+    let espeak = tool("espeak-ng")?;
+    let wav = dir.join("speech.wav");
+    speak(
+        &espeak,
+        "The committee approved the new budget on Tuesday. It raises school funding by four percent.",
+        &wav,
+    );
+    Some(wav)
+}
+
+#[test]
+fn every_supported_format_decodes_to_the_same_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(wav), Some(ffmpeg)) = (speech_wav(dir.path()), tool("ffmpeg")) else {
+        return;
+    };
+    let reference = decode_all(&wav, &no_ffmpeg()).expect("wav");
+    assert!(secs(&reference) > 3.0, "espeak produced {} s", secs(&reference));
+    let cases: &[(&str, &[&str])] = &[
+        ("speech.mp3", &["-c:a", "libmp3lame", "-b:a", "64k"]),
+        ("speech.m4a", &["-c:a", "aac", "-b:a", "64k"]),
+        ("speech.ogg", &["-c:a", "libvorbis"]),
+        ("speech.flac", &["-c:a", "flac"]),
+        // Both channels carry the speech at full level (ffmpeg's own upmix would lower it by 3 dB).
+        ("speech44k.wav", &["-ar", "44100", "-af", "pan=stereo|c0=c0|c1=c0"]),
+    ];
+    for (name, args) in cases {
+        let path = dir.path().join(name);
+        ffmpeg_encode(&ffmpeg, &wav, &path, args);
+        let decoded = decode_all(&path, &no_ffmpeg()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Same length within encoder padding, same loudness within codec loss.
+        assert!(
+            (secs(&decoded) - secs(&reference)).abs() < 0.15,
+            "{name}: {} s vs {} s",
+            secs(&decoded),
+            secs(&reference)
+        );
+        let (a, b) = (rms(&decoded), rms(&reference));
+        assert!((a / b - 1.0).abs() < 0.25, "{name}: rms {a} vs {b}");
+    }
+}
+
+#[test]
+fn empty_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.mp3");
+    std::fs::write(&path, b"").unwrap();
+    let err = decode_all(&path, &AudioOptions::detect()).unwrap_err();
+    assert!(matches!(err, AsrError::Empty), "{err}");
+    assert!(err.to_string().contains("empty"));
+}
+
+#[test]
+fn random_bytes_named_mp3_are_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("noise.mp3");
+    // Deterministic pseudo-random bytes (xorshift), 200 kB.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let bytes: Vec<u8> = (0..200_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    let err = decode_all(&path, &no_ffmpeg()).unwrap_err();
+    assert!(
+        matches!(err, AsrError::Corrupt(_)),
+        "expected a corrupt-audio error, got {err:?}"
+    );
+    assert!(err.is_retryable(), "a fresh download may be fine");
+}
+
+#[test]
+fn truncated_mp3_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(wav), Some(ffmpeg)) = (speech_wav(dir.path()), tool("ffmpeg")) else {
+        return;
+    };
+    let mp3 = dir.path().join("full.mp3");
+    // lame writes a Xing/Info header with the frame count, as podcast encoders do.
+    ffmpeg_encode(&ffmpeg, &wav, &mp3, &["-c:a", "libmp3lame", "-b:a", "64k"]);
+    let bytes = std::fs::read(&mp3).unwrap();
+    let cut = dir.path().join("cut.mp3");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let err = decode_all(&cut, &no_ffmpeg()).unwrap_err();
+    assert!(matches!(err, AsrError::Truncated(_)), "got {err:?}");
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn opus_without_ffmpeg_names_the_codec_and_with_ffmpeg_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(wav), Some(ffmpeg)) = (speech_wav(dir.path()), tool("ffmpeg")) else {
+        return;
+    };
+    let opus = dir.path().join("speech.opus");
+    ffmpeg_encode(&ffmpeg, &wav, &opus, &["-c:a", "libopus", "-b:a", "32k"]);
+    let err = decode_all(&opus, &no_ffmpeg()).unwrap_err();
+    match &err {
+        AsrError::UnsupportedCodec { codec, hint } => {
+            assert_eq!(codec, "opus");
+            assert!(hint.contains("ffmpeg"), "{hint}");
+        }
+        other => panic!("expected UnsupportedCodec, got {other:?}"),
+    }
+    assert!(!err.is_retryable(), "retrying cannot help until ffmpeg is installed");
+
+    let with = AudioOptions {
+        ffmpeg: Some(ffmpeg.clone()),
+    };
+    let decoded = decode_all(&opus, &with).expect("ffmpeg decodes opus");
+    let reference = decode_all(&wav, &no_ffmpeg()).unwrap();
+    assert!((secs(&decoded) - secs(&reference)).abs() < 0.15);
+}

@@ -1,0 +1,122 @@
+//! whisper.cpp with real weights: the project's ggml conversion of tiny.en (test assets) on
+//! human-read LibriVox clips and on synthetic speech with known timings.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{asset, speak, tool};
+use podsift_asr::audio::{AudioOptions, SAMPLE_RATE, decode_all};
+use podsift_asr::whisper::{WhisperEngine, WhisperOptions};
+use podsift_asr::{DecodeOptions, wer};
+
+fn engine(vad: bool) -> Option<WhisperEngine> {
+    let model = asset("ggml-tiny.en.bin")?;
+    let vad_model = if vad {
+        Some(asset("ggml-silero-v6.2.0.bin")?)
+    } else {
+        None
+    };
+    Some(
+        WhisperEngine::load(
+            &model,
+            WhisperOptions {
+                model_name: "tiny.en".into(),
+                threads: 2,
+                vad_model,
+            },
+        )
+        .expect("load tiny.en"),
+    )
+}
+
+fn en() -> DecodeOptions {
+    DecodeOptions {
+        language: Some("en".into()),
+        prompt: None,
+    }
+}
+
+/// `transcription` lines: `<s> words </s> (file-id)`.
+fn references(dir: &Path) -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("transcription")).expect("transcription");
+    text.lines()
+        .filter_map(|line| {
+            let (words, id) = line.rsplit_once('(')?;
+            let id = id.trim().trim_end_matches(')').to_string();
+            let words = words.replace("<s>", "").replace("</s>", "");
+            Some((id, words.trim().to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn librivox_word_error_rate_of_tiny_en_is_at_most_10_percent() {
+    let (Some(engine), Some(dir)) = (engine(false), asset("librivox")) else {
+        return;
+    };
+    let refs = references(&dir);
+    assert_eq!(refs.len(), 5, "five reference clips");
+    let (mut errors, mut words) = (0usize, 0usize);
+    for (id, reference) in &refs {
+        let samples = decode_all(&dir.join(format!("{id}.wav")), &AudioOptions::default()).unwrap();
+        let got = engine.transcribe_blocking(&samples, &en()).unwrap();
+        let hypothesis: Vec<&str> = got.segments.iter().map(|s| s.text.as_str()).collect();
+        let hypothesis = hypothesis.join(" ");
+        let r = wer::normalise(reference);
+        let e = wer::word_errors(&r, &wer::normalise(&hypothesis));
+        eprintln!("{id}: {e}/{} errors: {hypothesis}", r.len());
+        errors += e;
+        words += r.len();
+    }
+    let rate = errors as f64 / words as f64;
+    eprintln!("LibriVox WER (tiny.en, greedy): {:.1} % ({errors}/{words})", rate * 100.0);
+    assert!(rate <= 0.10, "WER {:.1} % > 10 %", rate * 100.0);
+}
+
+#[test]
+fn vad_skips_silence_and_keeps_episode_time() {
+    let Some(espeak) = tool("espeak-ng") else { return };
+    let Some(engine) = engine(true) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let sentences = [
+        "Welcome to the show. Today we talk about the price of electricity.",
+        "Solar panels now cost less than half of what they cost ten years ago.",
+    ];
+    // sentence one, 25 s of silence, sentence two, 5 s of silence.
+    let mut audio = Vec::new();
+    let mut starts = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let wav = dir.path().join(format!("s{i}.wav"));
+        speak(&espeak, s, &wav);
+        starts.push(audio.len() as f64 / SAMPLE_RATE as f64);
+        audio.extend(decode_all(&wav, &AudioOptions::default()).unwrap());
+        audio.extend(std::iter::repeat_n(0.0f32, (if i == 0 { 25 } else { 5 }) * SAMPLE_RATE as usize));
+    }
+    let got = engine.transcribe_blocking(&audio, &en()).unwrap();
+    assert!(!got.segments.is_empty());
+    for seg in &got.segments {
+        eprintln!("[{:6.2} – {:6.2}] {}", seg.start, seg.end, seg.text);
+    }
+    // The second sentence's words are found, and where they were spoken (VAD gap mapped back).
+    let second = got
+        .segments
+        .iter()
+        .find(|s| s.text.to_lowercase().contains("solar"))
+        .expect("the second sentence is transcribed");
+    assert!(
+        (second.start - starts[1]).abs() <= 1.5,
+        "second sentence at {:.2} s, spoken at {:.2} s",
+        second.start,
+        starts[1]
+    );
+    // Nothing is placed inside the long silence.
+    for seg in &got.segments {
+        let inside = seg.start > starts[1] - 20.0 && seg.end < starts[1] - 3.0;
+        assert!(!inside, "segment inside the silence: {seg:?}");
+    }
+    let all: Vec<&str> = got.segments.iter().map(|s| s.text.as_str()).collect();
+    let rate = wer::wer(&sentences.join(" "), &all.join(" "));
+    assert!(rate < 0.25, "WER {rate:.2} on clear synthetic speech");
+}
