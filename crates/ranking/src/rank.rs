@@ -401,12 +401,12 @@ fn facts(text: &str) -> Vec<(String, String)> {
             if has_digit || (capital && word.chars().count() > 1) {
                 let key = word.to_lowercase();
                 let mut shown = word.clone();
-                if has_digit && !ends {
-                    if let Some(next) = raw.get(k + 1).map(|n| clean(n)) {
-                        if UNITS.contains(&next.to_lowercase().as_str()) {
-                            shown = format!("{word} {next}");
-                        }
-                    }
+                if has_digit
+                    && !ends
+                    && let Some(next) = raw.get(k + 1).map(|n| clean(n))
+                    && UNITS.contains(&next.to_lowercase().as_str())
+                {
+                    shown = format!("{word} {next}");
                 }
                 if !out.iter().any(|(k2, _)| *k2 == key) {
                     out.push((key, shown));
