@@ -50,14 +50,25 @@ pub fn minilm_specs() -> Vec<ModelSpec> {
 }
 
 /// Returns `cache_dir/all-minilm-l6-v2`, downloading whatever of the model is missing or
-/// does not match its pinned hash (resumable; verified files are not fetched again).
-/// `progress(file, downloaded, total)` reports bytes as they arrive.
+/// does not match its pinned hash from Hugging Face (resumable; verified files are not fetched
+/// again). `progress(file, downloaded, total)` reports bytes as they arrive.
 pub async fn ensure_model(
     cache_dir: &Path,
     progress: &(dyn Fn(&str, u64, Option<u64>) + Send + Sync),
 ) -> Result<PathBuf, RankError> {
+    ensure_model_from(&format!("{BASE}{MINILM_REVISION}"), cache_dir, progress).await
+}
+
+/// [`ensure_model`] from another place holding the same files (a mirror, a test server):
+/// `base_url/config.json` and so on. The pinned sizes and hashes still apply.
+pub async fn ensure_model_from(
+    base_url: &str,
+    cache_dir: &Path,
+    progress: &(dyn Fn(&str, u64, Option<u64>) + Send + Sync),
+) -> Result<PathBuf, RankError> {
     let dir = cache_dir.join(MINILM_DIR);
-    for spec in minilm_specs() {
+    for mut spec in minilm_specs() {
+        spec.url = Cow::Owned(format!("{}/{}", base_url.trim_end_matches('/'), spec.name));
         let name = spec.name.to_string();
         let report = |done: u64, total: Option<u64>| progress(&name, done, total);
         podsift_llm_local::ensure_model(&spec, &dir, &report)

@@ -14,7 +14,7 @@ mod jsonl;
 mod rank;
 pub mod similarity;
 
-pub use download::{MINILM_DIR, MINILM_REVISION, ensure_model, minilm_specs};
+pub use download::{MINILM_DIR, MINILM_REVISION, ensure_model, ensure_model_from, minilm_specs};
 pub use embed::{Embedder, MINILM_DIM, MiniLmEmbedder, cosine};
 pub use error::{LineError, RankError};
 pub use jsonl::{
