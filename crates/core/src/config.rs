@@ -19,6 +19,7 @@ pub struct Config {
     pub llm: LlmConfig,
     pub digest: DigestConfig,
     pub email: EmailConfig,
+    pub asr: AsrConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +217,66 @@ impl Default for EmailConfig {
             username: None,
             password_env: "PODSIFT_SMTP_PASSWORD".into(),
             timeout_secs: 30,
+        }
+    }
+}
+
+/// Speech-to-text for episodes without a publisher transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AsrConfig {
+    /// `local` (whisper.cpp in-process, default), `remote` (an OpenAI-compatible
+    /// `/v1/audio/transcriptions`) or `off`.
+    pub engine: String,
+    /// A catalogue name (`podsift models list`), downloaded on first use.
+    pub model: String,
+    /// A ggml model file to use instead of the catalogue download.
+    pub model_path: Option<PathBuf>,
+    /// Skip silence and music with whisper.cpp's Silero VAD (its model is downloaded too).
+    pub vad: bool,
+    pub vad_model_path: Option<PathBuf>,
+    /// Inference threads (0: all cores).
+    pub threads: usize,
+    /// Spoken language (ISO 639-1) when the feed does not say; `auto` detects it.
+    pub language: String,
+    /// Audio larger than this is refused.
+    pub max_audio_bytes: u64,
+    /// Keep the downloaded audio after transcription (under DATA_DIR/audio).
+    pub keep_audio: bool,
+    /// Seconds without a byte before a download counts as stalled (it resumes later).
+    pub stall_timeout_secs: u64,
+    /// Audio is transcribed in pieces of about this length, cut at a pause, so memory stays
+    /// bounded whatever the episode's length.
+    pub chunk_secs: u32,
+    /// Remote engine: base URL (`https://api.openai.com/v1`), model and the environment
+    /// variable holding the API key.
+    pub remote_base_url: Option<String>,
+    pub remote_model: String,
+    pub remote_api_key_env: String,
+    /// Remote engine: the largest upload (the audio is split to stay below it).
+    pub remote_max_upload_bytes: u64,
+    pub remote_timeout_secs: u64,
+}
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self {
+            engine: "local".into(),
+            model: "base.en".into(),
+            model_path: None,
+            vad: true,
+            vad_model_path: None,
+            threads: 0,
+            language: "en".into(),
+            max_audio_bytes: 1 << 30,
+            keep_audio: false,
+            stall_timeout_secs: 60,
+            chunk_secs: 300,
+            remote_base_url: None,
+            remote_model: "whisper-1".into(),
+            remote_api_key_env: "PODSIFT_ASR_API_KEY".into(),
+            remote_max_upload_bytes: 24 * 1024 * 1024,
+            remote_timeout_secs: 600,
         }
     }
 }

@@ -108,3 +108,37 @@ impl FetchError {
 pub trait Fetcher: Send + Sync {
     async fn fetch(&self, req: FetchRequest) -> Result<FetchResponse, FetchError>;
 }
+
+/// A large download streamed to a file (podcast audio): resumable, capped, stall-guarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadRequest {
+    pub url: String,
+    /// The finished file. Bytes first go to `DEST.part`, which a later call resumes with
+    /// `Range`; the rename into place happens only when the body is complete.
+    pub dest: std::path::PathBuf,
+    /// Fails with [`FetchError::TooLarge`] beyond this many bytes.
+    pub max_bytes: u64,
+    /// No bytes for this long: the connection is dead (the next attempt resumes).
+    pub stall_timeout: Duration,
+}
+
+/// What a download produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downloaded {
+    pub bytes: u64,
+    /// Bytes that were already in `DEST.part` from an interrupted attempt.
+    pub resumed_from: u64,
+    pub content_type: Option<String>,
+    pub final_url: String,
+}
+
+/// The download port (the real one applies the same SSRF guard as feed fetches).
+#[async_trait]
+pub trait Downloader: Send + Sync {
+    /// `progress(bytes so far, total if known)` is called as bytes arrive.
+    async fn download(
+        &self,
+        req: &DownloadRequest,
+        progress: &(dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<Downloaded, FetchError>;
+}

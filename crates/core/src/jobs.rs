@@ -1,6 +1,8 @@
 //! Jobs: every pipeline stage is a job in the store's queue, claimed with a lease so several
 //! worker processes can share one database and a crash never loses work.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,8 @@ pub enum JobKind {
     FetchChapters,
     /// Extract insights from an episode's transcript with the LLM.
     ExtractInsights,
+    /// Download an episode's audio and transcribe it (no usable publisher transcript).
+    Transcribe,
 }
 
 impl JobKind {
@@ -22,6 +26,7 @@ impl JobKind {
         JobKind::FetchTranscript,
         JobKind::FetchChapters,
         JobKind::ExtractInsights,
+        JobKind::Transcribe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -29,6 +34,7 @@ impl JobKind {
             Self::FetchTranscript => "fetch_transcript",
             Self::FetchChapters => "fetch_chapters",
             Self::ExtractInsights => "extract_insights",
+            Self::Transcribe => "transcribe",
         }
     }
 
@@ -128,4 +134,27 @@ pub enum FailureKind {
     Retryable,
     /// Never going to work: dead now.
     Permanent,
+}
+
+/// Job retry backoff: 1 min · 4^(attempts-1), capped at 6 h; `Retry-After` when longer.
+pub fn job_backoff(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    let exp = attempts.saturating_sub(1).min(10);
+    let secs = 60u64.saturating_mul(4u64.saturating_pow(exp)).min(6 * 3600);
+    Duration::from_secs(secs).max(retry_after.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn job_backoff_grows_and_caps() {
+        assert_eq!(job_backoff(1, None), Duration::from_secs(60));
+        assert_eq!(job_backoff(2, None), Duration::from_secs(240));
+        assert_eq!(job_backoff(50, None), Duration::from_secs(6 * 3600));
+        assert_eq!(
+            job_backoff(1, Some(Duration::from_secs(600))),
+            Duration::from_secs(600)
+        );
+    }
 }

@@ -12,7 +12,9 @@ pub mod store;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
-pub use fetch::{FetchError, FetchRequest, FetchResponse, Fetcher};
+pub use fetch::{
+    DownloadRequest, Downloaded, Downloader, FetchError, FetchRequest, FetchResponse, Fetcher,
+};
 pub use insight::*;
 pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;

@@ -42,19 +42,21 @@ fn install_crypto_provider() {
 #[derive(Clone)]
 pub struct HttpFetcher {
     client: reqwest::Client,
-    limiter: Arc<HostLimiter>,
-    s: Settings,
+    /// For downloads: no transparent decompression, so byte ranges address the file itself.
+    pub(crate) dl_client: reqwest::Client,
+    pub(crate) limiter: Arc<HostLimiter>,
+    pub(crate) s: Settings,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Settings {
-    allow_private: bool,
-    connect_timeout: Duration,
-    timeout: Duration,
-    max_redirects: usize,
-    retries: u32,
-    max_retry_after: Duration,
-    backoff_base: Duration,
+pub(crate) struct Settings {
+    pub(crate) allow_private: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_redirects: usize,
+    pub(crate) retries: u32,
+    pub(crate) max_retry_after: Duration,
+    pub(crate) backoff_base: Duration,
 }
 
 impl std::fmt::Debug for HttpFetcher {
@@ -107,6 +109,21 @@ impl HttpFetcher {
                 HeaderValue::from_static(concat!("podsift/", env!("CARGO_PKG_VERSION")))
             });
         let connect_timeout = Duration::from_secs(cfg.connect_timeout_secs.max(1));
+        let build_err = |e: reqwest::Error| FetchError::Other {
+            url: String::new(),
+            reason: format!("building the HTTP client: {}", chain(&e)),
+        };
+        let dl_client = reqwest::Client::builder()
+            .user_agent(user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(connect_timeout)
+            .no_proxy()
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .dns_resolver(resolver.clone())
+            .build()
+            .map_err(build_err)?;
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
             .redirect(reqwest::redirect::Policy::none())
@@ -125,6 +142,7 @@ impl HttpFetcher {
             })?;
         Ok(Self {
             client,
+            dl_client,
             limiter: Arc::new(HostLimiter::new(
                 cfg.per_host_concurrency,
                 Duration::from_millis(cfg.per_host_interval_ms),
@@ -155,7 +173,7 @@ impl HttpFetcher {
         self
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .s
             .backoff_base
@@ -320,7 +338,7 @@ impl HttpFetcher {
     }
 
     /// Maps a reqwest error to the core error, recognising the guard's resolver errors.
-    fn map_err(&self, e: &reqwest::Error, url: &Url) -> FetchError {
+    pub(crate) fn map_err(&self, e: &reqwest::Error, url: &Url) -> FetchError {
         let mut source = e.source();
         while let Some(err) = source {
             if let Some(b) = err.downcast_ref::<ResolveBlocked>() {

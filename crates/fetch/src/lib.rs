@@ -13,6 +13,7 @@
 //! URLs in logs and errors are redacted ([`redact`]): no userinfo, no query.
 
 mod client;
+mod download;
 mod headers;
 mod limiter;
 pub mod ssrf;

@@ -20,7 +20,8 @@ pub struct ModelSpec {
     pub url: Cow<'static, str>,
     /// Lower-case hex sha256 of the whole file.
     pub sha256: Cow<'static, str>,
-    /// Size in bytes (downloads are cut off beyond it).
+    /// Size in bytes: exact, or an upper bound where only the hash is published (downloads are
+    /// cut off beyond it).
     pub size: u64,
 }
 
@@ -97,7 +98,9 @@ pub async fn ensure_model(
     let expected = spec.sha256.to_ascii_lowercase();
 
     if let Ok(meta) = tokio::fs::metadata(&path).await {
-        if meta.len() == spec.size {
+        // `size` is exact for the models we pin and an upper bound for catalogues that only
+        // publish hashes (speech models); the hash decides either way.
+        if meta.len() <= spec.size {
             let noted = tokio::fs::read_to_string(&note).await.unwrap_or_default();
             if noted.trim() == expected {
                 return Ok(path);

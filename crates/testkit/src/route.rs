@@ -45,6 +45,10 @@ enum Kind {
         n: u64,
         content_length: bool,
     },
+    Cut {
+        body: Bytes,
+        at: usize,
+    },
 }
 
 /// A canned answer for one path of a [`crate::TestServer`].
@@ -75,7 +79,17 @@ impl Route {
         }
     }
 
-    /// `200 OK` with `body` and `Content-Type: content_type`.
+    /// Announces all of `body` but breaks the connection after `at` bytes (a dropped
+    /// download, for resume tests). Honours `Range` like [`Route::ok`].
+    pub fn cut(body: impl Into<Bytes>, at: usize) -> Self {
+        Self::new(Kind::Cut {
+            body: body.into(),
+            at,
+        })
+    }
+
+    /// `200 OK` with `body` and `Content-Type: content_type`. A `Range: bytes=N-` request
+    /// (without a content coding) gets `206 Partial Content`, as from a real file server.
     pub fn ok(body: impl Into<Bytes>, content_type: &str) -> Self {
         Self::new(Kind::Ok {
             body: body.into(),
@@ -238,7 +252,20 @@ impl Route {
                 } else {
                     let builder = builder.header(header::CONTENT_TYPE, content_type);
                     match self.encoding {
-                        None => builder.body(Body::from(body.clone())),
+                        None => match range_start(req_headers) {
+                            Some(start) if start < body.len() => builder
+                                .status(StatusCode::PARTIAL_CONTENT)
+                                .header(
+                                    header::CONTENT_RANGE,
+                                    format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
+                                )
+                                .body(Body::from(body.slice(start..))),
+                            Some(_) => builder
+                                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                                .header(header::CONTENT_RANGE, format!("bytes */{}", body.len()))
+                                .body(Body::empty()),
+                            None => builder.body(Body::from(body.clone())),
+                        },
                         Some(Encoding::Gzip) => builder
                             .header(header::CONTENT_ENCODING, "gzip")
                             .body(Body::from(gzip(body))),
@@ -298,6 +325,36 @@ impl Route {
                     .header(header::CONTENT_LENGTH, 1000)
                     .body(Body::from_stream(stream))
             }
+            Kind::Cut { body, at } => {
+                let start = range_start(req_headers).unwrap_or(0).min(body.len());
+                let end = (*at).clamp(start, body.len());
+                let first = body.slice(start..end);
+                // The bytes go out first; the connection breaks a moment later (hyper would
+                // otherwise drop the buffered chunk together with the connection).
+                let stream = futures::stream::unfold(Some(first), |state| async move {
+                    match state {
+                        Some(first) => Some((Ok(first), None)),
+                        None => {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            Some((
+                                Err(std::io::Error::other(
+                                    "connection dropped by the test route",
+                                )),
+                                None,
+                            ))
+                        }
+                    }
+                });
+                if start > 0 {
+                    builder = builder.status(StatusCode::PARTIAL_CONTENT).header(
+                        header::CONTENT_RANGE,
+                        format!("bytes {start}-{}/{}", body.len() - 1, body.len()),
+                    );
+                }
+                builder
+                    .header(header::CONTENT_LENGTH, body.len() - start)
+                    .body(Body::from_stream(stream))
+            }
             Kind::Huge { n, content_length } => {
                 if *content_length {
                     builder = builder.header(header::CONTENT_LENGTH, *n);
@@ -337,6 +394,14 @@ impl Route {
             _ => false,
         }
     }
+}
+
+/// The start of a `Range: bytes=N-` request header.
+fn range_start(req: &HeaderMap) -> Option<usize> {
+    let v = req.get(header::RANGE)?.to_str().ok()?;
+    let spec = v.trim().strip_prefix("bytes=")?;
+    let (start, _) = spec.split_once('-')?;
+    start.trim().parse().ok()
 }
 
 /// `If-None-Match` list matching with weak comparison (RFC 9110 13.1.2).
