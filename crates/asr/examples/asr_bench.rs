@@ -41,7 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |t| t.parse())?;
     let chunk_secs: u32 = arg(&args, "--chunk-secs").map_or(Ok(300), |t| t.parse())?;
     let label = arg(&args, "--label").unwrap_or_else(|| "podsift".into());
-    let reference = arg(&args, "--reference").map(std::fs::read_to_string).transpose()?;
+    let reference = arg(&args, "--reference")
+        .map(std::fs::read_to_string)
+        .transpose()?;
 
     let started = Instant::now();
     let engine = WhisperEngine::load(

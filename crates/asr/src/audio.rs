@@ -132,7 +132,9 @@ impl SymphoniaSource {
         let registry = symphonia::default::get_codecs();
         let codec = match registry.get_codec(params.codec) {
             Some(d) => d.short_name.to_string(),
-            None if params.codec == CODEC_TYPE_OPUS => return Err(Unsupported::Codec("opus".into())),
+            None if params.codec == CODEC_TYPE_OPUS => {
+                return Err(Unsupported::Codec("opus".into()));
+            }
             None => return Err(Unsupported::Codec(format!("{}", params.codec))),
         };
         let decoder = registry
@@ -176,7 +178,11 @@ impl SymphoniaSource {
                 expected as f64 / rate
             )));
         }
-        Ok(self.resampler.as_mut().map(Resample::flush).filter(|v| !v.is_empty()))
+        Ok(self
+            .resampler
+            .as_mut()
+            .map(Resample::flush)
+            .filter(|v| !v.is_empty()))
     }
 }
 
@@ -262,7 +268,9 @@ struct Resample {
 impl Resample {
     fn new(in_rate: u32) -> Result<Self, AsrError> {
         if in_rate == 0 {
-            return Err(AsrError::Corrupt("the audio announces a sample rate of 0".into()));
+            return Err(AsrError::Corrupt(
+                "the audio announces a sample rate of 0".into(),
+            ));
         }
         let inner = if in_rate == SAMPLE_RATE {
             None

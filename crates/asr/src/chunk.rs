@@ -116,7 +116,9 @@ mod tests {
     fn cuts_at_the_pause_and_loses_no_sample() {
         let sr = SAMPLE_RATE as usize;
         // 25 s of "speech" (a tone) with a silent gap at 9.2–9.7 s, delivered in odd blocks.
-        let mut all: Vec<f32> = (0..25 * sr).map(|i| ((i as f32) * 0.05).sin() * 0.5).collect();
+        let mut all: Vec<f32> = (0..25 * sr)
+            .map(|i| ((i as f32) * 0.05).sin() * 0.5)
+            .collect();
         let (gap_start, gap_end) = (9 * sr + sr / 5, 9 * sr + 7 * sr / 10);
         for s in &mut all[gap_start..gap_end] {
             *s = 0.0;
@@ -129,7 +131,10 @@ mod tests {
         }
         // The first cut falls inside the gap, not at the 10 s target.
         let first_end = chunks[0].offset as usize + chunks[0].samples.len();
-        assert!(first_end > gap_start && first_end < gap_end, "cut at {first_end}");
+        assert!(
+            first_end > gap_start && first_end < gap_end,
+            "cut at {first_end}"
+        );
         // Offsets are contiguous and every sample is handed out exactly once.
         let mut expect = 0u64;
         let mut joined = Vec::new();

@@ -56,7 +56,11 @@ pub fn is_annotation(text: &str) -> bool {
     if stripped.is_empty() {
         return true;
     }
-    let bracketed = |open: char, close: char| t.starts_with(open) && t.ends_with(close) && t[1..t.len() - 1].chars().all(|c| c != open && c != close);
+    let bracketed = |open: char, close: char| {
+        t.starts_with(open)
+            && t.ends_with(close)
+            && t[1..t.len() - 1].chars().all(|c| c != open && c != close)
+    };
     bracketed('[', ']') || bracketed('(', ')')
 }
 
@@ -75,7 +79,15 @@ mod tests {
 
     #[test]
     fn annotations_are_not_speech() {
-        for t in ["[BLANK_AUDIO]", " (music) ", "♪ ♪", "[Music]", "", "  ", "*"] {
+        for t in [
+            "[BLANK_AUDIO]",
+            " (music) ",
+            "♪ ♪",
+            "[Music]",
+            "",
+            "  ",
+            "*",
+        ] {
             assert!(is_annotation(t), "{t:?}");
         }
         for t in ["Hello there.", "[laughs] that was great", "(a) and (b)"] {
@@ -90,7 +102,10 @@ mod tests {
             end: 2.0,
             text: t.into(),
         };
-        assert_eq!(clean_segment(seg("  Hello \n world ")).unwrap().text, "Hello world");
+        assert_eq!(
+            clean_segment(seg("  Hello \n world ")).unwrap().text,
+            "Hello world"
+        );
         assert!(clean_segment(seg("[BLANK_AUDIO]")).is_none());
     }
 }

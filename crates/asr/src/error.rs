@@ -58,9 +58,10 @@ impl AsrError {
             Self::Remote { retryable, .. } => *retryable,
             Self::Store(e) => e.is_retryable(),
             Self::Engine(_) => true,
-            Self::NoAudio | Self::NoSpeech { .. } | Self::UnsupportedCodec { .. } | Self::Model(_) => {
-                false
-            }
+            Self::NoAudio
+            | Self::NoSpeech { .. }
+            | Self::UnsupportedCodec { .. }
+            | Self::Model(_) => false,
         }
     }
 

@@ -18,6 +18,6 @@ pub mod wer;
 pub mod whisper;
 
 pub use engine::{DecodeOptions, RawSegment, Recognised, SpeechToText};
-pub use wer::wer as word_error_rate;
 pub use error::AsrError;
 pub use stage::{ASR_JOBS, AsrSettings, AsrStage, Progress};
+pub use wer::wer as word_error_rate;

@@ -110,7 +110,8 @@ impl RemoteEngine {
 
     /// The longest piece (in seconds) that fits the upload limit.
     pub fn max_piece_secs(&self) -> u32 {
-        ((self.opts.max_upload_bytes.saturating_sub(1024)) / (SAMPLE_RATE as u64 * 2)).clamp(10, 3600) as u32
+        ((self.opts.max_upload_bytes.saturating_sub(1024)) / (SAMPLE_RATE as u64 * 2))
+            .clamp(10, 3600) as u32
     }
 
     async fn post_piece(
@@ -239,7 +240,10 @@ mod tests {
         assert_eq!(&wav[..4], b"RIFF");
         assert_eq!(&wav[8..16], b"WAVEfmt ");
         assert_eq!(wav.len(), 44 + 8);
-        assert_eq!(u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]), 16_000);
+        assert_eq!(
+            u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]),
+            16_000
+        );
         // Clamped, not wrapped.
         assert_eq!(i16::from_le_bytes([wav[50], wav[51]]), i16::MAX);
     }

@@ -52,9 +52,15 @@ impl Default for AsrSettings {
 /// Progress of one episode, for progress bars.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Progress {
-    Downloading { bytes: u64, total: Option<u64> },
+    Downloading {
+        bytes: u64,
+        total: Option<u64>,
+    },
     /// Seconds of audio transcribed so far, of the episode's announced duration if known.
-    Transcribing { done_secs: f64, total_secs: Option<f64> },
+    Transcribing {
+        done_secs: f64,
+        total_secs: Option<f64>,
+    },
 }
 
 /// What transcribing one episode produced.
@@ -104,8 +110,14 @@ fn tail_words(text: &str, n: usize) -> String {
 /// A file extension for the download, from the URL path or the MIME type (decoders use it as
 /// a hint).
 fn audio_extension(url: &str, mime: Option<&str>) -> &'static str {
-    let path = url.split(['?', '#']).next().unwrap_or_default().to_ascii_lowercase();
-    for ext in ["mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "flac", "wav", "webm"] {
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    for ext in [
+        "mp3", "m4a", "mp4", "aac", "ogg", "oga", "opus", "flac", "wav", "webm",
+    ] {
         if path.ends_with(&format!(".{ext}")) {
             return match ext {
                 "mp3" => "mp3",
@@ -149,16 +161,32 @@ impl AsrStage {
 
     /// The initial prompt: the show, its author, the episode's title and its people, so names
     /// come out spelled the way the show spells them.
-    fn prompt_for(&self, show: Option<&str>, author: Option<&str>, episode: &podsift_core::Episode) -> String {
+    fn prompt_for(
+        &self,
+        show: Option<&str>,
+        author: Option<&str>,
+        episode: &podsift_core::Episode,
+    ) -> String {
         let mut parts = Vec::new();
         if let Some(show) = show.filter(|s| !s.trim().is_empty()) {
             parts.push(format!("{show}."));
         }
-        if let Some(title) = episode.data.title.as_deref().filter(|s| !s.trim().is_empty()) {
+        if let Some(title) = episode
+            .data
+            .title
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+        {
             parts.push(format!("{title}."));
         }
         let mut names: Vec<String> = author.map(|a| a.trim().to_string()).into_iter().collect();
-        names.extend(episode.data.persons.iter().map(|p| p.name.trim().to_string()));
+        names.extend(
+            episode
+                .data
+                .persons
+                .iter()
+                .map(|p| p.name.trim().to_string()),
+        );
         names.retain(|n| !n.is_empty());
         names.dedup();
         if !names.is_empty() {
@@ -167,7 +195,10 @@ impl AsrStage {
         // whisper's prompt holds about 224 tokens; keep well under.
         let mut prompt = parts.join(" ");
         if prompt.len() > 600 {
-            let cut = (0..=600).rev().find(|i| prompt.is_char_boundary(*i)).unwrap_or(0);
+            let cut = (0..=600)
+                .rev()
+                .find(|i| prompt.is_char_boundary(*i))
+                .unwrap_or(0);
             prompt.truncate(cut);
         }
         prompt
@@ -181,7 +212,9 @@ impl AsrStage {
     ) -> Result<Transcribed, AsrError> {
         let started = Instant::now();
         let episode = self.store.get_episode(episode_id).await?.ok_or_else(|| {
-            AsrError::Store(podsift_core::StoreError::NotFound(format!("episode {episode_id}")))
+            AsrError::Store(podsift_core::StoreError::NotFound(format!(
+                "episode {episode_id}"
+            )))
         })?;
         let enclosure = episode.data.enclosure.clone().ok_or(AsrError::NoAudio)?;
         let feed = self.store.find_feed(&FeedKey::Id(episode.feed_id)).await?;
@@ -200,7 +233,9 @@ impl AsrStage {
                 )
                 .await?;
         }
-        let result = self.transcribe_file(&path, &episode, feed.as_ref(), progress).await;
+        let result = self
+            .transcribe_file(&path, &episode, feed.as_ref(), progress)
+            .await;
         // A corrupt file is downloaded afresh next time; a good one is kept only on request.
         if !self.settings.keep_audio || result.is_err() {
             let _ = tokio::fs::remove_file(&path).await;
@@ -347,7 +382,14 @@ impl AsrStage {
             };
             let Some(episode_id) = job.episode_id() else {
                 self.store
-                    .fail(job.id, worker, "job has no episode id", FailureKind::Permanent, Duration::ZERO, now)
+                    .fail(
+                        job.id,
+                        worker,
+                        "job has no episode id",
+                        FailureKind::Permanent,
+                        Duration::ZERO,
+                        now,
+                    )
                     .await?;
                 continue;
             };
@@ -384,7 +426,11 @@ impl AsrStage {
                         state: "done",
                         detail: format!(
                             "{} segments from {:.0} s of audio in {:.0} s ({}, {})",
-                            done.segments, done.audio_secs, done.wall_secs, done.source, done.decoder
+                            done.segments,
+                            done.audio_secs,
+                            done.wall_secs,
+                            done.source,
+                            done.decoder
                         ),
                     }
                 }
@@ -399,7 +445,11 @@ impl AsrStage {
                         .store
                         .fail(job.id, worker, &err.to_string(), kind, backoff, now)
                         .await?;
-                    tracing::warn!(job = job.id, episode = episode_id, "transcription failed: {err}");
+                    tracing::warn!(
+                        job = job.id,
+                        episode = episode_id,
+                        "transcription failed: {err}"
+                    );
                     let state = if state == podsift_core::JobState::Dead {
                         summary.dead += 1;
                         "dead"
@@ -429,7 +479,10 @@ mod tests {
     fn extension_from_url_or_mime() {
         assert_eq!(audio_extension("https://x/ep.MP3?token=1", None), "mp3");
         assert_eq!(audio_extension("https://x/ep.m4a", None), "m4a");
-        assert_eq!(audio_extension("https://x/stream", Some("audio/ogg")), "ogg");
+        assert_eq!(
+            audio_extension("https://x/stream", Some("audio/ogg")),
+            "ogg"
+        );
         assert_eq!(audio_extension("https://x/stream", None), "audio");
     }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex, Once};
 use async_trait::async_trait;
 use podsift_core::TranscriptSource;
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperVadContext,
-    WhisperVadContextParams, WhisperVadParams,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperVadContext, WhisperVadContextParams, WhisperVadParams,
 };
 
 use crate::engine::{DecodeOptions, RawSegment, Recognised, SpeechToText, clean_segment};
@@ -109,8 +109,11 @@ pub fn build_speech_audio(
         }
         let a = ((start * rate).round() as usize).min(samples.len());
         let b = ((end * rate).round() as usize).clamp(a, samples.len());
-        map.pieces
-            .push((out.len() as f64 / rate, a as f64 / rate, (b - a) as f64 / rate));
+        map.pieces.push((
+            out.len() as f64 / rate,
+            a as f64 / rate,
+            (b - a) as f64 / rate,
+        ));
         out.extend_from_slice(&samples[a..b]);
     }
     (out, map)
@@ -134,18 +137,35 @@ pub fn effective_threads(configured: usize) -> usize {
 impl WhisperEngine {
     pub fn load(model: &Path, opts: WhisperOptions) -> Result<Self, AsrError> {
         install_logging();
-        let path = model
-            .to_str()
-            .ok_or_else(|| AsrError::Model(format!("model path is not UTF-8: {}", model.display())))?;
+        let path = model.to_str().ok_or_else(|| {
+            AsrError::Model(format!("model path is not UTF-8: {}", model.display()))
+        })?;
         if !model.is_file() {
-            return Err(AsrError::Model(format!("no model file at {}", model.display())));
+            return Err(AsrError::Model(format!(
+                "no model file at {}",
+                model.display()
+            )));
         }
         if let Some(vad) = &opts.vad_model
             && !vad.is_file()
         {
-            return Err(AsrError::Model(format!("no VAD model file at {}", vad.display())));
+            return Err(AsrError::Model(format!(
+                "no VAD model file at {}",
+                vad.display()
+            )));
         }
-        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+        let mut params = WhisperContextParameters::default();
+        // DTW token times (cross-attention alignment) place sentence starts far more precisely
+        // than whisper's timestamp-token heuristic; they need the model's alignment heads.
+        if let Some(preset) = dtw_preset(model) {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset {
+                    model_preset: preset,
+                },
+                ..DtwParameters::default()
+            });
+        }
+        let ctx = WhisperContext::new_with_params(path, params)
             .map_err(|e| AsrError::Model(format!("cannot load {}: {e}", model.display())))?;
         let multilingual = ctx.is_multilingual();
         let vad = match &opts.vad_model {
@@ -156,7 +176,10 @@ impl WhisperEngine {
                 let mut params = WhisperVadContextParams::new();
                 params.set_n_threads(effective_threads(opts.threads) as i32);
                 let vctx = WhisperVadContext::new(p, params).map_err(|e| {
-                    AsrError::Model(format!("cannot load the VAD model {}: {e}", vad_path.display()))
+                    AsrError::Model(format!(
+                        "cannot load the VAD model {}: {e}",
+                        vad_path.display()
+                    ))
                 })?;
                 Some(Arc::new(Mutex::new(vctx)))
             }
@@ -229,10 +252,12 @@ impl WhisperEngine {
                 .filter(|t| t.token_id() < eot)
                 .map(|t| {
                     let d = t.token_data();
+                    // DTW time when the model has alignment heads (-1 otherwise).
+                    let t0 = if d.t_dtw >= 0 { d.t_dtw } else { d.t0 };
                     TimedToken {
                         bytes: t.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
-                        t0: d.t0 as f64 / 100.0,
-                        t1: d.t1 as f64 / 100.0,
+                        t0: t0 as f64 / 100.0,
+                        t1: (d.t1.max(t0)) as f64 / 100.0,
                     }
                 })
                 .collect();
@@ -267,6 +292,45 @@ impl WhisperEngine {
         };
         Ok(Recognised { segments, language })
     }
+}
+
+/// The alignment-head preset of a ggml Whisper model, from its header (the 11 hyper-parameters
+/// after the magic): layer counts tell the size, the vocabulary English-only or not, the mel
+/// count large-v3 from v2. `None` for a shape we do not know (no DTW then).
+pub fn dtw_preset(model: &Path) -> Option<DtwModelPreset> {
+    use std::io::Read;
+    let mut header = [0u8; 48];
+    std::fs::File::open(model)
+        .ok()?
+        .read_exact(&mut header)
+        .ok()?;
+    let field = |i: usize| {
+        i32::from_le_bytes([
+            header[4 * i],
+            header[4 * i + 1],
+            header[4 * i + 2],
+            header[4 * i + 3],
+        ])
+    };
+    if field(0) != 0x6767_6d6c {
+        return None;
+    }
+    let (n_vocab, n_audio_layer, n_text_layer, n_mels) = (field(1), field(5), field(9), field(10));
+    let en = n_vocab == 51864;
+    Some(match (n_audio_layer, n_text_layer) {
+        (4, 4) if en => DtwModelPreset::TinyEn,
+        (4, 4) => DtwModelPreset::Tiny,
+        (6, 6) if en => DtwModelPreset::BaseEn,
+        (6, 6) => DtwModelPreset::Base,
+        (12, 12) if en => DtwModelPreset::SmallEn,
+        (12, 12) => DtwModelPreset::Small,
+        (24, 24) if en => DtwModelPreset::MediumEn,
+        (24, 24) => DtwModelPreset::Medium,
+        (32, 32) if n_mels == 128 => DtwModelPreset::LargeV3,
+        (32, 32) => DtwModelPreset::LargeV2,
+        (32, 4) => DtwModelPreset::LargeV3Turbo,
+        _ => return None,
+    })
 }
 
 /// A decoded token and its time span (seconds).
@@ -381,7 +445,8 @@ mod tests {
         let rate = 100.0;
         let samples: Vec<f32> = (0..10_000).map(|i| i as f32).collect(); // 100 s
         // Two regions 40 s apart, and a third 0.5 s after the second (merged with it).
-        let (audio, map) = build_speech_audio(&samples, &[(10.0, 12.0), (52.0, 55.0), (55.5, 57.0)], rate);
+        let (audio, map) =
+            build_speech_audio(&samples, &[(10.0, 12.0), (52.0, 55.0), (55.5, 57.0)], rate);
         // 2.4 s + 0.3 s gap + 5.4 s (52-0.2 .. 57+0.2)
         assert_eq!(audio.len(), 240 + 30 + 540);
         assert_eq!(map.pieces.len(), 2);
@@ -389,7 +454,10 @@ mod tests {
         let t = 2.7 + 1.0;
         let orig = map.start_to_original(t);
         assert!((orig - 52.8).abs() < 1e-9, "{orig}");
-        assert_eq!(audio[(t * rate) as usize], samples[(orig * rate).round() as usize]);
+        assert_eq!(
+            audio[(t * rate) as usize],
+            samples[(orig * rate).round() as usize]
+        );
         // A start in the separator belongs to the next piece, an end to the previous one.
         assert!((map.start_to_original(2.5) - 51.8).abs() < 1e-9);
         assert!((map.end_to_original(2.5) - 12.2).abs() < 1e-9);

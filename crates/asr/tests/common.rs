@@ -52,7 +52,10 @@ pub fn run(cmd: &mut Command) {
 
 /// Speak `text` with espeak-ng into a WAV file.
 pub fn speak(espeak: &Path, text: &str, out: &Path) {
-    run(Command::new(espeak).args(["-v", "en-us", "-s", "160", "-w"]).arg(out).arg(text));
+    run(Command::new(espeak)
+        .args(["-v", "en-us", "-s", "160", "-w"])
+        .arg(out)
+        .arg(text));
 }
 
 /// Encode `wav` into `out` with ffmpeg (format from the extension).

@@ -39,14 +39,21 @@ fn every_supported_format_decodes_to_the_same_audio() {
         return;
     };
     let reference = decode_all(&wav, &no_ffmpeg()).expect("wav");
-    assert!(secs(&reference) > 3.0, "espeak produced {} s", secs(&reference));
+    assert!(
+        secs(&reference) > 3.0,
+        "espeak produced {} s",
+        secs(&reference)
+    );
     let cases: &[(&str, &[&str])] = &[
         ("speech.mp3", &["-c:a", "libmp3lame", "-b:a", "64k"]),
         ("speech.m4a", &["-c:a", "aac", "-b:a", "64k"]),
         ("speech.ogg", &["-c:a", "libvorbis"]),
         ("speech.flac", &["-c:a", "flac"]),
         // Both channels carry the speech at full level (ffmpeg's own upmix would lower it by 3 dB).
-        ("speech44k.wav", &["-ar", "44100", "-af", "pan=stereo|c0=c0|c1=c0"]),
+        (
+            "speech44k.wav",
+            &["-ar", "44100", "-af", "pan=stereo|c0=c0|c1=c0"],
+        ),
     ];
     for (name, args) in cases {
         let path = dir.path().join(name);
@@ -130,7 +137,10 @@ fn opus_without_ffmpeg_names_the_codec_and_with_ffmpeg_decodes() {
         }
         other => panic!("expected UnsupportedCodec, got {other:?}"),
     }
-    assert!(!err.is_retryable(), "retrying cannot help until ffmpeg is installed");
+    assert!(
+        !err.is_retryable(),
+        "retrying cannot help until ffmpeg is installed"
+    );
 
     let with = AudioOptions {
         ffmpeg: Some(ffmpeg.clone()),

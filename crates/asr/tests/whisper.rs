@@ -71,13 +71,18 @@ fn librivox_word_error_rate_of_tiny_en_is_at_most_10_percent() {
         words += r.len();
     }
     let rate = errors as f64 / words as f64;
-    eprintln!("LibriVox WER (tiny.en, greedy): {:.1} % ({errors}/{words})", rate * 100.0);
+    eprintln!(
+        "LibriVox WER (tiny.en, greedy): {:.1} % ({errors}/{words})",
+        rate * 100.0
+    );
     assert!(rate <= 0.10, "WER {:.1} % > 10 %", rate * 100.0);
 }
 
 #[test]
 fn vad_skips_silence_and_keeps_episode_time() {
-    let Some(espeak) = tool("espeak-ng") else { return };
+    let Some(espeak) = tool("espeak-ng") else {
+        return;
+    };
     let Some(engine) = engine(true) else { return };
     let dir = tempfile::tempdir().unwrap();
     let sentences = [
@@ -92,7 +97,10 @@ fn vad_skips_silence_and_keeps_episode_time() {
         speak(&espeak, s, &wav);
         starts.push(audio.len() as f64 / SAMPLE_RATE as f64);
         audio.extend(decode_all(&wav, &AudioOptions::default()).unwrap());
-        audio.extend(std::iter::repeat_n(0.0f32, (if i == 0 { 25 } else { 5 }) * SAMPLE_RATE as usize));
+        audio.extend(std::iter::repeat_n(
+            0.0f32,
+            (if i == 0 { 25 } else { 5 }) * SAMPLE_RATE as usize,
+        ));
     }
     let got = engine.transcribe_blocking(&audio, &en()).unwrap();
     assert!(!got.segments.is_empty());

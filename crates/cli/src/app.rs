@@ -21,6 +21,8 @@ pub struct App {
     /// The same database, as the LLM answer cache.
     pub cache: Arc<dyn podsift_core::LlmCache>,
     pub poller: Poller,
+    /// Audio downloads (the same guarded HTTP client as the poller's).
+    pub downloader: Arc<dyn podsift_core::Downloader>,
     pub quiet: bool,
 }
 
@@ -70,23 +72,23 @@ pub fn data_dir(config: &Config) -> Result<PathBuf> {
     }
 }
 
-async fn open_store(config: &Config, dir: &Path) -> Result<Arc<SqliteStore>> {
-    let store = match config.database_url.as_deref() {
-        Some(url) if url.starts_with("sqlite:") => SqliteStore::connect(url)
-            .await
-            .with_context(|| "cannot open the database".to_string())?,
-        Some(url) => bail!(
-            "unsupported database_url {:?}: this build supports sqlite: URLs",
-            url.split(':').next().unwrap_or_default()
-        ),
+/// The database: `database_url` (`sqlite://…` or `postgres://…`), else `DATA_DIR/podsift.db`.
+async fn open_database(config: &Config, dir: &Path) -> Result<Arc<dyn podsift_store::Database>> {
+    match config.database_url.as_deref() {
+        Some(url) => podsift_store::connect_database(url).await.with_context(|| {
+            format!(
+                "cannot open the database {}",
+                podsift_store::redact_url(url)
+            )
+        }),
         None => {
             let path = dir.join("podsift.db");
-            SqliteStore::open(&path)
+            let store = SqliteStore::open(&path)
                 .await
-                .with_context(|| format!("cannot open the database {}", path.display()))?
+                .with_context(|| format!("cannot open the database {}", path.display()))?;
+            Ok(Arc::new(store))
         }
-    };
-    Ok(Arc::new(store))
+    }
 }
 
 impl App {
@@ -95,22 +97,26 @@ impl App {
         let dir = data_dir(&config)?;
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-        let sqlite = open_store(&config, &dir).await?;
-        let store: Arc<dyn Store> = sqlite.clone();
+        let db = open_database(&config, &dir).await?;
+        let store: Arc<dyn Store> = db.clone();
+        let cache: Arc<dyn podsift_core::LlmCache> = db;
         let fetcher = HttpFetcher::new(&config.http, config.allow_private_networks)
             .context("cannot set up the HTTP client")?;
+        let fetcher = Arc::new(fetcher);
         let poller = Poller::new(
             store.clone(),
-            Arc::new(fetcher),
+            fetcher.clone(),
             Arc::new(SystemClock),
-            PollerSettings::new(&config.poll, &config.http),
+            PollerSettings::new(&config.poll, &config.http)
+                .with_transcription(crate::asr::enabled(&config.asr)),
         );
         Ok(Self {
             config,
             data_dir: dir,
             store,
-            cache: sqlite,
+            cache,
             poller,
+            downloader: fetcher,
             quiet: cli.quiet,
         })
     }

@@ -22,6 +22,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::ExportOpml { output } => export_opml(&app, output).await,
         Command::Run { json, date } => crate::run::run(&app, json, date).await,
         Command::Digest { date, format } => crate::run::show_digest(&app, date, format).await,
+        Command::Transcribe {
+            episodes,
+            force,
+            json,
+        } => crate::asr::transcribe(&app, episodes, force, json).await,
+        Command::Models { action } => crate::asr::models(&app, action).await,
         Command::Jobs {
             state,
             retry,

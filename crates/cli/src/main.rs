@@ -2,6 +2,7 @@
 //! implementations of the core ports, and prints.
 
 mod app;
+mod asr;
 mod commands;
 mod llm;
 mod output;
@@ -104,7 +105,23 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// Inspect the job queue (transcript and chapter downloads, later all pipeline stages).
+    /// Transcribe episodes that have audio but no publisher transcript (speech-to-text):
+    /// the given episodes, plus every transcription already queued.
+    Transcribe {
+        /// Episode ids (see `podsift episodes`).
+        episodes: Vec<i64>,
+        /// Transcribe even when the episode already has a transcript.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speech-to-text models: list the catalogue, download one, print its path.
+    Models {
+        #[command(subcommand)]
+        action: ModelsAction,
+    },
+    /// Inspect the job queue (transcript and chapter downloads, speech-to-text, insights).
     Jobs {
         /// Only jobs in this state.
         #[arg(long, value_enum)]
@@ -117,6 +134,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsAction {
+    /// The official ggml Whisper models and the VAD model, with what is downloaded.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download (resumable, sha256-verified) a model into the data dir.
+    Fetch { name: String },
+    /// Print a downloaded model's path.
+    Path { name: String },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -37,6 +37,7 @@ struct RunJson {
     subscribed_starter: bool,
     feeds: podsift_poller::PollSummary,
     transcripts: podsift_poller::JobsSummary,
+    speech_to_text: podsift_asr::stage::AsrSummary,
     extracted: Vec<podsift_pipeline::ExtractReport>,
     digest: DigestOutcome,
     deliveries: Vec<podsift_pipeline::DeliveryReport>,
@@ -67,6 +68,7 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
     }
 
     let (feeds, transcripts, mut errors) = commands::poll_and_fetch(app, false).await?;
+    let speech = crate::asr::run_pending(app, &mut errors).await?;
 
     let clock = Arc::new(SystemClock);
     let llm = crate::llm::build(&app.config.llm, &app.data_dir, app.quiet)?;
@@ -115,6 +117,7 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
             subscribed_starter,
             feeds,
             transcripts,
+            speech_to_text: speech,
             extracted,
             digest,
             deliveries,
@@ -149,11 +152,12 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
                 )
             });
     println!(
-        "run done in {:.1}s: {} feeds polled, {} new episodes, {} transcripts, {} episodes read, {} + {} tokens (${:.4}), {}",
+        "run done in {:.1}s: {} feeds polled, {} new episodes, {} transcripts, {} transcribed, {} episodes read, {} + {} tokens (${:.4}), {}",
         started.elapsed().as_secs_f64(),
         feeds.feeds,
         feeds.new_episodes,
         transcripts.transcripts,
+        speech.done,
         extracted.iter().filter(|r| r.state == "done").count(),
         prompt,
         completion,

@@ -1,8 +1,6 @@
 //! Transcript and chapter jobs: claimed from the store's queue with a lease, so any worker can
 //! run them and a crash only delays them.
 
-use std::time::Duration;
-
 use podsift_core::jobs::FailureKind;
 use podsift_core::{
     EpisodeId, FeedKey, FetchRequest, Job, JobKind, JobState, Transcript, TranscriptRef,
@@ -144,7 +142,7 @@ impl Poller {
                 } else {
                     FailureKind::Permanent
                 };
-                let backoff = job_backoff(job.attempts, err.retry_after());
+                let backoff = podsift_core::jobs::job_backoff(job.attempts, err.retry_after());
                 let state = self
                     .store
                     .fail(job.id, worker, &err.to_string(), kind, backoff, now)
@@ -174,13 +172,49 @@ impl Poller {
             .episode_id()
             .ok_or_else(|| PollError::Missing(format!("job {} has no episode id", job.id)))?;
         match job.kind {
-            JobKind::FetchTranscript => self.fetch_transcript(episode).await,
+            JobKind::FetchTranscript => {
+                let result = self.fetch_transcript(episode).await;
+                if let Err(e) = &result {
+                    self.fall_back_to_speech(job, episode, e).await?;
+                }
+                result
+            }
             JobKind::FetchChapters => self.fetch_chapters(episode).await,
             other => Err(PollError::Missing(format!(
                 "job kind {} is not run by the poller",
                 other.as_str()
             ))),
         }
+    }
+
+    /// When the publisher's transcripts are gone for good (a permanent error, or the last
+    /// attempt failed), queue speech-to-text instead, so the episode is not lost.
+    async fn fall_back_to_speech(
+        &self,
+        job: &Job,
+        episode_id: EpisodeId,
+        err: &PollError,
+    ) -> Result<(), PollError> {
+        let last_attempt = job.attempts >= job.max_attempts;
+        if !self.settings.transcribe_missing || (err.is_retryable() && !last_attempt) {
+            return Ok(());
+        }
+        let has_audio = self
+            .store
+            .get_episode(episode_id)
+            .await?
+            .is_some_and(|e| e.data.enclosure.is_some());
+        if has_audio {
+            let now = self.clock.now();
+            let job = podsift_core::NewJob::for_episode(JobKind::Transcribe, episode_id, now);
+            if self.store.enqueue(&job, now).await?.is_some() {
+                tracing::info!(
+                    episode = episode_id,
+                    "publisher transcript unusable ({err}); queued speech-to-text"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Download the best transcript the publisher offers; fall back to the next offer when one
@@ -298,28 +332,5 @@ impl Poller {
         Ok(Produced::Chapters {
             count: parsed.len(),
         })
-    }
-}
-
-/// Job retry backoff: 1 min · 4^(attempts-1), capped at 6 h; `Retry-After` when longer.
-fn job_backoff(attempts: u32, retry_after: Option<Duration>) -> Duration {
-    let exp = attempts.saturating_sub(1).min(10);
-    let secs = 60u64.saturating_mul(4u64.saturating_pow(exp)).min(6 * 3600);
-    Duration::from_secs(secs).max(retry_after.unwrap_or_default())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn job_backoff_grows_and_caps() {
-        assert_eq!(job_backoff(1, None), Duration::from_secs(60));
-        assert_eq!(job_backoff(2, None), Duration::from_secs(240));
-        assert_eq!(job_backoff(50, None), Duration::from_secs(6 * 3600));
-        assert_eq!(
-            job_backoff(1, Some(Duration::from_secs(600))),
-            Duration::from_secs(600)
-        );
     }
 }

@@ -34,6 +34,8 @@ pub struct PollerSettings {
     pub max_transcript_bytes: u64,
     /// How long a claimed job is leased before another worker may take it over.
     pub job_lease: std::time::Duration,
+    /// Queue speech-to-text for episodes without a usable publisher transcript.
+    pub transcribe_missing: bool,
 }
 
 impl PollerSettings {
@@ -48,7 +50,14 @@ impl PollerSettings {
                     .saturating_mul(u64::from(http.retries) + 1)
                     .saturating_add(60),
             ),
+            transcribe_missing: false,
         }
+    }
+
+    /// With speech-to-text queued for episodes that have audio but no publisher transcript.
+    pub fn with_transcription(mut self, on: bool) -> Self {
+        self.transcribe_missing = on;
+        self
     }
 }
 
@@ -272,9 +281,14 @@ impl Poller {
             let Some(ep) = self.store.get_episode(*id).await? else {
                 continue;
             };
-            if !ep.data.transcripts.is_empty() && ep.segment_count == 0 {
-                let job = NewJob::for_episode(JobKind::FetchTranscript, *id, now);
-                queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+            if ep.segment_count == 0 {
+                if !ep.data.transcripts.is_empty() {
+                    let job = NewJob::for_episode(JobKind::FetchTranscript, *id, now);
+                    queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+                } else if self.settings.transcribe_missing && ep.data.enclosure.is_some() {
+                    let job = NewJob::for_episode(JobKind::Transcribe, *id, now);
+                    queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+                }
             }
             if ep.data.chapters.is_some() && self.store.get_chapters(*id).await?.is_none() {
                 let job = NewJob::for_episode(JobKind::FetchChapters, *id, now);
