@@ -91,7 +91,8 @@ pub struct Candidate {
 }
 
 impl Candidate {
-    /// A stored insight as a candidate (`published` falls back to the extraction time).
+    /// A stored insight as a candidate (an episode without a publication date gets a neutral
+    /// freshness and says so in its reasons).
     pub fn from_insight(c: &CandidateInsight, embedding: Option<Vec<f32>>) -> Self {
         Self {
             id: Some(c.id),
@@ -104,7 +105,7 @@ impl Candidate {
                 novelty: c.draft.novelty,
                 specificity: c.draft.specificity,
             },
-            published: c.published.or(Some(c.created_at)),
+            published: c.published,
             embedding,
         }
     }

@@ -543,3 +543,48 @@ fn a_chain_of_similar_insights_does_not_merge_its_far_ends() {
     let picked: Vec<usize> = r.picks.iter().map(|p| p.index).collect();
     assert_eq!(picked, vec![0, 2]);
 }
+
+#[test]
+fn a_stored_insight_becomes_a_candidate() {
+    let insight = podsift_core::CandidateInsight {
+        id: 42,
+        episode_id: 7,
+        feed_id: 3,
+        podcast: "Show".into(),
+        episode: "Ep".into(),
+        episode_link: None,
+        audio_url: None,
+        published: None,
+        draft: podsift_core::InsightDraft {
+            text: "A claim.".into(),
+            quote: " ".into(),
+            start_seconds: 1.0,
+            end_seconds: 2.0,
+            speaker: None,
+            topics: vec![],
+            importance: 0.9,
+            novelty: 0.2,
+            specificity: 0.4,
+            chapter: None,
+        },
+        created_at: now(),
+    };
+    let c = Candidate::from_insight(&insight, Some(v(0, 0, 0.0)));
+    assert_eq!(c.id, Some(42));
+    assert_eq!(c.quote, None, "a blank quote is no quote");
+    assert_eq!(c.scores.importance, 0.9);
+    let r = rank(
+        &[c],
+        &Profile::default(),
+        &[],
+        &RankConfig::default(),
+        now(),
+    );
+    assert_eq!(r.picks[0].id, Some(42));
+    assert!(
+        r.picks[0]
+            .reasons
+            .iter()
+            .any(|x| x == "publication date unknown")
+    );
+}
