@@ -100,6 +100,8 @@ pub fn wav_bytes(samples: &[f32]) -> Vec<u8> {
 
 impl RemoteEngine {
     pub fn new(opts: RemoteOptions) -> Result<Self, AsrError> {
+        // The workspace builds rustls with ring only; another client may have installed it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(20))
             .timeout(opts.timeout)
