@@ -9,6 +9,7 @@ pub mod insight;
 pub mod jobs;
 pub mod model;
 pub mod store;
+pub mod users;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
@@ -19,3 +20,4 @@ pub use insight::*;
 pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;
 pub use store::{Store, StoreError};
+pub use users::{ChannelSpec, NewUserProfile, ServiceCounts, UserProfile};

@@ -226,4 +226,34 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError>;
+
+    // ----- scheduled users (podsift users, podsift serve) ---------------------------------
+    /// Add a user with a schedule. An email that exists is a `Permanent` error.
+    async fn add_user(
+        &self,
+        user: &crate::users::NewUserProfile,
+        now: DateTime<Utc>,
+    ) -> Result<crate::users::UserProfile, StoreError>;
+    /// Users added with `add_user` (not the laptop's local user), by id.
+    async fn list_users(&self) -> Result<Vec<crate::users::UserProfile>, StoreError>;
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<crate::users::UserProfile>, StoreError>;
+    async fn user_by_feed_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<crate::users::UserProfile>, StoreError>;
+    /// Delete the user with their subscriptions, digests and deliveries. False if unknown.
+    async fn remove_user(&self, email: &str) -> Result<bool, StoreError>;
+    /// Compare-and-set the next digest instant: only when it is still `expected`, so two
+    /// schedulers never both advance one slot. True when it was changed.
+    async fn advance_next_digest(
+        &self,
+        user: UserId,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
+    /// Queue, feed, digest and outbox counts for monitoring.
+    async fn service_counts(&self) -> Result<crate::users::ServiceCounts, StoreError>;
 }

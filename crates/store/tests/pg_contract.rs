@@ -438,3 +438,16 @@ async fn tls_when_required() {
     db.drop_db().await;
     assert!(ssl, "sslmode=require must give a TLS connection");
 }
+
+// Users with a schedule (`podsift users`, `podsift serve`).
+mod users_contract {
+    use super::*;
+    use podsift_store::contract::users;
+
+    contract!(
+        users::users_round_trip,
+        users::remove_user,
+        users::advance_next_digest_is_compare_and_set,
+        users::service_counts,
+    );
+}

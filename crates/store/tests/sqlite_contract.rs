@@ -144,3 +144,16 @@ async fn connect_opens_sqlite() {
     let err = podsift_store::connect("ftp://x").await.err().unwrap();
     assert!(!err.is_retryable(), "{err}");
 }
+
+// Users with a schedule (`podsift users`, `podsift serve`).
+mod users_contract {
+    use super::*;
+    use podsift_store::contract::users;
+
+    contract!(
+        users::users_round_trip,
+        users::remove_user,
+        users::advance_next_digest_is_compare_and_set,
+        users::service_counts,
+    );
+}

@@ -16,6 +16,7 @@ pub mod feeds;
 pub mod insights;
 pub mod jobs;
 pub mod transcripts;
+pub mod users;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use podsift_core::model::*;

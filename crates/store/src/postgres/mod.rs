@@ -15,6 +15,7 @@ mod feeds;
 mod insights;
 mod jobs;
 mod transcripts;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -380,5 +381,48 @@ impl Store for PgStore {
 
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
         self.list_deliveries_impl(digest).await
+    }
+
+    async fn add_user(
+        &self,
+        user: &podsift_core::users::NewUserProfile,
+        now: DateTime<Utc>,
+    ) -> Result<podsift_core::users::UserProfile, StoreError> {
+        self.add_user_impl(user, now).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<podsift_core::users::UserProfile>, StoreError> {
+        self.list_users_impl().await
+    }
+
+    async fn user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
+        self.user_by_email_impl(email).await
+    }
+
+    async fn user_by_feed_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
+        self.user_by_feed_token_impl(token).await
+    }
+
+    async fn remove_user(&self, email: &str) -> Result<bool, StoreError> {
+        self.remove_user_impl(email).await
+    }
+
+    async fn advance_next_digest(
+        &self,
+        user: UserId,
+        expected: Option<DateTime<Utc>>,
+        next: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.advance_next_digest_impl(user, expected, next).await
+    }
+
+    async fn service_counts(&self) -> Result<podsift_core::users::ServiceCounts, StoreError> {
+        self.service_counts_impl().await
     }
 }
