@@ -20,6 +20,7 @@ pub struct Config {
     pub digest: DigestConfig,
     pub email: EmailConfig,
     pub asr: AsrConfig,
+    pub ranking: RankingConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -175,8 +176,12 @@ pub struct DigestConfig {
     pub max_per_show: usize,
     /// Where `podsift run` writes the rendered digests (default: DATA_DIR/digests).
     pub output_dir: Option<PathBuf>,
-    /// Base URL of the web UI for episode links (none: the publisher's page).
+    /// Base URL of the web UI for episode links (none: the publisher's page). When set, the
+    /// email/HTML digest also carries signed 👍/👎 feedback links to `BASE/feedback`.
     pub base_url: Option<String>,
+    /// The environment variable holding the feedback links' signing secret (none: a random
+    /// secret generated once in DATA_DIR/feedback.key).
+    pub feedback_secret_env: Option<String>,
 }
 
 impl Default for DigestConfig {
@@ -186,6 +191,7 @@ impl Default for DigestConfig {
             max_per_show: 2,
             output_dir: None,
             base_url: None,
+            feedback_secret_env: None,
         }
     }
 }
@@ -277,6 +283,49 @@ impl Default for AsrConfig {
             remote_api_key_env: "PODSIFT_ASR_API_KEY".into(),
             remote_max_upload_bytes: 24 * 1024 * 1024,
             remote_timeout_secs: 600,
+        }
+    }
+}
+
+/// How the daily digest chooses (`[ranking]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingConfig {
+    /// `embeddings` (sentence embeddings: duplicates across shows, memory of what was sent,
+    /// interests, feedback) or `simple` (model scores only).
+    pub engine: String,
+    /// A local all-MiniLM-L6-v2 directory (config.json, tokenizer.json, model.safetensors);
+    /// none: downloaded into DATA_DIR/models on first use.
+    pub model_dir: Option<PathBuf>,
+    /// How far back what was sent suppresses repeats.
+    pub history_days: i64,
+    /// 0 = no cap.
+    pub max_per_show: usize,
+    /// 0 = no cap.
+    pub max_per_episode: usize,
+    /// Cosine at or above which two insights are the same claim.
+    pub duplicate_threshold: f32,
+    /// Cosine from which a candidate is related to something already sent ("Update: …").
+    pub update_threshold: f32,
+    /// MMR trade-off: 1 = score only, 0 = diversity only.
+    pub mmr_lambda: f64,
+    /// Free text, one interest per line or comma-separated ("Rust, local LLMs").
+    pub interests: String,
+}
+
+impl Default for RankingConfig {
+    fn default() -> Self {
+        Self {
+            engine: "embeddings".into(),
+            model_dir: None,
+            history_days: 30,
+            max_per_show: 2,
+            max_per_episode: 2,
+            // The ranking crate's evaluated defaults (crates/ranking/README.md).
+            duplicate_threshold: 0.65,
+            update_threshold: 0.5,
+            mmr_lambda: 0.7,
+            interests: String::new(),
         }
     }
 }

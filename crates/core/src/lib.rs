@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod fetch;
 pub mod insight;
+pub mod feedback;
 pub mod jobs;
 pub mod model;
 pub mod store;
@@ -17,6 +18,7 @@ pub use fetch::{
     DownloadRequest, Downloaded, Downloader, FetchError, FetchRequest, FetchResponse, Fetcher,
 };
 pub use insight::*;
+pub use feedback::Feedback;
 pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;
 pub use store::{Store, StoreError};

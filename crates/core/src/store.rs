@@ -227,6 +227,24 @@ pub trait Store: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError>;
 
+    // ----- feedback (👍/👎 links, podsift feedback) ------------------------------------------
+    /// Record the user's vote (+1 or −1) on a stored insight; a later vote on the same insight
+    /// replaces the earlier one. An unknown insight is `NotFound`, a vote other than ±1
+    /// `Permanent`.
+    async fn record_feedback(
+        &self,
+        user: UserId,
+        insight: i64,
+        vote: i8,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The user's votes cast at or after `since`, oldest first, with the insights' text.
+    async fn list_feedback(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::feedback::Feedback>, StoreError>;
+
     // ----- scheduled users (podsift users, podsift serve) ---------------------------------
     /// Add a user with a schedule. An email that exists is a `Permanent` error.
     async fn add_user(

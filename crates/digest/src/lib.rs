@@ -10,6 +10,7 @@
 mod build;
 pub mod channel;
 pub mod feed;
+pub mod feedback;
 mod render;
 mod sanitize;
 mod select;
@@ -20,7 +21,11 @@ pub use channel::{
     DiscordChannel, FileChannel, HttpChannelOptions, SlackChannel, SmtpChannel, StdoutChannel,
     StdoutFormat, WebhookChannel, WebhookError,
 };
-pub use render::{render, subject};
+pub use feedback::{
+    FeedbackKeyError, FeedbackLinks, FeedbackVote, feedback_token, load_or_create_secret,
+    verify_feedback_token,
+};
+pub use render::{render, render_with_feedback, subject};
 pub use sanitize::sanitize_html;
 pub use select::{Pick, select};
 pub use text::safe_url;

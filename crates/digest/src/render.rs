@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::DigestError;
 use crate::build::moment_link;
+use crate::feedback::{FeedbackLinks, FeedbackVote};
 use crate::text::{
     MAX_QUOTE_CHARS, MAX_REASON_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS, clean, md_escape, safe_url,
     timestamp, wrap,
@@ -36,10 +37,13 @@ struct View {
     link: Option<String>,
     timestamp: String,
     reasons: Vec<String>,
+    /// Signed 👍/👎 links (only with [`FeedbackLinks`], i.e. a `digest.base_url`).
+    up_url: Option<String>,
+    down_url: Option<String>,
 }
 
 impl View {
-    fn new(item: &DigestItem) -> Self {
+    fn new(item: &DigestItem, feedback: Option<&FeedbackLinks>) -> Self {
         let link = item.link.as_deref().and_then(safe_url).or_else(|| {
             item.audio_url
                 .as_deref()
@@ -61,6 +65,8 @@ impl View {
                 .map(|r| clean(r, MAX_REASON_CHARS))
                 .filter(|r| !r.is_empty())
                 .collect(),
+            up_url: feedback.map(|f| f.url(item.insight_id, FeedbackVote::Up)),
+            down_url: feedback.map(|f| f.url(item.insight_id, FeedbackVote::Down)),
         }
     }
 }
@@ -110,7 +116,20 @@ fn footer(digest: &Digest) -> String {
 
 /// Renders `digest` in every format.
 pub fn render(digest: &Digest) -> Result<RenderedDigest, DigestError> {
-    let views: Vec<View> = digest.insights.iter().map(View::new).collect();
+    render_with_feedback(digest, None)
+}
+
+/// Renders `digest` in every format, with signed 👍/👎 links under each insight when
+/// `feedback` is given.
+pub fn render_with_feedback(
+    digest: &Digest,
+    feedback: Option<&FeedbackLinks>,
+) -> Result<RenderedDigest, DigestError> {
+    let views: Vec<View> = digest
+        .insights
+        .iter()
+        .map(|i| View::new(i, feedback))
+        .collect();
     let subject = subject(digest);
     let heading = format!(
         "podsift — {} for {}",
@@ -215,6 +234,11 @@ fn markdown(heading: &str, views: &[View], footer: &str) -> String {
             let why: Vec<String> = v.reasons.iter().map(|r| md_escape(r)).collect();
             out.push_str(&format!("*Why:* {}\n\n", why.join("; ")));
         }
+        if let (Some(up), Some(down)) = (&v.up_url, &v.down_url) {
+            out.push_str(&format!(
+                "[👍 More like this](<{up}>) · [👎 Less like this](<{down}>)\n\n"
+            ));
+        }
     }
     out.push_str("---\n\n");
     out.push_str(&md_escape(footer));
@@ -260,6 +284,10 @@ fn text(heading: &str, views: &[View], footer: &str) -> String {
                 &indent,
             ));
             out.push('\n');
+        }
+        if let (Some(up), Some(down)) = (&v.up_url, &v.down_url) {
+            out.push_str(&format!("{indent}More like this: {up}\n"));
+            out.push_str(&format!("{indent}Less like this: {down}\n"));
         }
         out.push('\n');
     }

@@ -17,6 +17,7 @@
 mod convert;
 mod episodes;
 mod error;
+mod feedback;
 mod feeds;
 mod insights;
 mod jobs;
@@ -473,6 +474,24 @@ impl Store for SqliteStore {
 
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
         self.list_deliveries_impl(digest).await
+    }
+
+    async fn record_feedback(
+        &self,
+        user: UserId,
+        insight: i64,
+        vote: i8,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.record_feedback_impl(user, insight, vote, now).await
+    }
+
+    async fn list_feedback(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<podsift_core::Feedback>, StoreError> {
+        self.list_feedback_impl(user, since).await
     }
 
     async fn add_user(

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use podsift_core::jobs::{JobKind, NewJob};
 use podsift_core::store::{Store, StoreError};
-use podsift_store::contract::{episodes, feeds, insights, jobs, t0, transcripts};
+use podsift_store::contract::{episodes, feedback, feeds, insights, jobs, t0, transcripts};
 use podsift_store::{PgOptions, PgStore, redact_url};
 use sqlx::{Connection, PgConnection};
 
@@ -158,6 +158,7 @@ macro_rules! contract {
 }
 
 contract!(
+    feedback::feedback_round_trip,
     insights::extraction_round_trip,
     insights::digest_and_outbox,
     feeds::default_user_is_stable,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use podsift_core::store::Store;
 use podsift_store::SqliteStore;
-use podsift_store::contract::{self, episodes, feeds, insights, jobs, transcripts};
+use podsift_store::contract::{self, episodes, feedback, feeds, insights, jobs, transcripts};
 use tempfile::TempDir;
 
 async fn fresh() -> (TempDir, SqliteStore) {
@@ -30,6 +30,7 @@ macro_rules! contract {
 }
 
 contract!(
+    feedback::feedback_round_trip,
     insights::extraction_round_trip,
     insights::digest_and_outbox,
     feeds::default_user_is_stable,

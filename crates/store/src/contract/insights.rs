@@ -11,7 +11,7 @@ use podsift_core::store::Store;
 
 use super::{at, episode, feed_with_subscriber, t0};
 
-fn draft(text: &str, start: f64) -> InsightDraft {
+pub(crate) fn draft(text: &str, start: f64) -> InsightDraft {
     InsightDraft {
         text: text.to_string(),
         quote: format!("quote for {text}"),
@@ -26,7 +26,7 @@ fn draft(text: &str, start: f64) -> InsightDraft {
     }
 }
 
-async fn episode_with_transcript(store: &dyn Store, url: &str) -> EpisodeId {
+pub(crate) async fn episode_with_transcript(store: &dyn Store, url: &str) -> EpisodeId {
     let feed = feed_with_subscriber(store, url).await;
     let stats = store
         .upsert_episodes(feed, &[episode("a", "h1", Some(10))], 3, t0())

@@ -12,6 +12,7 @@
 //! [`jobs::concurrent_claims_exactly_once`] (several handles on the same database).
 
 pub mod episodes;
+pub mod feedback;
 pub mod feeds;
 pub mod insights;
 pub mod jobs;

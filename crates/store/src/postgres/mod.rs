@@ -11,6 +11,7 @@
 //! but its own statements.
 
 mod episodes;
+mod feedback;
 mod feeds;
 mod insights;
 mod jobs;
@@ -381,6 +382,24 @@ impl Store for PgStore {
 
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
         self.list_deliveries_impl(digest).await
+    }
+
+    async fn record_feedback(
+        &self,
+        user: UserId,
+        insight: i64,
+        vote: i8,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.record_feedback_impl(user, insight, vote, now).await
+    }
+
+    async fn list_feedback(
+        &self,
+        user: UserId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<podsift_core::Feedback>, StoreError> {
+        self.list_feedback_impl(user, since).await
     }
 
     async fn add_user(
