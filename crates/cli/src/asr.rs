@@ -99,7 +99,7 @@ pub async fn build_engine(app: &App) -> Result<Arc<dyn SpeechToText>> {
     }
 }
 
-fn settings(app: &App) -> AsrSettings {
+pub(crate) fn settings(app: &App) -> AsrSettings {
     let cfg = &app.config.asr;
     AsrSettings {
         audio_dir: app.data_dir.join("audio"),

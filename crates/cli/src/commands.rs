@@ -28,6 +28,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
         } => crate::asr::transcribe(&app, episodes, force, json).await,
         Command::Models { action } => crate::asr::models(&app, action).await,
+        Command::Users { action } => crate::service::users(&app, action).await,
+        Command::Serve { listen } => crate::service::serve(app, listen).await,
+        Command::Worker => crate::service::worker(app).await,
         Command::Jobs {
             state,
             retry,

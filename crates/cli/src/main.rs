@@ -7,6 +7,7 @@ mod commands;
 mod llm;
 mod output;
 mod run;
+mod service;
 
 use std::path::PathBuf;
 
@@ -121,6 +122,20 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
+    /// Users of a shared install (`podsift serve` makes each one's digest on their schedule).
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+    /// Run as a service: feed scheduler, job workers, per-user digests, delivery, and HTTP
+    /// (/healthz, /metrics, /feeds/TOKEN.atom|.json). Stops cleanly on SIGTERM/SIGINT.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+    },
+    /// Run only the job workers (transcripts, speech-to-text, insights), e.g. on more
+    /// machines against one PostgreSQL.
+    Worker,
     /// Inspect the job queue (transcript and chapter downloads, speech-to-text, insights).
     Jobs {
         /// Only jobs in this state.
@@ -134,6 +149,47 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersAction {
+    /// Add a user with a daily digest schedule (prints their private feed URL).
+    Add {
+        email: String,
+        /// IANA time zone of the delivery time.
+        #[arg(long, default_value = "UTC")]
+        tz: String,
+        /// Local delivery time, HH:MM.
+        #[arg(long, default_value = "07:00")]
+        at: String,
+        /// Insights per digest.
+        #[arg(long, default_value_t = 5)]
+        size: u32,
+        /// Topics the user cares about (free text).
+        #[arg(long)]
+        interests: Option<String>,
+        /// A signed JSON webhook (repeatable).
+        #[arg(long, value_name = "URL")]
+        webhook: Vec<String>,
+        /// The webhooks' signing secret (default: generated and printed).
+        #[arg(long, value_name = "SECRET", env = "PODSIFT_WEBHOOK_SECRET")]
+        webhook_secret: Option<String>,
+        /// A Slack incoming webhook URL (repeatable).
+        #[arg(long, value_name = "URL")]
+        slack: Vec<String>,
+        /// A Discord webhook URL (repeatable).
+        #[arg(long, value_name = "URL")]
+        discord: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The users with their schedule.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a user with their subscriptions and digests.
+    Remove { email: String },
 }
 
 #[derive(Debug, Subcommand)]

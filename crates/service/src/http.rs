@@ -1,0 +1,114 @@
+//! `GET /healthz`, `GET /metrics`, `GET /feeds/{token}.atom|.json`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use podsift_core::{Clock, Store};
+use podsift_digest::feed::{FeedOptions, atom, json_feed};
+
+use crate::Metrics;
+
+/// How many days back a private feed looks for digests.
+const FEED_DAYS: i64 = 30;
+
+#[derive(Clone)]
+pub(crate) struct HttpState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub public_url: Option<String>,
+}
+
+pub(crate) fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/feeds/{file}", get(feed))
+        .with_state(state)
+}
+
+async fn healthz(State(s): State<HttpState>) -> Response {
+    // A query that touches the database and nothing else.
+    match s.store.get_user(0).await {
+        Ok(_) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::warn!("health check: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(s): State<HttpState>) -> Response {
+    match s.store.service_counts().await {
+        Ok(counts) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            s.metrics.render(&counts),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("metrics: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}
+
+async fn feed(State(s): State<HttpState>, Path(file): Path<String>) -> Response {
+    let (token, json) = if let Some(t) = file.strip_suffix(".atom") {
+        (t, false)
+    } else if let Some(t) = file.strip_suffix(".json") {
+        (t, true)
+    } else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Tokens are 64 hex digits; anything else is not looked up.
+    if token.len() < 16 || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let user = match s.store.user_by_feed_token(token).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!("feed: {e}");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    let today = s.clock.now().date_naive() + chrono::Duration::days(1);
+    let mut digests = Vec::new();
+    for back in 0..=FEED_DAYS {
+        let date = today - chrono::Duration::days(back);
+        match s.store.get_digest(user.id, date).await {
+            Ok(Some(d)) => digests.push(d),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("feed: {e}");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        }
+    }
+    let base = s.public_url.as_deref().unwrap_or("http://localhost");
+    let self_url = format!("{}/feeds/{file}", base.trim_end_matches('/'));
+    let opts = FeedOptions {
+        title: Some(format!("podsift digests for {}", user.email)),
+        home_page_url: None,
+    };
+    if json {
+        (
+            [(header::CONTENT_TYPE, "application/feed+json; charset=utf-8")],
+            json_feed(&digests, &self_url, &opts),
+        )
+            .into_response()
+    } else {
+        (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            atom(&digests, &self_url, &opts),
+        )
+            .into_response()
+    }
+}

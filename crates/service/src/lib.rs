@@ -1,0 +1,251 @@
+//! podsift as a long-running service (`podsift serve`, `podsift worker`).
+//!
+//! One process runs tokio tasks for: the feed scheduler (poll due feeds every minute), job
+//! workers per stage with their own concurrency, the per-user digest schedule, delivery of the
+//! outbox, and (serve only) an HTTP server with `/healthz`, `/metrics` and each user's private
+//! digest feed. Every loop logs an error and goes on; nothing here exits on one bad job.
+//!
+//! Shutdown (SIGTERM/SIGINT, or the future passed to [`Service::run`]): the loops stop
+//! claiming, running work gets [`ServiceSettings::shutdown_grace`] to finish, and whatever is
+//! cut off stays leased in the queue and is reclaimed when its lease expires.
+
+mod http;
+mod metrics;
+mod schedule;
+mod stages;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use podsift_core::config::DigestConfig;
+use podsift_core::{Clock, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use metrics::Metrics;
+pub use schedule::{DigestScheduler, channels_for, first_slot};
+pub use stages::{ExtractStage, FetchStage, LazyStage, Stage, StageError};
+
+/// Errors that stop the service from starting (running loops never return errors).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// Timing and concurrency of the loops.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// How often the feed scheduler polls due feeds.
+    pub poll_every: Duration,
+    /// How long an idle job worker sleeps before claiming again.
+    pub worker_idle: Duration,
+    /// How often the digest schedule and the outbox are checked.
+    pub schedule_every: Duration,
+    /// How late a missed digest slot may still run.
+    pub catch_up: Duration,
+    /// How long running work may take to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// This process's name in job leases (`host-pid`).
+    pub worker_id: String,
+    /// Allow `http://` delivery URLs on loopback (tests, a receiver on the same host).
+    pub allow_http_loopback: bool,
+    /// Public base URL of the HTTP server (for feed self links); default `http://LISTEN`.
+    pub public_url: Option<String>,
+    pub digest: DigestConfig,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            poll_every: Duration::from_secs(60),
+            worker_idle: Duration::from_secs(5),
+            schedule_every: Duration::from_secs(30),
+            catch_up: podsift_schedule::DEFAULT_CATCH_UP,
+            shutdown_grace: Duration::from_secs(20),
+            worker_id: default_worker_id(),
+            allow_http_loopback: false,
+            public_url: None,
+            digest: DigestConfig::default(),
+        }
+    }
+}
+
+/// `HOSTNAME-PID`: unique per process, readable in `podsift jobs`.
+pub fn default_worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "podsift".into());
+    format!("{host}-{}", std::process::id())
+}
+
+/// A new private feed token: 32 random bytes as hex.
+pub fn new_feed_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex::encode(bytes)
+}
+
+/// What runs where: `serve` has everything, `worker` only the job stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Serve,
+    Worker,
+}
+
+/// The service's parts, wired by the caller (the CLI, or a test).
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Feed polling (serve only); `None` disables the feed scheduler.
+    pub poller: Option<Arc<podsift_poller::Poller>>,
+    /// Job stages, each with its concurrency (number of worker loops).
+    pub stages: Vec<(Arc<dyn Stage>, usize)>,
+    pub settings: ServiceSettings,
+}
+
+impl Service {
+    /// Runs until `shutdown` completes. With `listener` (serve mode) the HTTP server runs too.
+    pub async fn run(
+        self,
+        mode: Mode,
+        listener: Option<TcpListener>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServiceError> {
+        let started = Instant::now();
+        let metrics = Arc::new(Metrics::new(started));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let s = &self.settings;
+
+        for (stage, concurrency) in &self.stages {
+            for i in 0..(*concurrency).max(1) {
+                let worker = format!("{}/{}-{i}", s.worker_id, stage.name());
+                tasks.spawn(stages::worker_loop(
+                    stage.clone(),
+                    worker,
+                    s.worker_idle,
+                    metrics.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+        }
+        let mut http = None;
+        if mode == Mode::Serve {
+            if let Some(poller) = &self.poller {
+                tasks.spawn(stages::poll_loop(
+                    poller.clone(),
+                    s.poll_every,
+                    metrics.clone(),
+                    stop_rx.clone(),
+                ));
+            }
+            let scheduler = Arc::new(DigestScheduler::new(
+                self.store.clone(),
+                self.clock.clone(),
+                s.clone(),
+                metrics.clone(),
+            ));
+            tasks.spawn(schedule::schedule_loop(
+                scheduler,
+                s.schedule_every,
+                stop_rx.clone(),
+            ));
+            if let Some(listener) = listener {
+                let state = http::HttpState {
+                    store: self.store.clone(),
+                    clock: self.clock.clone(),
+                    metrics: metrics.clone(),
+                    public_url: s
+                        .public_url
+                        .clone()
+                        .or_else(|| listener.local_addr().ok().map(|a| format!("http://{a}"))),
+                };
+                let mut rx = stop_rx.clone();
+                http = Some(tokio::spawn(async move {
+                    axum::serve(listener, http::router(state))
+                        .with_graceful_shutdown(async move {
+                            let _ = rx.wait_for(|stop| *stop).await;
+                        })
+                        .await
+                }));
+            }
+        }
+        tracing::info!(worker = %s.worker_id, ?mode, "podsift service running");
+
+        shutdown.await;
+        tracing::info!(
+            grace_secs = s.shutdown_grace.as_secs(),
+            "shutting down: no new work is claimed; waiting for running work"
+        );
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(s.shutdown_grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            // Their jobs stay leased and are reclaimed when the lease expires.
+            tracing::warn!(
+                left = tasks.len(),
+                "work still running after the grace period: stopped; its jobs will be reclaimed"
+            );
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        if let Some(h) = http {
+            match tokio::time::timeout(Duration::from_secs(5), h).await {
+                Ok(Ok(Err(e))) => return Err(ServiceError::Http(e)),
+                Ok(_) => {}
+                Err(_) => tracing::warn!("HTTP server did not stop in 5 s"),
+            }
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Binds the HTTP listener (port 0 picks a free one; see `local_addr`).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServiceError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServiceError::Listen { addr, source })
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,309 @@
+//! The service end to end on a real SQLite store: job workers extract insights, the
+//! per-user schedule makes one digest per date and delivers it once to a loopback webhook,
+//! across restarts (also one that "crashed" between making the digest and storing the next
+//! slot); /healthz, /metrics and the private feed answer; shutdown is prompt.
+//! The model is a scripted engine (no model file); everything else is real.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{SubsecRound, Timelike, Utc};
+use podsift_core::config::LlmConfig;
+use podsift_core::store::NewFeed;
+use podsift_core::*;
+use podsift_pipeline::Extractor;
+use podsift_service::{ExtractStage, Mode, Service, ServiceSettings, Stage};
+use podsift_store::SqliteStore;
+use podsift_testkit::{Route, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct ScriptedLlm;
+
+#[async_trait]
+impl Llm for ScriptedLlm {
+    fn model_id(&self) -> String {
+        "scripted".into()
+    }
+    async fn complete(&self, _req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        let quote = "Battery prices fell forty percent in two years";
+        let answer = serde_json::json!({"insights": [{
+            "text": format!("Claim: {quote}. That changes the economics for everyone involved."),
+            "quote": quote, "speaker": null, "topics": ["economics"],
+            "importance": 0.9, "novelty": 0.6, "specificity": 0.8, "is_ad": false
+        }]});
+        Ok(LlmResponse {
+            text: answer.to_string(),
+            prompt_tokens: 100,
+            completion_tokens: 20,
+        })
+    }
+}
+
+/// One show with one transcribed episode, followed by `user`; not due for polling.
+async fn seed_episode(store: &SqliteStore, user: UserId) {
+    let now = Utc::now().trunc_subsecs(0);
+    let (feed, _) = store
+        .subscribe(
+            user,
+            &NewFeed {
+                url: "https://example.org/show.xml".into(),
+                metadata: FeedMetadata {
+                    title: Some("Show".into()),
+                    ..Default::default()
+                },
+                next_check_at: now + chrono::Duration::days(1),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let up = EpisodeUpsert {
+        identity: "guid:1".into(),
+        content_hash: "h".into(),
+        episode: ParsedEpisode {
+            title: Some("Episode 1".into()),
+            enclosure: Some(Enclosure {
+                url: "https://cdn.example.org/1.mp3".into(),
+                mime_type: None,
+                length: None,
+            }),
+            ..Default::default()
+        },
+    };
+    let stats = store.upsert_episodes(feed, &[up], 3, now).await.unwrap();
+    let ep = stats.new_candidates[0];
+    let seg = |start: f64, text: &str| Segment {
+        start,
+        end: start + 5.0,
+        speaker: Some("Ann".into()),
+        text: text.into(),
+    };
+    store
+        .save_transcript(&Transcript {
+            episode_id: ep,
+            source: TranscriptSource::Local { model: "t".into() },
+            language: None,
+            segments: vec![
+                seg(0.0, "Welcome back to the show."),
+                seg(
+                    61.0,
+                    "Battery prices fell forty percent in two years, says the report.",
+                ),
+            ],
+            skipped: 0,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+}
+
+/// `GET path` over a plain TCP connection: (status, body).
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+struct Running {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<Result<(), podsift_service::ServiceError>>,
+}
+
+impl Running {
+    /// Signal shutdown; the service must be gone within 5 s.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let t = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), self.handle)
+            .await
+            .expect("service stopped within 5 s")
+            .unwrap()
+            .unwrap();
+        assert!(t.elapsed() < Duration::from_secs(5));
+    }
+}
+
+async fn start(store: Arc<SqliteStore>) -> Running {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let extractor = Arc::new(Extractor::new(
+        store.clone(),
+        Arc::new(ScriptedLlm),
+        store.clone(),
+        clock.clone(),
+        LlmConfig::default(),
+    ));
+    let stages: Vec<(Arc<dyn Stage>, usize)> = vec![(Arc::new(ExtractStage { extractor }), 2)];
+    let service = Service {
+        store: store.clone(),
+        clock,
+        poller: None,
+        stages,
+        settings: ServiceSettings {
+            worker_idle: Duration::from_millis(100),
+            schedule_every: Duration::from_millis(100),
+            shutdown_grace: Duration::from_secs(3),
+            worker_id: "test".into(),
+            allow_http_loopback: true,
+            ..ServiceSettings::default()
+        },
+    };
+    let listener = podsift_service::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(service.run(Mode::Serve, Some(listener), async move {
+        let _ = rx.await;
+    }));
+    Running { addr, stop, handle }
+}
+
+async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    while !f().await {
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scheduled_digest_once_per_date_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let hook = TestServer::start().await;
+    hook.route("/hook", Route::ok("ok", "text/plain"));
+
+    // The slot is 2 s ahead: the workers extract the episode first.
+    let slot = Utc::now().trunc_subsecs(0) + chrono::Duration::seconds(2);
+    let at = format!(
+        "{:02}:{:02}:{:02}",
+        slot.hour(),
+        slot.minute(),
+        slot.second()
+    );
+    let user = store
+        .add_user(
+            &NewUserProfile {
+                email: "ann@example.org".into(),
+                time_zone: "UTC".into(),
+                delivery_time: at,
+                digest_size: 3,
+                interests: None,
+                channels: vec![ChannelSpec::Webhook {
+                    url: hook.url("/hook"),
+                    secret: "s3cret".into(),
+                }],
+                next_digest_at: Some(slot),
+                feed_token: podsift_service::new_feed_token(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    seed_episode(&store, user.id).await;
+    let date = slot.date_naive();
+
+    let run = start(store.clone()).await;
+    let (status, body) = get(run.addr, "/healthz").await;
+    assert_eq!((status, body.trim()), (200, "ok"));
+    wait_for("the digest to be delivered", || async {
+        hook.hits("/hook") == 1
+    })
+    .await;
+    assert!(store.get_digest(user.id, date).await.unwrap().is_some());
+    let next = store
+        .user_by_email("ann@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .next_digest_at
+        .unwrap();
+    assert_eq!(
+        next,
+        slot + chrono::Duration::days(1),
+        "advanced from the stored slot"
+    );
+
+    let (status, metrics) = get(run.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "podsift_jobs{kind=\"extract_insights\",state=\"done\"} 1",
+        "podsift_digests 1",
+        "podsift_deliveries{state=\"sent\"} 1",
+        "podsift_feeds 1",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line:?} in\n{metrics}"
+        );
+    }
+    assert!(metrics.contains("podsift_uptime_seconds "));
+    let (status, atom) = get(run.addr, &format!("/feeds/{}.atom", user.feed_token)).await;
+    assert_eq!(status, 200);
+    assert!(
+        atom.contains("<feed") && atom.contains("forty percent"),
+        "{atom}"
+    );
+    let (status, json) = get(run.addr, &format!("/feeds/{}.json", user.feed_token)).await;
+    assert_eq!(status, 200);
+    assert!(json.contains("jsonfeed.org"), "{json}");
+    assert_eq!(
+        get(run.addr, "/feeds/0123456789abcdef0123.atom").await.0,
+        404
+    );
+    run.stop().await;
+
+    // A crash after the digest was made but before the next slot was stored: the stored
+    // slot is still the old one (now in the past). The restart finds the date's digest and
+    // sends nothing again.
+    assert!(
+        store
+            .advance_next_digest(user.id, Some(next), Some(slot))
+            .await
+            .unwrap()
+    );
+    for restart in 0..2 {
+        let run = start(store.clone()).await;
+        wait_for("the slot to advance again", || async {
+            store
+                .user_by_email("ann@example.org")
+                .await
+                .unwrap()
+                .unwrap()
+                .next_digest_at
+                == Some(next)
+        })
+        .await;
+        // A few more schedule and delivery passes.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        run.stop().await;
+        assert_eq!(hook.hits("/hook"), 1, "restart {restart}: sent once");
+        assert_eq!(store.service_counts().await.unwrap().digests, 1);
+    }
+}
