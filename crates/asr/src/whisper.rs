@@ -173,8 +173,11 @@ impl WhisperEngine {
                 let p = vad_path
                     .to_str()
                     .ok_or_else(|| AsrError::Model("VAD model path is not UTF-8".into()))?;
+                // One thread: the Silero model is tiny and runs once per 32 ms frame; ggml's
+                // worker threads spin at every sync, which costs far more than they save here
+                // (minutes per hour of audio when the cores are shared).
                 let mut params = WhisperVadContextParams::new();
-                params.set_n_threads(effective_threads(opts.threads) as i32);
+                params.set_n_threads(1);
                 let vctx = WhisperVadContext::new(p, params).map_err(|e| {
                     AsrError::Model(format!(
                         "cannot load the VAD model {}: {e}",

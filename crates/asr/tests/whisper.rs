@@ -23,7 +23,7 @@ fn engine(vad: bool) -> Option<WhisperEngine> {
             &model,
             WhisperOptions {
                 model_name: "tiny.en".into(),
-                threads: 2,
+                threads: 1,
                 vad_model,
             },
         )
