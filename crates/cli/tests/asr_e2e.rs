@@ -186,7 +186,7 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
     let env = [
         ("PODSIFT_ASR__MODEL_PATH", model.display().to_string()),
         ("PODSIFT_ASR__VAD_MODEL_PATH", vad.display().to_string()),
-        ("PODSIFT_ASR__THREADS", "2".to_string()),
+        ("PODSIFT_ASR__THREADS", "1".to_string()),
     ];
     ok(&podsift(
         dir.path(),
