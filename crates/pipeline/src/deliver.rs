@@ -53,6 +53,10 @@ pub struct Digester {
     clock: SharedClock,
     cfg: DigestConfig,
     channels: Vec<Arc<dyn Channel>>,
+    /// The embeddings engine; `None`: the simple selection.
+    ranker: Option<crate::Ranker>,
+    /// Signs the 👍/👎 links (they appear only with `digest.base_url` too).
+    feedback_secret: Option<Vec<u8>>,
 }
 
 impl Digester {
@@ -67,7 +71,22 @@ impl Digester {
             clock,
             cfg,
             channels,
+            ranker: None,
+            feedback_secret: None,
         }
+    }
+
+    /// Put signed 👍/👎 links in delivered digests (when `digest.base_url` is set).
+    pub fn with_feedback_secret(mut self, secret: Vec<u8>) -> Self {
+        self.feedback_secret = Some(secret);
+        self
+    }
+
+    /// Choose with the embeddings engine (`[ranking] engine = "embeddings"`) instead of the
+    /// simple selection.
+    pub fn with_ranker(mut self, ranker: crate::Ranker) -> Self {
+        self.ranker = Some(ranker);
+        self
     }
 
     /// Make the user's digest for `date` from the insights they have not been sent, with one
@@ -87,7 +106,20 @@ impl Digester {
             tracing::info!(user, %date, "nothing new since the last digest: no digest");
             return Ok(DigestOutcome::NothingNew);
         }
-        let picks = podsift_digest::select(&candidates, self.cfg.size, self.cfg.max_per_show, now);
+        let picks = match &self.ranker {
+            Some(r) => {
+                r.pick(
+                    self.store.as_ref(),
+                    user,
+                    date,
+                    &candidates,
+                    self.cfg.size,
+                    now,
+                )
+                .await?
+            }
+            None => podsift_digest::select(&candidates, self.cfg.size, self.cfg.max_per_show, now),
+        };
         if picks.is_empty() {
             return Ok(DigestOutcome::NothingNew);
         }
@@ -160,7 +192,13 @@ impl Digester {
             let Some(digest) = self.store.digest_by_id(d.digest_id).await? else {
                 continue;
             };
-            let rendered = podsift_digest::render(&digest)
+            let links = match (&self.feedback_secret, self.cfg.base_url.as_deref()) {
+                (Some(secret), Some(base)) => {
+                    podsift_digest::FeedbackLinks::new(base, secret, d.user_id)
+                }
+                _ => None,
+            };
+            let rendered = podsift_digest::render_with_feedback(&digest, links.as_ref())
                 .map_err(|e| PipelineError::Render(e.to_string()))?;
             let key = format!("digest-{}-{}", d.digest_id, d.id);
             let attempts = d.attempts + 1;

@@ -4,6 +4,7 @@
 
 mod deliver;
 mod extract;
+mod rank;
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use podsift_core::{Clock, StoreError};
 
 pub use deliver::{DeliveryReport, DigestOutcome, Digester};
 pub use extract::{ExtractReport, Extractor};
+pub use rank::{Ranker, apply_feedback, rank_config};
 
 /// Why a pipeline step failed as a whole (per-episode and per-delivery failures are recorded,
 /// not returned).
@@ -21,13 +23,16 @@ pub enum PipelineError {
     Store(#[from] StoreError),
     #[error("rendering the digest failed: {0}")]
     Render(String),
+    /// Embedding or ranking failed (a broken model file, not a passing condition).
+    #[error("ranking the digest failed: {0}")]
+    Rank(String),
 }
 
 impl PipelineError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Store(e) => e.is_retryable(),
-            Self::Render(_) => false,
+            Self::Render(_) | Self::Rank(_) => false,
         }
     }
 }
