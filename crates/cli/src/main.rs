@@ -6,6 +6,7 @@ mod asr;
 mod commands;
 mod llm;
 mod output;
+mod rank;
 mod run;
 mod service;
 
@@ -121,6 +122,31 @@ pub enum Command {
     Models {
         #[command(subcommand)]
         action: ModelsAction,
+    },
+    /// Rank a JSONL file of candidate insights with sentence embeddings: near-duplicates
+    /// across shows, repeats of what was sent, interests, MMR; each pick with its reasons.
+    Rank {
+        /// Candidate lines: {"text", "podcast", "episode", "quote"?, "scores"?, "published"?}.
+        #[arg(long, value_name = "FILE.jsonl")]
+        input: PathBuf,
+        /// How many to pick.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Also print scores, clusters and every suppressed candidate with why.
+        #[arg(long)]
+        explain: bool,
+        /// What was sent before: {"text", "podcast"?, "sent_on"}.
+        #[arg(long, value_name = "FILE.jsonl")]
+        history: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// 👍 or 👎 an insight you were sent (its id: `podsift digest --format json`); the
+    /// ranking leans toward (or away from) it, a little per vote.
+    Feedback {
+        insight: i64,
+        #[arg(value_parser = ["up", "down"])]
+        vote: String,
     },
     /// Users of a shared install (`podsift serve` makes each one's digest on their schedule).
     Users {

@@ -96,12 +96,23 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
         bar.finish_and_clear();
     }
 
-    let digester = Digester::new(
+    let mut digester = Digester::new(
         app.store.clone(),
         clock,
         app.config.digest.clone(),
         channels(app)?,
     );
+    if let Some(ranker) = crate::rank::ranker(app, &mut errors).await? {
+        digester = digester.with_ranker(ranker);
+    }
+    if app.config.digest.base_url.is_some() {
+        let secret = podsift_digest::load_or_create_secret(
+            app.config.digest.feedback_secret_env.as_deref(),
+            &app.data_dir,
+        )
+        .context("cannot set up the feedback links' secret")?;
+        digester = digester.with_feedback_secret(secret);
+    }
     let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
     let digest = digester.make_digest(user, date).await?;
     let deliveries = digester

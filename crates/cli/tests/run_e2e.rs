@@ -20,6 +20,14 @@ fn model() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
+fn minilm() -> Option<PathBuf> {
+    let dir = std::env::var_os("PODSIFT_TEST_ASSETS")
+        .map(PathBuf::from)
+        .or_else(|| dirs_home().map(|h| h.join(".cache/podsift-test-assets")))?
+        .join("all-minilm-l6-v2");
+    dir.join("model.safetensors").exists().then_some(dir)
+}
+
 fn dirs_home() -> Option<PathBuf> {
     std::env::var_os("HOME").map(PathBuf::from)
 }
@@ -105,6 +113,12 @@ fn podsift(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
         .env("XDG_CONFIG_HOME", dir.join("no-config"))
         .env("PODSIFT_HTTP__PER_HOST_INTERVAL_MS", "0")
         .env("RUST_LOG", "error");
+    // The digest ranks with the test copy of the embedding model; without it, the simple
+    // selection (never a download from a test).
+    match minilm() {
+        Some(m) => cmd.env("PODSIFT_RANKING__MODEL_DIR", m),
+        None => cmd.env("PODSIFT_RANKING__ENGINE", "simple"),
+    };
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -1,0 +1,307 @@
+//! The digest with the embeddings engine, on a real SQLite store: the same claim on two
+//! shows is one pick "also discussed on" the other; the next day does not repeat it; 👎 on
+//! everything moves scores but never empties a digest; signed 👍/👎 links in delivery.
+//! The embedder is a tiny deterministic bag-of-words one (MiniLM itself is tested in the
+//! ranking crate and the CLI).
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
+use podsift_core::config::{DigestConfig, RankingConfig};
+use podsift_core::store::NewFeed;
+use podsift_core::*;
+use podsift_pipeline::{DigestOutcome, Digester, Ranker};
+use podsift_ranking::{Embedder, RankError};
+use podsift_store::SqliteStore;
+
+#[derive(Clone)]
+struct TestClock(Arc<Mutex<DateTime<Utc>>>);
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Hashed bag of words, L2-normalised: texts sharing most words are close, texts sharing
+/// none are orthogonal.
+struct WordsEmbedder;
+
+const DIM: usize = 512;
+
+impl Embedder for WordsEmbedder {
+    fn model_id(&self) -> &str {
+        "test-words"
+    }
+    fn dimension(&self) -> usize {
+        DIM
+    }
+    fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, RankError> {
+        Ok(texts
+            .iter()
+            .map(|t| {
+                let mut v = vec![0f32; DIM];
+                for w in t
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.len() > 2)
+                {
+                    // FNV-1a: stable across runs and platforms.
+                    let mut h: u64 = 0xcbf29ce484222325;
+                    for b in w.to_lowercase().bytes() {
+                        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+                    }
+                    v[(h % DIM as u64) as usize] += 1.0;
+                }
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+                v.iter().map(|x| x / n).collect()
+            })
+            .collect())
+    }
+}
+
+/// Records what it was given.
+struct Capture(Mutex<Vec<RenderedDigest>>);
+
+#[async_trait]
+impl Channel for Capture {
+    fn name(&self) -> String {
+        "capture".into()
+    }
+    async fn deliver(
+        &self,
+        _: &Digest,
+        r: &RenderedDigest,
+        key: &str,
+    ) -> Result<String, DeliveryError> {
+        self.0.lock().unwrap().push(r.clone());
+        Ok(key.to_string())
+    }
+}
+
+fn draft(text: &str) -> InsightDraft {
+    InsightDraft {
+        text: text.to_string(),
+        quote: String::new(),
+        start_seconds: 10.0,
+        end_seconds: 20.0,
+        speaker: None,
+        topics: vec![],
+        importance: 0.8,
+        novelty: 0.6,
+        specificity: 0.7,
+        chapter: None,
+    }
+}
+
+/// A show with one episode holding `texts` as its insights.
+async fn show(
+    store: &SqliteStore,
+    user: UserId,
+    name: &str,
+    ep: &str,
+    texts: &[&str],
+    now: DateTime<Utc>,
+) {
+    let (feed, _) = store
+        .subscribe(
+            user,
+            &NewFeed {
+                url: format!("https://example.org/{}.xml", name.replace(' ', "-")),
+                metadata: FeedMetadata {
+                    title: Some(name.to_string()),
+                    ..Default::default()
+                },
+                next_check_at: now,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let up = EpisodeUpsert {
+        identity: format!("guid:{ep}"),
+        content_hash: "h".into(),
+        episode: ParsedEpisode {
+            title: Some(ep.to_string()),
+            ..Default::default()
+        },
+    };
+    let stats = store.upsert_episodes(feed, &[up], 3, now).await.unwrap();
+    let id = stats
+        .new_candidates
+        .first()
+        .copied()
+        .expect("a new candidate episode");
+    let drafts: Vec<InsightDraft> = texts.iter().map(|t| draft(t)).collect();
+    store
+        .save_extraction(id, "m", &drafts, &ExtractionReport::default(), now)
+        .await
+        .unwrap();
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    clock: TestClock,
+    user: UserId,
+    capture: Arc<Capture>,
+    digester: Digester,
+}
+
+async fn setup(base_url: Option<&str>) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("r.db")).await.unwrap());
+    let clock = TestClock(Arc::new(Mutex::new(Utc::now().trunc_subsecs(0))));
+    let user = store.default_user(clock.now()).await.unwrap();
+    let capture = Arc::new(Capture(Mutex::new(Vec::new())));
+    let cfg = DigestConfig {
+        base_url: base_url.map(str::to_string),
+        ..DigestConfig::default()
+    };
+    let digester = Digester::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        cfg,
+        vec![capture.clone() as Arc<dyn Channel>],
+    )
+    .with_ranker(Ranker::new(
+        Arc::new(WordsEmbedder),
+        RankingConfig::default(),
+    ))
+    .with_feedback_secret(b"a test secret of some length".to_vec());
+    Setup {
+        _dir: dir,
+        store,
+        clock,
+        user,
+        capture,
+        digester,
+    }
+}
+
+const WIDGET_A: &str = "Acme shipped Widget 2.0 with builds forty percent faster than before";
+const WIDGET_B: &str =
+    "Acme shipped Widget 2.0, builds forty percent faster than before, hosts said";
+const WIDGET_C: &str = "Acme shipped Widget 2.0 and builds are forty percent faster than before";
+const BATTERY: &str = "Battery prices fell sharply over two years according to analysts";
+const UNION: &str = "The union negotiated eight percent streaming revenue share";
+const FUSION: &str = "Fusion startup reached plasma ignition milestone during experiment";
+
+async fn created(s: &Setup, day: NaiveDate) -> Digest {
+    match s.digester.make_digest(s.user, day).await.unwrap() {
+        DigestOutcome::Created { digest, .. } => digest,
+        other => panic!("expected a new digest, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn same_claim_on_two_shows_is_one_pick_and_the_next_day_does_not_repeat_it() {
+    let s = setup(None).await;
+    let now = s.clock.now();
+    show(&s.store, s.user, "Show A", "A1", &[WIDGET_A, BATTERY], now).await;
+    show(&s.store, s.user, "Show B", "B1", &[WIDGET_B], now).await;
+    show(&s.store, s.user, "Show C", "C1", &[UNION], now).await;
+
+    let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let d1 = created(&s, day).await;
+    let texts: Vec<&str> = d1.insights.iter().map(|i| i.text.as_str()).collect();
+    assert_eq!(d1.insights.len(), 3, "{texts:?}");
+    let widget: Vec<_> = d1
+        .insights
+        .iter()
+        .filter(|i| i.text.contains("Widget"))
+        .collect();
+    assert_eq!(widget.len(), 1, "one pick for the shared claim: {texts:?}");
+    let other = if widget[0].podcast == "Show A" {
+        "Show B"
+    } else {
+        "Show A"
+    };
+    let why = widget[0].reasons.join("; ");
+    assert!(why.contains(&format!("also discussed on {other}")), "{why}");
+    assert!(d1.insights.iter().all(|i| !i.reasons.is_empty()));
+
+    // Every format shows the reasons; no feedback links without a base URL.
+    s.digester.deliver_pending(|_| {}).await.unwrap();
+    let r = s.capture.0.lock().unwrap().pop().expect("delivered");
+    for body in [&r.text, &r.markdown, &r.html] {
+        assert!(body.contains("also discussed on"), "{body}");
+        assert!(!body.contains("/feedback?"), "{body}");
+    }
+
+    // Day 2: the same claim again on a third show, and something new.
+    *s.clock.0.lock().unwrap() += chrono::Duration::days(1);
+    let now = s.clock.now();
+    show(&s.store, s.user, "Show D", "D1", &[WIDGET_C, FUSION], now).await;
+    let d2 = created(&s, day.succ_opt().unwrap()).await;
+    let texts: Vec<&str> = d2.insights.iter().map(|i| i.text.as_str()).collect();
+    assert!(texts.contains(&FUSION), "{texts:?}");
+    assert!(
+        texts.iter().all(|t| !t.contains("Widget")),
+        "yesterday's claim is not sent again (neither today's retelling nor yesterday's unsent duplicate): {texts:?}"
+    );
+}
+
+#[tokio::test]
+async fn thumbs_down_on_everything_never_empties_the_digest() {
+    let s = setup(Some("https://pod.example.org")).await;
+    let now = s.clock.now();
+    show(&s.store, s.user, "Show A", "A1", &[WIDGET_A, BATTERY], now).await;
+    show(&s.store, s.user, "Show C", "C1", &[UNION], now).await;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let d1 = created(&s, day).await;
+    assert_eq!(d1.insights.len(), 3);
+
+    // Signed links in every delivered format, verifiable by the web server.
+    s.digester.deliver_pending(|_| {}).await.unwrap();
+    let r = s.capture.0.lock().unwrap().pop().expect("delivered");
+    let first = d1.insights[0].insight_id;
+    let token = podsift_digest::feedback_token(
+        b"a test secret of some length",
+        first,
+        podsift_digest::FeedbackVote::Up,
+        s.user,
+    );
+    let link = format!(
+        "https://pod.example.org/feedback?i={first}&v=up&u={}&t={token}",
+        s.user
+    );
+    // HTML escapes `&` in attributes.
+    assert!(r.html.contains(&link.replace('&', "&amp;")), "{}", r.html);
+    assert!(r.text.contains(&link), "{}", r.text);
+    assert!(podsift_digest::verify_feedback_token(
+        b"a test secret of some length",
+        first,
+        podsift_digest::FeedbackVote::Up,
+        s.user,
+        &token
+    ));
+
+    for i in &d1.insights {
+        s.store
+            .record_feedback(s.user, i.insight_id, -1, now)
+            .await
+            .unwrap();
+    }
+    // Day 2: more from the same (now disliked) shows, on the same topics.
+    *s.clock.0.lock().unwrap() += chrono::Duration::days(1);
+    let now = s.clock.now();
+    show(
+        &s.store,
+        s.user,
+        "Show A",
+        "A2",
+        &[
+            "Battery recycling plants doubled output across Europe this year",
+            FUSION,
+        ],
+        now,
+    )
+    .await;
+    let d2 = created(&s, day.succ_opt().unwrap()).await;
+    assert_eq!(d2.insights.len(), 2, "👎 moves scores, it never filters");
+    let why: Vec<String> = d2.insights.iter().map(|i| i.reasons.join("; ")).collect();
+    assert!(
+        why.iter().any(|w| w.contains("you rate Show A lower")),
+        "{why:?}"
+    );
+}
