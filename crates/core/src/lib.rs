@@ -4,9 +4,9 @@
 
 pub mod clock;
 pub mod config;
+pub mod feedback;
 pub mod fetch;
 pub mod insight;
-pub mod feedback;
 pub mod jobs;
 pub mod model;
 pub mod store;
@@ -14,11 +14,11 @@ pub mod users;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
+pub use feedback::Feedback;
 pub use fetch::{
     DownloadRequest, Downloaded, Downloader, FetchError, FetchRequest, FetchResponse, Fetcher,
 };
 pub use insight::*;
-pub use feedback::Feedback;
 pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;
 pub use store::{Store, StoreError};
