@@ -13,9 +13,12 @@ use axum::routing::post;
 use podsift_asr::remote::{RemoteEngine, RemoteOptions};
 use podsift_asr::{AsrError, DecodeOptions, SpeechToText};
 
+/// One upload: file size, the other form fields, the Authorization header.
+type Upload = (usize, Vec<(String, String)>, Option<String>);
+
 #[derive(Default, Clone)]
 struct Seen {
-    uploads: Arc<Mutex<Vec<(usize, Vec<(String, String)>, Option<String>)>>>,
+    uploads: Arc<Mutex<Vec<Upload>>>,
     mode: Arc<Mutex<&'static str>>,
 }
 

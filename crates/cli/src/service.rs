@@ -226,7 +226,18 @@ fn build_service(app: App) -> Result<Service> {
             1,
         ));
     }
+    let feedback_secret = match podsift_digest::load_or_create_secret(
+        app.config.digest.feedback_secret_env.as_deref(),
+        &app.data_dir,
+    ) {
+        Ok(secret) => Some(secret),
+        Err(e) => {
+            tracing::warn!("feedback links disabled: {e}");
+            None
+        }
+    };
     let settings = ServiceSettings {
+        feedback_secret,
         allow_http_loopback: app.config.allow_private_networks,
         public_url: app.config.digest.base_url.clone(),
         digest: app.config.digest.clone(),

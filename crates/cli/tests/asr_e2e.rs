@@ -263,6 +263,7 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
             .iter()
             .find(|(_, t)| words(t).iter().any(|w| w == key))
             .unwrap_or_else(|| panic!("no segment has {key:?}"));
+        eprintln!("{key:?}: spoken at {start:.2} s, segment at {:.2} s", seg.0);
         assert!(
             (seg.0 - start).abs() <= 1.5,
             "{key:?} spoken at {start:.2} s, segment starts at {:.2} s",

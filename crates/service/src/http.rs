@@ -21,6 +21,7 @@ pub(crate) struct HttpState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub public_url: Option<String>,
+    pub feedback_secret: Option<Arc<Vec<u8>>>,
 }
 
 pub(crate) fn router(state: HttpState) -> Router {
@@ -28,7 +29,52 @@ pub(crate) fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/feeds/{file}", get(feed))
+        .route("/feedback", get(feedback))
         .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct FeedbackQuery {
+    i: i64,
+    v: String,
+    u: i64,
+    t: String,
+}
+
+/// `GET /feedback?i=INSIGHT&v=up|down&u=USER&t=TOKEN`: the digest's signed 👍/👎 links, which
+/// work without a login because the token is an HMAC of exactly this insight, vote and user.
+async fn feedback(
+    State(s): State<HttpState>,
+    axum::extract::Query(q): axum::extract::Query<FeedbackQuery>,
+) -> Response {
+    let Some(secret) = &s.feedback_secret else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let Some(vote) = podsift_digest::FeedbackVote::parse(&q.v) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    if !podsift_digest::verify_feedback_token(secret, q.i, vote, q.u, &q.t) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    match s
+        .store
+        .record_feedback(q.u, q.i, vote.sign(), s.clock.now())
+        .await
+    {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!(
+                "<!doctype html><meta charset=utf-8><title>podsift</title><p>Thanks: noted {}.</p>",
+                if vote.sign() > 0 { "👍" } else { "👎" }
+            ),
+        )
+            .into_response(),
+        Err(podsift_core::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!("feedback: {e}");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }
 
 async fn healthz(State(s): State<HttpState>) -> Response {

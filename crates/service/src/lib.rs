@@ -62,6 +62,8 @@ pub struct ServiceSettings {
     /// Public base URL of the HTTP server (for feed self links); default `http://LISTEN`.
     pub public_url: Option<String>,
     pub digest: DigestConfig,
+    /// The secret that signs the digest's 👍/👎 links; `None`: `GET /feedback` answers 404.
+    pub feedback_secret: Option<Vec<u8>>,
 }
 
 impl Default for ServiceSettings {
@@ -76,6 +78,7 @@ impl Default for ServiceSettings {
             allow_http_loopback: false,
             public_url: None,
             digest: DigestConfig::default(),
+            feedback_secret: None,
         }
     }
 }
@@ -175,6 +178,7 @@ impl Service {
                         .public_url
                         .clone()
                         .or_else(|| listener.local_addr().ok().map(|a| format!("http://{a}"))),
+                    feedback_secret: s.feedback_secret.clone().map(Arc::new),
                 };
                 let mut rx = stop_rx.clone();
                 http = Some(tokio::spawn(async move {

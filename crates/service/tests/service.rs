@@ -99,6 +99,8 @@ async fn seed_episode(store: &SqliteStore, user: UserId) {
         .unwrap();
 }
 
+const FEEDBACK_SECRET: &[u8] = b"test-feedback-secret-0123456789";
+
 /// `GET path` over a plain TCP connection: (status, body).
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -163,6 +165,7 @@ async fn start(store: Arc<SqliteStore>) -> Running {
             shutdown_grace: Duration::from_secs(3),
             worker_id: "test".into(),
             allow_http_loopback: true,
+            feedback_secret: Some(FEEDBACK_SECRET.to_vec()),
             ..ServiceSettings::default()
         },
     };
@@ -277,6 +280,27 @@ async fn scheduled_digest_once_per_date_across_restarts() {
         get(run.addr, "/feeds/0123456789abcdef0123.atom").await.0,
         404
     );
+
+    // The digest's signed 👍 link works without a login; a forged or altered one does not.
+    let (_, digest) = store.get_digest(user.id, date).await.unwrap().unwrap();
+    let insight = digest.insights[0].insight_id;
+    let vote = podsift_digest::FeedbackVote::Up;
+    let token = podsift_digest::feedback_token(FEEDBACK_SECRET, insight, vote, user.id);
+    let link = format!("/feedback?i={insight}&v=up&u={}&t={token}", user.id);
+    assert_eq!(get(run.addr, &link).await.0, 200);
+    let votes = store
+        .list_feedback(user.id, Utc::now() - chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(votes.len(), 1, "{votes:?}");
+    let down = format!("/feedback?i={insight}&v=down&u={}&t={token}", user.id);
+    assert_eq!(
+        get(run.addr, &down).await.0,
+        403,
+        "the token signs the vote too"
+    );
+    let other = format!("/feedback?i={insight}&v=up&u={}&t={token}", user.id + 1);
+    assert_eq!(get(run.addr, &other).await.0, 403, "and the user");
     run.stop().await;
 
     // A crash after the digest was made but before the next slot was stored: the stored
