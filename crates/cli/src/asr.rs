@@ -29,15 +29,7 @@ fn models_dir(app: &App) -> PathBuf {
 
 async fn fetch_model(app: &App, entry: &CatalogEntry) -> Result<PathBuf> {
     let bar = download_bar(&format!("downloading {}", entry.file), app.quiet);
-    let progress = {
-        let bar = bar.clone();
-        move |done: u64, total: Option<u64>| {
-            if let Some(t) = total {
-                bar.set_length(t);
-            }
-            bar.set_position(done);
-        }
-    };
+    let progress = crate::output::bytes_progress(&bar);
     let path = models::ensure(entry, &models_dir(app), &progress).await?;
     bar.finish_and_clear();
     Ok(path)

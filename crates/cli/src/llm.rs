@@ -60,15 +60,7 @@ impl LazyLocal {
                     &format!("downloading {}", DEFAULT_MODEL.name),
                     self.quiet,
                 );
-                let progress = {
-                    let bar = bar.clone();
-                    move |done: u64, total: Option<u64>| {
-                        if let Some(t) = total {
-                            bar.set_length(t);
-                        }
-                        bar.set_position(done);
-                    }
-                };
+                let progress = crate::output::bytes_progress(&bar);
                 let path = ensure_model(&DEFAULT_MODEL, &self.cache_dir, &progress)
                     .await
                     .map_err(|e| {

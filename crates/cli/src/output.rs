@@ -71,6 +71,17 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 }
 
 /// A byte-count progress bar for downloads.
+/// A download's `progress(bytes so far, total if known)` callback that drives `bar`.
+pub fn bytes_progress(bar: &ProgressBar) -> impl Fn(u64, Option<u64>) + Send + Sync + use<> {
+    let bar = bar.clone();
+    move |done, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    }
+}
+
 pub fn download_bar(what: &str, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();

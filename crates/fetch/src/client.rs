@@ -217,13 +217,7 @@ impl HttpFetcher {
                             max: self.s.max_redirects,
                         });
                     }
-                    let next = current
-                        .join(&location)
-                        .map_err(|e| FetchError::InvalidUrl {
-                            url: redact_str(&location),
-                            reason: format!("bad redirect Location from {}: {e}", redact(&current)),
-                        })?;
-                    ssrf::check_redirect_target(&next, self.s.allow_private)?;
+                    let next = self.redirect_target(&current, &location)?;
                     if status != 301 && status != 308 {
                         all_permanent = false;
                     }
@@ -232,6 +226,17 @@ impl HttpFetcher {
                 }
             }
         }
+    }
+
+    /// Where a redirect's `Location` points, resolved against `current` and judged by the
+    /// SSRF guard (feed fetches and audio downloads both follow redirects hop by hop).
+    pub(crate) fn redirect_target(&self, current: &Url, location: &str) -> Result<Url, FetchError> {
+        let next = current.join(location).map_err(|e| FetchError::InvalidUrl {
+            url: redact_str(location),
+            reason: format!("bad redirect Location from {}: {e}", redact(current)),
+        })?;
+        ssrf::check_redirect_target(&next, self.s.allow_private)?;
+        Ok(next)
     }
 
     /// One request/response, body included.

@@ -65,14 +65,7 @@ impl HttpFetcher {
                 && let Some(loc) = resp.headers().get(header::LOCATION)
             {
                 let location = String::from_utf8_lossy(loc.as_bytes()).into_owned();
-                let next = current
-                    .join(&location)
-                    .map_err(|e| FetchError::InvalidUrl {
-                        url: redact_str(&location),
-                        reason: format!("bad redirect Location from {}: {e}", redact(&current)),
-                    })?;
-                ssrf::check_redirect_target(&next, self.s.allow_private)?;
-                current = next;
+                current = self.redirect_target(&current, &location)?;
                 continue;
             }
             return Ok(resp);
