@@ -393,27 +393,17 @@ impl AsrStage {
                     .await?;
                 continue;
             };
-            let heartbeat = {
-                let store = Arc::clone(&self.store);
-                let clock = Arc::clone(&self.clock);
-                let lease = self.settings.job_lease;
-                let worker = worker.to_string();
-                let job_id = job.id;
-                tokio::spawn(async move {
-                    loop {
-                        tokio::time::sleep(lease / 3).await;
-                        match store.heartbeat(job_id, &worker, lease, clock.now()).await {
-                            Ok(true) => {}
-                            Ok(false) => break,
-                            Err(e) => tracing::warn!(job = job_id, "heartbeat failed: {e}"),
-                        }
-                    }
-                })
-            };
+            let keeper = podsift_core::LeaseKeeper::start(
+                Arc::clone(&self.store),
+                Arc::clone(&self.clock),
+                job.id,
+                worker,
+                self.settings.job_lease,
+            );
             let result = self
                 .transcribe_episode(episode_id, &|p| progress(episode_id, p))
                 .await;
-            heartbeat.abort();
+            drop(keeper);
             let now = self.clock.now();
             let report = match result {
                 Ok(done) => {

@@ -21,6 +21,46 @@ pub struct Config {
     pub email: EmailConfig,
     pub asr: AsrConfig,
     pub ranking: RankingConfig,
+    pub service: ServiceConfig,
+}
+
+/// `podsift serve` and `podsift worker`: loop timings, leases and delivery retries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// How often the feed scheduler looks for due feeds.
+    pub poll_every_secs: u64,
+    /// How often the digest schedule and the delivery outbox are checked.
+    pub schedule_every_secs: u64,
+    /// How long an idle job worker waits before claiming again.
+    pub worker_idle_ms: u64,
+    /// A digest slot missed by up to this long (the machine was off at 7:00) is still sent.
+    pub catch_up_hours: u64,
+    /// How long running work may take to finish after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Lease of an extraction job; the worker renews it every third of it while it runs,
+    /// so a killed worker's job is taken over by another after at most this long.
+    pub job_lease_secs: u64,
+    /// First delivery retry after a failed send; each further attempt waits 4x longer.
+    pub delivery_retry_secs: u64,
+    /// A send that was started but never finished (the process died) is retried after this
+    /// long, with the same idempotency key (the same email Message-ID).
+    pub stale_send_secs: u64,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        Self {
+            poll_every_secs: 60,
+            schedule_every_secs: 30,
+            worker_idle_ms: 5000,
+            catch_up_hours: 12,
+            shutdown_grace_secs: 20,
+            job_lease_secs: 120,
+            delivery_retry_secs: 60,
+            stale_send_secs: 900,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

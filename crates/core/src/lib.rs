@@ -8,6 +8,7 @@ pub mod feedback;
 pub mod fetch;
 pub mod insight;
 pub mod jobs;
+pub mod lease;
 pub mod model;
 pub mod store;
 pub mod users;
@@ -20,6 +21,7 @@ pub use fetch::{
 };
 pub use insight::*;
 pub use jobs::{Job, JobKind, JobState, NewJob};
+pub use lease::LeaseKeeper;
 pub use model::*;
 pub use store::{Store, StoreError};
 pub use users::{ChannelSpec, NewUserProfile, ServiceCounts, UserProfile};

@@ -156,7 +156,9 @@ pub trait Store: Send + Sync {
     async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError>;
 
     // ----- insights ----------------------------------------------------------------------
-    /// Candidate episodes with a transcript and no extraction yet, oldest first.
+    /// Candidate episodes with a transcript, no extraction yet and no extraction job ever
+    /// (one job per episode: a finished one is not queued again by a racing worker, and a dead
+    /// one comes back only by hand, `podsift jobs --retry`), oldest first.
     async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError>;
     /// Store an episode's insights and its extraction report, replacing earlier ones.
     /// Returns the new insight ids.

@@ -18,6 +18,33 @@ use crate::{PipelineError, SharedClock};
 pub const STALE_SEND: Duration = Duration::from_secs(15 * 60);
 /// Delivery attempts before a channel is given up for that digest.
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 6;
+
+/// When failed and interrupted sends are tried again (`[service]` in the service).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryPolicy {
+    /// A `sending` row older than this counts as crashed and is sent again.
+    pub stale_send: Duration,
+    /// The wait after the first failed attempt; each further one waits 4x longer.
+    pub retry_base: Duration,
+}
+
+impl Default for DeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            stale_send: STALE_SEND,
+            retry_base: Duration::from_secs(60),
+        }
+    }
+}
+
+impl DeliveryPolicy {
+    /// The wait before attempt `attempts + 1`: base · 4^attempts (4 min, 16 min, … with
+    /// the default base), capped at 4^5 · base.
+    pub fn retry_after(&self, attempts: u32) -> Duration {
+        self.retry_base
+            .saturating_mul(1u32 << (2 * attempts.min(5)))
+    }
+}
 /// How far back a first digest looks for insights.
 pub const FIRST_DIGEST_LOOKBACK_DAYS: i64 = 7;
 
@@ -57,6 +84,9 @@ pub struct Digester {
     ranker: Option<crate::Ranker>,
     /// Signs the 👍/👎 links (they appear only with `digest.base_url` too).
     feedback_secret: Option<Vec<u8>>,
+    policy: DeliveryPolicy,
+    /// The user's own interests for the ranking (else `[ranking] interests`).
+    interests: Option<String>,
 }
 
 impl Digester {
@@ -73,7 +103,21 @@ impl Digester {
             channels,
             ranker: None,
             feedback_secret: None,
+            policy: DeliveryPolicy::default(),
+            interests: None,
         }
+    }
+
+    /// Rank with this user's interests instead of `[ranking] interests`.
+    pub fn with_user_interests(mut self, interests: Option<String>) -> Self {
+        self.interests = interests;
+        self
+    }
+
+    /// When failed and interrupted sends are retried.
+    pub fn with_delivery_policy(mut self, policy: DeliveryPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// Put signed 👍/👎 links in delivered digests (when `digest.base_url` is set).
@@ -115,6 +159,7 @@ impl Digester {
                     &candidates,
                     self.cfg.size,
                     now,
+                    self.interests.as_deref(),
                 )
                 .await?
             }
@@ -175,7 +220,7 @@ impl Digester {
         let mut reports = Vec::new();
         for d in self
             .store
-            .due_deliveries(self.clock.now(), STALE_SEND)
+            .due_deliveries(self.clock.now(), self.policy.stale_send)
             .await?
         {
             let Some(channel) = by_name.get(&d.channel) else {
@@ -184,7 +229,7 @@ impl Digester {
             };
             if !self
                 .store
-                .start_delivery(d.id, self.clock.now(), STALE_SEND)
+                .start_delivery(d.id, self.clock.now(), self.policy.stale_send)
                 .await?
             {
                 continue;
@@ -211,7 +256,8 @@ impl Digester {
                     receipt,
                 ),
                 Err(e) if e.is_retryable() && attempts < MAX_DELIVERY_ATTEMPTS => {
-                    let wait = chrono::Duration::minutes(1i64 << (2 * attempts.min(5)));
+                    let wait = chrono::Duration::from_std(self.policy.retry_after(attempts))
+                        .unwrap_or(chrono::Duration::MAX);
                     (
                         DeliveryOutcome::Retry {
                             error: e.to_string(),

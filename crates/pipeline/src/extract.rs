@@ -31,10 +31,11 @@ pub struct Extractor {
     clock: SharedClock,
     cfg: LlmConfig,
     interests: Vec<String>,
+    lease: Duration,
 }
 
-/// A lease longer than the slowest local model takes on a long episode.
-const LEASE: Duration = Duration::from_secs(3 * 3600);
+/// The default extraction lease; renewed while the job runs ([`podsift_core::LeaseKeeper`]).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
 impl Extractor {
     pub fn new(
@@ -51,7 +52,14 @@ impl Extractor {
             clock,
             cfg,
             interests: Vec::new(),
+            lease: DEFAULT_LEASE,
         }
+    }
+
+    /// How long a claimed job is leased between heartbeats' renewals (`[service] job_lease_secs`).
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
     }
 
     /// Interest keywords that raise a window's pre-score.
@@ -94,7 +102,12 @@ impl Extractor {
         let mut out = Vec::new();
         while let Some(job) = self
             .store
-            .claim(&[JobKind::ExtractInsights], worker, LEASE, self.clock.now())
+            .claim(
+                &[JobKind::ExtractInsights],
+                worker,
+                self.lease,
+                self.clock.now(),
+            )
             .await?
         {
             let Some(episode_id) = job.episode_id() else {
@@ -110,7 +123,16 @@ impl Extractor {
                     .await?;
                 continue;
             };
-            let rep = match self.extract(episode_id).await? {
+            let keeper = podsift_core::LeaseKeeper::start(
+                self.store.clone(),
+                self.clock.clone(),
+                job.id,
+                worker,
+                self.lease,
+            );
+            let extracted = self.extract(episode_id).await;
+            drop(keeper);
+            let rep = match extracted? {
                 Ok((title, insights, report)) => {
                     self.store
                         .complete(job.id, worker, self.clock.now())

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use podsift_core::{Clock, StoreError};
 
-pub use deliver::{DeliveryReport, DigestOutcome, Digester};
-pub use extract::{ExtractReport, Extractor};
+pub use deliver::{DeliveryPolicy, DeliveryReport, DigestOutcome, Digester};
+pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Ranker, apply_feedback, rank_config};
 
 /// Why a pipeline step failed as a whole (per-episode and per-delivery failures are recorded,

@@ -119,7 +119,16 @@ impl Poller {
         else {
             return Ok(None);
         };
+        // Renewed while the download runs: a killed worker's job is taken over soon.
+        let keeper = podsift_core::LeaseKeeper::start(
+            self.store.clone(),
+            self.clock.clone(),
+            job.id,
+            worker,
+            self.settings.job_lease,
+        );
         let result = self.execute(&job).await;
+        drop(keeper);
         let now = self.clock.now();
         let (state, detail, produced) = match result {
             Ok(p) => {

@@ -44,14 +44,17 @@ impl PollerSettings {
             poll: poll.clone(),
             max_feed_bytes: http.max_feed_bytes,
             max_transcript_bytes: http.max_transcript_bytes,
-            // Longer than a whole fetch with its retries, so a live job is never reclaimed.
-            job_lease: std::time::Duration::from_secs(
-                http.timeout_secs
-                    .saturating_mul(u64::from(http.retries) + 1)
-                    .saturating_add(60),
-            ),
+            // Renewed by heartbeats while a job runs ([`PollerSettings::with_job_lease`]).
+            job_lease: std::time::Duration::from_secs(120),
             transcribe_missing: false,
         }
+    }
+
+    /// How long a claimed job stays leased between the running worker's renewals (a killed
+    /// worker's job is taken over after at most this long).
+    pub fn with_job_lease(mut self, lease: std::time::Duration) -> Self {
+        self.job_lease = lease.max(std::time::Duration::from_secs(1));
+        self
     }
 
     /// With speech-to-text queued for episodes that have audio but no publisher transcript.

@@ -16,6 +16,9 @@ use crate::rows::{JOB_COLUMNS, job_from_row, parse_job_state};
 pub const MAX_DEDUPE_KEY: usize = 1024;
 /// Longest worker name accepted.
 pub const MAX_WORKER_NAME: usize = 256;
+/// How many more times than `max_attempts` a job is taken over after its worker vanished
+/// (its lease expired) before it goes dead. Written into both stores' claim SQL as `+ 4`.
+pub const CRASH_ALLOWANCE: u32 = 4;
 
 pub(crate) fn check_worker(worker: &str) -> Result<(), StoreError> {
     if worker.is_empty() || worker.len() > MAX_WORKER_NAME {
@@ -68,13 +71,15 @@ impl SqliteStore {
             return Ok(None);
         }
         let now_ms = ms(now);
-        // A job whose worker vanished during its last allowed attempt is not run again: it
-        // would crash the next worker too. It goes dead, visible and retryable by hand.
+        // A job whose workers keep vanishing while they run it (killed, OOM) is taken over by
+        // another worker, up to CRASH_ALLOWANCE (4, in the SQL) times more than it may fail:
+        // restarts of healthy workers do not kill it, while a job that crashes every worker
+        // does not loop forever. It goes dead, visible and retryable by hand.
         sqlx::query(
             "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
-             last_error = COALESCE(last_error || '; ', '') || 'lease expired on the final attempt', \
+             last_error = COALESCE(last_error || '; ', '') || 'its worker vanished while running it on every allowed attempt', \
              updated_at = ? \
-             WHERE state = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts",
+             WHERE state = 'running' AND lease_expires_at <= ? AND attempts >= max_attempts + 4",
         )
         .bind(now_ms)
         .bind(now_ms)

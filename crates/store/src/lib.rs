@@ -21,6 +21,7 @@ mod feedback;
 mod feeds;
 mod insights;
 mod jobs;
+pub use jobs::CRASH_ALLOWANCE;
 mod postgres;
 mod rows;
 mod transcripts;

@@ -81,6 +81,43 @@ fn digest_of(date: NaiveDate, ids: &[i64]) -> Digest {
     }
 }
 
+/// An episode whose extraction job exists (queued, running, done or dead) is not listed
+/// again: two workers racing to queue it make one job, a finished one is not redone.
+pub async fn episode_with_an_extraction_job_is_not_listed(store: &dyn Store) {
+    use podsift_core::jobs::{JobKind, NewJob};
+    let ep = episode_with_transcript(store, "https://example.org/j.xml").await;
+    assert_eq!(store.episodes_needing_insights(10).await.unwrap(), vec![ep]);
+    let job = NewJob::for_episode(JobKind::ExtractInsights, ep, t0());
+    let id = store.enqueue(&job, t0()).await.unwrap().unwrap();
+    assert!(
+        store
+            .episodes_needing_insights(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let claimed = store
+        .claim(
+            &[JobKind::ExtractInsights],
+            "w",
+            std::time::Duration::from_secs(30),
+            t0(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, id);
+    assert!(store.complete(id, "w", at(1)).await.unwrap());
+    assert!(
+        store
+            .episodes_needing_insights(10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "done, even without an extraction record"
+    );
+}
+
 /// Extraction is recorded once, replaces earlier insights, and episodes needing it are listed.
 pub async fn extraction_round_trip(store: &dyn Store) {
     let ep = episode_with_transcript(store, "https://example.org/i.xml").await;

@@ -40,6 +40,8 @@ impl PgStore {
             "SELECT e.id FROM episodes e JOIN transcripts t ON t.episode_id = e.id \
              WHERE e.state = 'candidate' AND t.segment_count > 0 \
              AND NOT EXISTS (SELECT 1 FROM extractions x WHERE x.episode_id = e.id) \
+             AND NOT EXISTS (SELECT 1 FROM jobs j \
+                             WHERE j.dedupe_key = 'extract_insights:' || e.id::text) \
              ORDER BY e.id LIMIT $1",
         )
         .bind(limit(limit_n))

@@ -57,15 +57,17 @@ impl PgStore {
         }
         let now_ms = ms(now);
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-        // A job whose worker vanished during its last allowed attempt is not run again: it
-        // would crash the next worker too. It goes dead, visible and retryable by hand. Rows
+        // A job whose workers keep vanishing while they run it (killed, OOM) is taken over by
+        // another worker, up to CRASH_ALLOWANCE (4, in the SQL) times more than it may fail:
+        // restarts of healthy workers do not kill it, while a job that crashes every worker
+        // does not loop forever. It goes dead, visible and retryable by hand. Rows
         // another claimer holds are skipped, not waited for.
         sqlx::query(
             "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_expires_at = NULL, \
-             last_error = COALESCE(last_error || '; ', '') || 'lease expired on the final attempt', \
+             last_error = COALESCE(last_error || '; ', '') || 'its worker vanished while running it on every allowed attempt', \
              updated_at = $1 \
              WHERE id IN (SELECT id FROM jobs WHERE state = 'running' \
-             AND lease_expires_at <= $1 AND attempts >= max_attempts \
+             AND lease_expires_at <= $1 AND attempts >= max_attempts + 4 \
              FOR UPDATE SKIP LOCKED)",
         )
         .bind(now_ms)
