@@ -24,6 +24,8 @@ pub struct App {
     /// Audio downloads (the same guarded HTTP client as the poller's).
     pub downloader: Arc<dyn podsift_core::Downloader>,
     pub quiet: bool,
+    /// `--user EMAIL`: the user the command acts as (else the local user).
+    pub user_email: Option<String>,
 }
 
 /// Defaults, then the TOML file, then `PODSIFT_*` variables (`PODSIFT_HTTP__TIMEOUT_SECS=10`),
@@ -47,7 +49,7 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
     // Only the variables that name config keys: PODSIFT_DATA_DIR/PODSIFT_CONFIG are flags.
     fig = fig.merge(
         Env::prefixed("PODSIFT_")
-            .ignore(&["CONFIG", "CORPORA"])
+            .ignore(&["CONFIG", "CORPORA", "USER"])
             .split("__"),
     );
     let mut config: Config = fig.extract().with_context(|| match &file {
@@ -118,11 +120,19 @@ impl App {
             poller,
             downloader: fetcher,
             quiet: cli.quiet,
+            user_email: cli.user.clone(),
         })
     }
 
-    /// The local user (created on first use).
+    /// The user given with `--user EMAIL` (who must exist), else the local user (created on
+    /// first use).
     pub async fn user(&self) -> Result<podsift_core::UserId> {
-        Ok(self.store.default_user(chrono::Utc::now()).await?)
+        match &self.user_email {
+            Some(email) => match self.store.user_by_email(email).await? {
+                Some(u) => Ok(u.id),
+                None => bail!("no user {email:?} (add one with `podsift users add {email}`)"),
+            },
+            None => Ok(self.store.default_user(chrono::Utc::now()).await?),
+        }
     }
 }

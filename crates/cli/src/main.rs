@@ -33,6 +33,11 @@ pub struct Cli {
     /// No progress bars.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Act as this user of a shared instance (`podsift users add`): subscribe, feeds,
+    /// episodes, digest, feedback and run then use their subscriptions. Default: the local
+    /// user.
+    #[arg(long, global = true, env = "PODSIFT_USER", value_name = "EMAIL")]
+    pub user: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -63,7 +63,8 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
             };
             // Validate the channel URLs now rather than at the first delivery.
             let profile = app.store.add_user(&user, now).await?;
-            let usable = podsift_service::channels_for(&profile, app.config.allow_private_networks);
+            let usable =
+                podsift_service::channels_for(&profile, app.config.allow_private_networks, None);
             if usable.len() != profile.channels.len() {
                 app.store.remove_user(&profile.email).await?;
                 bail!("a channel URL is invalid (https only; see the warning above)");
@@ -165,9 +166,11 @@ impl Stage for AsrJobs {
     }
 }
 
-fn build_service(app: App) -> Result<Service> {
+async fn build_service(app: App) -> Result<Service> {
     let app = Arc::new(app);
     let clock = Arc::new(SystemClock);
+    // Every stage's lease, renewed while its job runs.
+    let lease = std::time::Duration::from_secs(app.config.service.job_lease_secs.max(1));
     let fetcher =
         podsift_fetch::HttpFetcher::new(&app.config.http, app.config.allow_private_networks)
             .context("cannot set up the HTTP client")?;
@@ -176,16 +179,20 @@ fn build_service(app: App) -> Result<Service> {
         Arc::new(fetcher),
         clock.clone(),
         podsift_poller::PollerSettings::new(&app.config.poll, &app.config.http)
-            .with_transcription(crate::asr::enabled(&app.config.asr)),
+            .with_transcription(crate::asr::enabled(&app.config.asr))
+            .with_job_lease(lease),
     ));
     let llm = crate::llm::build(&app.config.llm, &app.data_dir, true)?;
-    let extractor = Arc::new(Extractor::new(
-        app.store.clone(),
-        llm,
-        app.cache.clone(),
-        clock.clone(),
-        app.config.llm.clone(),
-    ));
+    let extractor = Arc::new(
+        Extractor::new(
+            app.store.clone(),
+            llm,
+            app.cache.clone(),
+            clock.clone(),
+            app.config.llm.clone(),
+        )
+        .with_lease(lease),
+    );
     let mut stages: Vec<(Arc<dyn Stage>, usize)> = vec![
         (
             Arc::new(FetchStage {
@@ -217,7 +224,10 @@ fn build_service(app: App) -> Result<Service> {
                             a.downloader.clone(),
                             engine,
                             Arc::new(SystemClock),
-                            crate::asr::settings(&a),
+                            podsift_asr::stage::AsrSettings {
+                                job_lease: lease.max(std::time::Duration::from_secs(60)),
+                                ..crate::asr::settings(&a)
+                            },
                         );
                         Ok(Arc::new(AsrJobs(stage)) as Arc<dyn Stage>)
                     }
@@ -236,12 +246,29 @@ fn build_service(app: App) -> Result<Service> {
             None
         }
     };
+    // Each user's digest is emailed to their address when an SMTP server is configured.
+    let email = &app.config.email;
+    let smtp = email
+        .smtp_host
+        .is_some()
+        .then(|| podsift_service::SmtpServer {
+            config: email.clone(),
+            password: podsift_digest::SmtpChannel::password_from_env(email),
+            unsubscribe_url: app.config.digest.base_url.clone(),
+        });
+    let mut errors = Vec::new();
+    let ranker = crate::rank::ranker(&app, &mut errors).await?;
+    for e in errors {
+        tracing::warn!("{e}");
+    }
     let settings = ServiceSettings {
         feedback_secret,
         allow_http_loopback: app.config.allow_private_networks,
         public_url: app.config.digest.base_url.clone(),
         digest: app.config.digest.clone(),
-        ..ServiceSettings::default()
+        smtp,
+        ranker,
+        ..ServiceSettings::from_config(&app.config.service)
     };
     Ok(Service {
         store: app.store.clone(),
@@ -253,7 +280,7 @@ fn build_service(app: App) -> Result<Service> {
 }
 
 pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
-    let service = build_service(app)?;
+    let service = build_service(app).await?;
     let listener = podsift_service::bind(listen).await?;
     let addr = listener
         .local_addr()
@@ -278,7 +305,7 @@ fn exit_now() -> ! {
 }
 
 pub async fn worker(app: App) -> Result<()> {
-    let service = build_service(app)?;
+    let service = build_service(app).await?;
     eprintln!("podsift: worker running (job stages only)");
     service
         .run(Mode::Worker, None, podsift_service::shutdown_signal())

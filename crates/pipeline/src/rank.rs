@@ -38,6 +38,14 @@ pub struct Ranker {
     pub cfg: RankingConfig,
 }
 
+impl std::fmt::Debug for Ranker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranker")
+            .field("model", &self.embedder.model_id())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Ranker {
     pub fn new(embedder: Arc<dyn Embedder>, cfg: RankingConfig) -> Self {
         Self { embedder, cfg }
@@ -76,12 +84,19 @@ impl Ranker {
         candidates: &[CandidateInsight],
         size: usize,
         now: DateTime<Utc>,
+        user_interests: Option<&str>,
     ) -> Result<Vec<podsift_digest::Pick>, PipelineError> {
         let history = self.history(store, user, date).await?;
         let since = now - chrono::Duration::days(self.cfg.history_days.clamp(0, MAX_HISTORY_DAYS));
         let feedback = store.list_feedback(user, since).await?;
         let embedder = self.embedder.clone();
-        let interests = self.cfg.interests.clone();
+        // The user's own interests (`podsift users add --interests`, the web settings) win
+        // over `[ranking] interests`, the instance-wide default.
+        let interests = user_interests
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .unwrap_or(&self.cfg.interests)
+            .to_string();
         let config = rank_config(&self.cfg, size);
         let owned: Vec<CandidateInsight> = candidates.to_vec();
         // Embedding is CPU-bound (tens of sentences per second): off the async threads.

@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use metrics::Metrics;
-pub use schedule::{DigestScheduler, channels_for, first_slot};
+pub use schedule::{DigestScheduler, SmtpServer, channels_for, first_slot};
 pub use stages::{ExtractStage, FetchStage, LazyStage, Stage, StageError};
 
 /// Errors that stop the service from starting (running loops never return errors).
@@ -64,6 +64,30 @@ pub struct ServiceSettings {
     pub digest: DigestConfig,
     /// The secret that signs the digest's 👍/👎 links; `None`: `GET /feedback` answers 404.
     pub feedback_secret: Option<Vec<u8>>,
+    /// The SMTP server: when set, each user's digest is also emailed to their address.
+    pub smtp: Option<SmtpServer>,
+    /// The embeddings ranking (`None`: the simple selection).
+    pub ranker: Option<podsift_pipeline::Ranker>,
+    /// When failed and interrupted deliveries are retried.
+    pub delivery: podsift_pipeline::DeliveryPolicy,
+}
+
+impl ServiceSettings {
+    /// The timings of `[service]` over the defaults.
+    pub fn from_config(cfg: &podsift_core::config::ServiceConfig) -> Self {
+        Self {
+            poll_every: Duration::from_secs(cfg.poll_every_secs.max(1)),
+            worker_idle: Duration::from_millis(cfg.worker_idle_ms.max(10)),
+            schedule_every: Duration::from_secs(cfg.schedule_every_secs.max(1)),
+            catch_up: Duration::from_secs(cfg.catch_up_hours.saturating_mul(3600)),
+            shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
+            delivery: podsift_pipeline::DeliveryPolicy {
+                stale_send: Duration::from_secs(cfg.stale_send_secs.max(1)),
+                retry_base: Duration::from_secs(cfg.delivery_retry_secs.max(1)),
+            },
+            ..Self::default()
+        }
+    }
 }
 
 impl Default for ServiceSettings {
@@ -79,6 +103,9 @@ impl Default for ServiceSettings {
             public_url: None,
             digest: DigestConfig::default(),
             feedback_secret: None,
+            smtp: None,
+            ranker: None,
+            delivery: podsift_pipeline::DeliveryPolicy::default(),
         }
     }
 }

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use podsift_core::config::DigestConfig;
+use podsift_core::config::{DigestConfig, EmailConfig};
 use podsift_core::{Channel, ChannelSpec, Clock, Store, UserProfile};
-use podsift_digest::{DiscordChannel, HttpChannelOptions, SlackChannel, WebhookChannel};
+use podsift_digest::{
+    DiscordChannel, HttpChannelOptions, SlackChannel, SmtpChannel, WebhookChannel,
+};
 use podsift_pipeline::{DigestOutcome, Digester};
 use podsift_schedule::{Decision, due, next_run, parse_local_time, parse_tz};
 use tokio::sync::watch;
@@ -35,14 +37,58 @@ pub fn first_slot(
     ))
 }
 
-/// The delivery channels of a user's stored channel list. An invalid one is logged and left
-/// out (the others still work).
-pub fn channels_for(user: &UserProfile, allow_http_loopback: bool) -> Vec<Arc<dyn Channel>> {
+/// The service's SMTP server (`[email]` without `to`): every user's digest is emailed to
+/// their own address through it.
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub config: EmailConfig,
+    /// From `[email] password_env`; never logged.
+    pub password: Option<String>,
+    /// `List-Unsubscribe` target (the web UI's settings page).
+    pub unsubscribe_url: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpServer")
+            .field("host", &self.config.smtp_host)
+            .field("port", &self.config.smtp_port)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl SmtpServer {
+    /// An email channel to `to` through this server.
+    pub fn channel_to(&self, to: &str) -> Result<SmtpChannel, podsift_core::DeliveryError> {
+        let config = EmailConfig {
+            to: Some(to.to_string()),
+            ..self.config.clone()
+        };
+        Ok(SmtpChannel::new(&config, self.password.clone())?
+            .with_unsubscribe_url(self.unsubscribe_url.as_deref()))
+    }
+}
+
+/// The delivery channels of a user: their email address through the service's SMTP server
+/// (when one is configured), then their stored channel list. An invalid one is logged and
+/// left out (the others still work).
+pub fn channels_for(
+    user: &UserProfile,
+    allow_http_loopback: bool,
+    smtp: Option<&SmtpServer>,
+) -> Vec<Arc<dyn Channel>> {
     let opts = HttpChannelOptions {
         allow_http_loopback,
         ..HttpChannelOptions::default()
     };
     let mut out: Vec<Arc<dyn Channel>> = Vec::new();
+    if let Some(server) = smtp {
+        match server.channel_to(&user.email) {
+            Ok(c) => out.push(Arc::new(c)),
+            Err(e) => tracing::warn!(user = %user.email, "cannot email this user: {e}"),
+        }
+    }
     for spec in &user.channels {
         let built: Result<Arc<dyn Channel>, _> = match spec {
             ChannelSpec::Webhook { url, secret } => {
@@ -92,7 +138,23 @@ impl DigestScheduler {
     }
 
     fn digester(&self, cfg: DigestConfig, channels: Vec<Arc<dyn Channel>>) -> Digester {
-        Digester::new(self.store.clone(), self.clock.clone(), cfg, channels)
+        let mut d = Digester::new(self.store.clone(), self.clock.clone(), cfg, channels)
+            .with_delivery_policy(self.settings.delivery);
+        if let Some(r) = &self.settings.ranker {
+            d = d.with_ranker(r.clone());
+        }
+        if let Some(secret) = &self.settings.feedback_secret {
+            d = d.with_feedback_secret(secret.clone());
+        }
+        d
+    }
+
+    fn channels_for(&self, user: &UserProfile) -> Vec<Arc<dyn Channel>> {
+        channels_for(
+            user,
+            self.settings.allow_http_loopback,
+            self.settings.smtp.as_ref(),
+        )
     }
 
     /// One pass over every user: make the digests that are due. Errors of one user are
@@ -142,8 +204,9 @@ impl DigestScheduler {
                         size: user.digest_size.max(1) as usize,
                         ..self.settings.digest.clone()
                     };
-                    let digester =
-                        self.digester(cfg, channels_for(user, self.settings.allow_http_loopback));
+                    let digester = self
+                        .digester(cfg, self.channels_for(user))
+                        .with_user_interests(user.interests.clone());
                     match digester
                         .make_digest(user.id, for_date)
                         .await
@@ -189,7 +252,7 @@ impl DigestScheduler {
         };
         let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
         for u in &users {
-            for c in channels_for(u, self.settings.allow_http_loopback) {
+            for c in self.channels_for(u) {
                 if !channels.iter().any(|have| have.name() == c.name()) {
                     channels.push(c);
                 }
