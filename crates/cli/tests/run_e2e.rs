@@ -3,104 +3,25 @@
 //! real SMTP server (aiosmtpd). Skips loudly when the model, the runtime binary or aiosmtpd is
 //! missing (`scripts/ci-deps` installs them in CI).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use podsift_testkit::{Route, TestServer};
+use podsift_testkit::{Route, Smtp, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_podsift");
 
 fn model() -> Option<PathBuf> {
-    let dir = std::env::var_os("PODSIFT_TEST_ASSETS")
-        .map(PathBuf::from)
-        .or_else(|| dirs_home().map(|h| h.join(".cache/podsift-test-assets")))?;
-    let p = dir.join("smollm2-135m-instruct-q4_1.gguf");
-    p.exists().then_some(p)
+    podsift_testkit::test_asset("smollm2-135m-instruct-q4_1.gguf")
 }
 
 fn minilm() -> Option<PathBuf> {
-    let dir = std::env::var_os("PODSIFT_TEST_ASSETS")
-        .map(PathBuf::from)
-        .or_else(|| dirs_home().map(|h| h.join(".cache/podsift-test-assets")))?
-        .join("all-minilm-l6-v2");
-    dir.join("model.safetensors").exists().then_some(dir)
-}
-
-fn dirs_home() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(PathBuf::from)
+    podsift_testkit::test_asset("all-minilm-l6-v2/model.safetensors")
+        .and_then(|p| p.parent().map(Path::to_path_buf))
 }
 
 fn llm_bin() -> Option<PathBuf> {
     let p = Path::new(BIN).with_file_name("podsift-llm");
     p.exists().then_some(p)
-}
-
-struct Smtp {
-    child: Child,
-    port: u16,
-    maildir: tempfile::TempDir,
-}
-
-impl Drop for Smtp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Smtp {
-    fn start() -> Option<Smtp> {
-        let ok = Command::new("python3")
-            .args(["-c", "import aiosmtpd"])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if !ok {
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let maildir = tempfile::tempdir().ok()?;
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Some(Smtp {
-            child,
-            port,
-            maildir,
-        })
-    }
-
-    fn messages(&self) -> Vec<String> {
-        let new = self.maildir.path().join("mail").join("new");
-        let mut out: Vec<String> = std::fs::read_dir(new)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort();
-        out
-    }
 }
 
 fn podsift(dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {

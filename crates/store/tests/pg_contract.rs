@@ -9,97 +9,17 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use podsift_core::jobs::{JobKind, NewJob};
 use podsift_core::store::{Store, StoreError};
 use podsift_store::contract::{episodes, feedback, feeds, insights, jobs, t0, transcripts};
-use podsift_store::{PgOptions, PgStore, redact_url};
-use sqlx::{Connection, PgConnection};
+use podsift_store::{PgOptions, PgStore};
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use podsift_testkit::pg::TestDb;
 
-fn admin_url() -> String {
-    std::env::var("PODSIFT_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_string())
-}
-
-/// An admin connection, or `None` (after printing the SKIP line) when the server is down.
-async fn admin() -> Option<PgConnection> {
-    let url = admin_url();
-    match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
-        Ok(Ok(conn)) => Some(conn),
-        Ok(Err(e)) => {
-            eprintln!(
-                "SKIP: PostgreSQL not reachable at {}: {e}",
-                redact_url(&url)
-            );
-            None
-        }
-        Err(_) => {
-            eprintln!(
-                "SKIP: PostgreSQL not reachable at {}: connect timed out",
-                redact_url(&url)
-            );
-            None
-        }
-    }
-}
-
-/// A fresh database on the test server, dropped by [`TestDb::drop_db`].
-struct TestDb {
-    name: String,
-    url: String,
-}
-
-impl TestDb {
-    async fn create() -> Option<Self> {
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let mut conn = admin().await?;
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or_default();
-        let name = format!(
-            "podsift_t_{}_{}_{nanos}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        // The name is generated above from digits only: safe to splice into the statement.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("CREATE DATABASE on the test server");
-        let _ = conn.close().await;
-        let mut url = url::Url::parse(&admin_url()).expect("PODSIFT_TEST_PG_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Some(Self {
-            name,
-            url: url.to_string(),
-        })
-    }
-
-    /// Best effort: a leftover `podsift_t_*` database is harmless.
-    async fn drop_db(self) {
-        if let Ok(Ok(mut conn)) =
-            tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&admin_url())).await
-        {
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut conn)
-                .await
-            {
-                eprintln!("note: could not drop test database {}: {e}", self.name);
-            }
-            let _ = conn.close().await;
-        }
-    }
-
-    async fn store(&self) -> PgStore {
-        PgStore::connect(&self.url)
-            .await
-            .expect("connect to test db")
-    }
+async fn store(db: &TestDb) -> PgStore {
+    PgStore::connect(&db.url).await.expect("connect to test db")
 }
 
 /// Run `test` against `handles` stores on one fresh database, then drop the database; a
@@ -114,7 +34,7 @@ where
     };
     let mut stores = Vec::new();
     for _ in 0..handles {
-        stores.push(db.store().await);
+        stores.push(store(&db).await);
     }
     let closers = stores.clone();
     let result = tokio::spawn(test(stores)).await;
@@ -160,6 +80,7 @@ macro_rules! contract {
 contract!(
     feedback::feedback_round_trip,
     insights::extraction_round_trip,
+    insights::episode_with_an_extraction_job_is_not_listed,
     insights::digest_and_outbox,
     feeds::default_user_is_stable,
     feeds::subscribe_twice_reuses_feed,
@@ -417,7 +338,7 @@ async fn tls_when_required() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let store = db.store().await;
+    let store = store(&db).await;
     let server_ssl: String = sqlx::query_scalar("SHOW ssl")
         .fetch_one(store.pool())
         .await

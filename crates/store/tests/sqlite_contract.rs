@@ -32,6 +32,7 @@ macro_rules! contract {
 contract!(
     feedback::feedback_round_trip,
     insights::extraction_round_trip,
+    insights::episode_with_an_extraction_job_is_not_listed,
     insights::digest_and_outbox,
     feeds::default_user_is_stable,
     feeds::subscribe_twice_reuses_feed,

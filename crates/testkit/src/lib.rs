@@ -14,8 +14,12 @@
 //! # }
 //! ```
 
+pub mod assets;
 mod farm;
+pub mod llm;
+pub mod pg;
 mod route;
+pub mod smtp;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -29,8 +33,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use tokio::sync::watch;
 
+pub use assets::{test_asset, test_assets_dir};
 pub use farm::feed_farm;
+pub use llm::ScriptedLlm;
 pub use route::Route;
+pub use smtp::Smtp;
 
 /// Requests recorded per path (hits keep counting past this).
 const MAX_RECORDED_PER_PATH: usize = 10_000;
