@@ -1,7 +1,12 @@
 //! Poll benchmark: N feeds on a loopback farm (a separate process), a real SQLite store and the
 //! real HTTP fetcher.
 //!
-//! `cargo run --release -p podsift-poller --example poll_bench -- [N] [NOT_MODIFIED_SHARE]`
+//! `cargo run --release -p podsift-poller --example poll_bench -- [N] [NOT_MODIFIED_SHARE] [USERS] [DATABASE_URL]`
+//!
+//! With USERS > 0 the feeds belong to that many users of a shared instance, 50 subscriptions
+//! each, overlapping (every feed has at least one subscriber): the service's poll cycle, where a
+//! feed followed by many users is still fetched once. DATABASE_URL (`postgres://…`, an empty
+//! database) replaces the SQLite file.
 //!
 //! Phase 1 (baseline): the first poll of every feed: all 200, full parse, every episode
 //! inserted. Phase 2 (the goal's case): a second poll where the given share of feeds answer
@@ -55,9 +60,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::io::BufReader::new(farm.stdout.take().ok_or("no stdout")?).read_line(&mut line)?;
     let base = line.trim().trim_end_matches('/').to_string();
 
+    let users: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let dir = tempfile::tempdir()?;
-    let store: Arc<dyn Store> =
-        Arc::new(podsift_store::SqliteStore::open(&dir.path().join("bench.db")).await?);
+    let store: Arc<dyn Store> = match args.next() {
+        Some(url) => podsift_store::connect_database(&url).await?,
+        None => Arc::new(podsift_store::SqliteStore::open(&dir.path().join("bench.db")).await?),
+    };
     let http = HttpConfig {
         per_host_concurrency: 64,
         per_host_interval_ms: 0,
@@ -70,19 +78,60 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let fetcher = Arc::new(podsift_fetch::HttpFetcher::new(&http, true)?);
     let clock = Arc::new(SystemClock);
-    let user = store.default_user(clock.now()).await?;
-    for i in 0..n {
-        store
-            .subscribe(
-                user,
-                &NewFeed {
-                    url: format!("{base}/feed/{i}.xml"),
-                    metadata: FeedMetadata::default(),
-                    next_check_at: clock.now(),
-                },
-                clock.now(),
-            )
-            .await?;
+    let feed = |i: usize| NewFeed {
+        url: format!("{base}/feed/{i}.xml"),
+        metadata: FeedMetadata::default(),
+        next_check_at: clock.now(),
+    };
+    let t = Instant::now();
+    if users == 0 {
+        let user = store.default_user(clock.now()).await?;
+        for i in 0..n {
+            store.subscribe(user, &feed(i), clock.now()).await?;
+        }
+    } else {
+        // Feed i's first subscriber is user i % USERS; 49 more per user at pseudo-random
+        // (a multiplicative hash), so popular and niche feeds overlap.
+        let mut ids = Vec::with_capacity(users);
+        for u in 0..users {
+            let profile = store
+                .add_user(
+                    &podsift_core::NewUserProfile {
+                        email: format!("user{u}@bench.invalid"),
+                        time_zone: "UTC".into(),
+                        delivery_time: "07:00".into(),
+                        digest_size: 5,
+                        interests: None,
+                        channels: Vec::new(),
+                        next_digest_at: None,
+                        feed_token: format!("bench-token-{u}"),
+                    },
+                    clock.now(),
+                )
+                .await?;
+            ids.push(profile.id);
+        }
+        let mut subs = 0;
+        for i in 0..n {
+            store
+                .subscribe(ids[i % users], &feed(i), clock.now())
+                .await?;
+            subs += 1;
+        }
+        for (u, id) in ids.iter().enumerate() {
+            for k in 0..49usize {
+                let i = (u.wrapping_mul(7919) + k.wrapping_mul(104_729))
+                    .wrapping_mul(2_654_435_761)
+                    % n;
+                store.subscribe(*id, &feed(i), clock.now()).await?;
+                subs += 1;
+            }
+        }
+        println!(
+            "users: {users}, subscriptions: {subs} over {} feeds (set up in {:.1} s)",
+            store.list_feeds(None).await?.len(),
+            t.elapsed().as_secs_f64()
+        );
     }
     let poller = Poller::new(
         store.clone(),
@@ -96,9 +145,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "first poll (baseline: all 200, full parse + insert)",
         "re-poll (conditional GET)",
     ] {
-        let feeds = store.list_feeds(None).await?;
         reset_peak_rss();
         let t = Instant::now();
+        let feeds = store.list_feeds(None).await?;
         let s = poller.poll_feeds(&feeds, |_| {}, |_| {}).await;
         let secs = t.elapsed().as_secs_f64();
         println!(
