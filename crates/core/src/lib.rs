@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod model;
 pub mod store;
 pub mod users;
+pub mod web;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
@@ -23,3 +24,4 @@ pub use jobs::{Job, JobKind, JobState, NewJob};
 pub use model::*;
 pub use store::{Store, StoreError};
 pub use users::{ChannelSpec, NewUserProfile, ServiceCounts, UserProfile};
+pub use web::{DigestSummary, SearchHit, SearchKind, Session, ShowWeight, UserSettings};
