@@ -81,7 +81,11 @@ impl Ranker {
         let since = now - chrono::Duration::days(self.cfg.history_days.clamp(0, MAX_HISTORY_DAYS));
         let feedback = store.list_feedback(user, since).await?;
         let embedder = self.embedder.clone();
-        let interests = self.cfg.interests.clone();
+        // A service user's own interests and per-show weights (web UI settings) come first;
+        // the laptop's user has neither and keeps `[ranking] interests`.
+        let own = store.user_profile(user).await?.and_then(|p| p.interests);
+        let interests = own.unwrap_or_else(|| self.cfg.interests.clone());
+        let show_weights = store.show_weights(user).await?;
         let config = rank_config(&self.cfg, size);
         let owned: Vec<CandidateInsight> = candidates.to_vec();
         // Embedding is CPU-bound (tens of sentences per second): off the async threads.
@@ -97,6 +101,9 @@ impl Ranker {
                 interests: podsift_ranking::embed_interests(embedder.as_ref(), &interests)?,
                 ..Profile::default()
             };
+            for w in show_weights {
+                profile.show_weights.insert(w.podcast, w.weight as f32);
+            }
             apply_feedback(embedder.as_ref(), &mut profile, &feedback)?;
             let ranking = podsift_ranking::rank(&cands, &profile, &history, &config, now);
             tracing::info!(
