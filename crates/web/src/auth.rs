@@ -242,13 +242,30 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(Self(client_ip(peer, forwarded)))
+    }
+}
+
+/// The peer's address; behind a reverse proxy on the same host (a loopback peer), the
+/// address the proxy appended last to `X-Forwarded-For` (earlier entries are the client's
+/// own claims). A remote peer's header is ignored: anyone could send one.
+pub(crate) fn client_ip(peer: Option<std::net::IpAddr>, forwarded: Option<&str>) -> String {
+    match peer {
+        Some(ip) if ip.is_loopback() => forwarded
+            .and_then(|f| f.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
+            .unwrap_or(ip)
+            .to_string(),
+        Some(ip) => ip.to_string(),
+        None => "unknown".into(),
     }
 }
 
@@ -419,6 +436,20 @@ mod tests {
         ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn client_address_behind_a_local_proxy_only() {
+        let local = Some("127.0.0.1".parse().unwrap());
+        let remote = Some("203.0.113.9".parse().unwrap());
+        assert_eq!(
+            client_ip(local, Some("10.0.0.1, 198.51.100.7")),
+            "198.51.100.7"
+        );
+        assert_eq!(client_ip(local, Some("garbage")), "127.0.0.1");
+        assert_eq!(client_ip(local, None), "127.0.0.1");
+        assert_eq!(client_ip(remote, Some("198.51.100.7")), "203.0.113.9");
+        assert_eq!(client_ip(None, Some("198.51.100.7")), "unknown");
     }
 
     #[test]
