@@ -211,9 +211,14 @@ pub enum UsersAction {
         /// A Discord webhook URL (repeatable).
         #[arg(long, value_name = "URL")]
         discord: Vec<String>,
+        /// Read a web UI password from the first line of stdin (the web UI needs one to sign in).
+        #[arg(long)]
+        password_stdin: bool,
         #[arg(long)]
         json: bool,
     },
+    /// Set a user's web UI password from the first line of stdin (signs them out everywhere).
+    Passwd { email: String },
     /// The users with their schedule.
     List {
         #[arg(long)]

@@ -28,11 +28,16 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
             webhook_secret,
             slack,
             discord,
+            password_stdin,
             json,
         } => {
             if !email.contains('@') {
                 bail!("{email:?} is not an email address");
             }
+            let password_hash = match password_stdin {
+                true => Some(read_password_hash()?),
+                false => None,
+            };
             let now = chrono::Utc::now();
             let first = podsift_service::first_slot(now, &tz, &at)?;
             let at = podsift_schedule::parse_local_time(&at)?
@@ -68,6 +73,9 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
             if usable.len() != profile.channels.len() {
                 app.store.remove_user(&profile.email).await?;
                 bail!("a channel URL is invalid (https only; see the warning above)");
+            }
+            if let Some(hash) = &password_hash {
+                app.store.set_password_hash(profile.id, Some(hash)).await?;
             }
             let base = app
                 .config
@@ -134,6 +142,18 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
             );
             Ok(())
         }
+        UsersAction::Passwd { email } => {
+            let hash = read_password_hash()?;
+            let user = app
+                .store
+                .user_by_email(&email)
+                .await?
+                .with_context(|| format!("no user {email:?}"))?;
+            app.store.set_password_hash(user.id, Some(&hash)).await?;
+            let ended = app.store.delete_user_sessions(user.id).await?;
+            println!("password set for {email} ({ended} sessions signed out)");
+            Ok(())
+        }
         UsersAction::Remove { email } => {
             if !app.store.remove_user(&email).await? {
                 bail!("no user {email:?}");
@@ -142,6 +162,16 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The argon2 hash of the password on the first line of stdin.
+fn read_password_hash() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    Ok(podsift_web::hash_password(password)?)
 }
 
 /// Speech-to-text jobs, one at a time (each uses every core).

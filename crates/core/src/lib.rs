@@ -12,6 +12,7 @@ pub mod lease;
 pub mod model;
 pub mod store;
 pub mod users;
+pub mod web;
 
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
@@ -25,3 +26,4 @@ pub use lease::LeaseKeeper;
 pub use model::*;
 pub use store::{Store, StoreError};
 pub use users::{ChannelSpec, NewUserProfile, ServiceCounts, UserProfile};
+pub use web::{DigestSummary, SearchHit, SearchKind, Session, ShowWeight, UserSettings};

@@ -276,4 +276,74 @@ pub trait Store: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Queue, feed, digest and outbox counts for monitoring.
     async fn service_counts(&self) -> Result<crate::users::ServiceCounts, StoreError>;
+
+    // ----- the web UI (sessions, settings, archive, search) --------------------------------
+    /// A user added with `add_user`, by id.
+    async fn user_profile(
+        &self,
+        user: UserId,
+    ) -> Result<Option<crate::users::UserProfile>, StoreError>;
+    /// Set (or with `None` clear) the user's password hash (an argon2 PHC string). False if
+    /// the user is unknown.
+    async fn set_password_hash(&self, user: UserId, hash: Option<&str>)
+    -> Result<bool, StoreError>;
+    /// The user with this email and their password hash (`None` when no password is set).
+    async fn password_hash(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserId, Option<String>)>, StoreError>;
+    /// Store a new session; sessions expired at `now` are deleted on the way.
+    async fn create_session(
+        &self,
+        session: &crate::web::Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The unexpired session with this token hash.
+    async fn get_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::web::Session>, StoreError>;
+    /// Sign out. False when there was no such session.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+    /// Sign out everywhere (after a password change). Returns how many were deleted.
+    async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Replace the user's schedule, digest size, interests and channels. False if unknown.
+    async fn update_user_settings(
+        &self,
+        user: UserId,
+        settings: &crate::web::UserSettings,
+    ) -> Result<bool, StoreError>;
+    /// Set the user's weight for a show they follow (clamped to
+    /// [`crate::web::SHOW_WEIGHT_RANGE`]). False when they do not follow it.
+    async fn set_show_weight(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        weight: f64,
+    ) -> Result<bool, StoreError>;
+    /// The user's weight of every show they follow, by feed id.
+    async fn show_weights(&self, user: UserId) -> Result<Vec<crate::web::ShowWeight>, StoreError>;
+    /// The user's digests, newest first.
+    async fn list_digests(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<Vec<crate::web::DigestSummary>, StoreError>;
+    /// Full-text search of the insights and transcript lines of the episodes of the feeds the
+    /// user follows (every word must occur; insights first, then transcript lines, best match
+    /// first). Words as [`crate::web::search_terms`] gives them; none: no hits.
+    async fn search(
+        &self,
+        user: UserId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<crate::web::SearchHit>, StoreError>;
+    /// The episode of an insight the user may see and vote on: one from a show they follow,
+    /// or one they were sent in a digest. `None` for anyone else's (or an unknown) insight.
+    async fn visible_insight(
+        &self,
+        user: UserId,
+        insight: i64,
+    ) -> Result<Option<EpisodeId>, StoreError>;
 }

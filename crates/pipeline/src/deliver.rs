@@ -85,8 +85,6 @@ pub struct Digester {
     /// Signs the 👍/👎 links (they appear only with `digest.base_url` too).
     feedback_secret: Option<Vec<u8>>,
     policy: DeliveryPolicy,
-    /// The user's own interests for the ranking (else `[ranking] interests`).
-    interests: Option<String>,
 }
 
 impl Digester {
@@ -104,14 +102,7 @@ impl Digester {
             ranker: None,
             feedback_secret: None,
             policy: DeliveryPolicy::default(),
-            interests: None,
         }
-    }
-
-    /// Rank with this user's interests instead of `[ranking] interests`.
-    pub fn with_user_interests(mut self, interests: Option<String>) -> Self {
-        self.interests = interests;
-        self
     }
 
     /// When failed and interrupted sends are retried.
@@ -159,7 +150,6 @@ impl Digester {
                     &candidates,
                     self.cfg.size,
                     now,
-                    self.interests.as_deref(),
                 )
                 .await?
             }

@@ -84,19 +84,21 @@ impl Ranker {
         candidates: &[CandidateInsight],
         size: usize,
         now: DateTime<Utc>,
-        user_interests: Option<&str>,
     ) -> Result<Vec<podsift_digest::Pick>, PipelineError> {
         let history = self.history(store, user, date).await?;
         let since = now - chrono::Duration::days(self.cfg.history_days.clamp(0, MAX_HISTORY_DAYS));
         let feedback = store.list_feedback(user, since).await?;
         let embedder = self.embedder.clone();
-        // The user's own interests (`podsift users add --interests`, the web settings) win
-        // over `[ranking] interests`, the instance-wide default.
-        let interests = user_interests
-            .map(str::trim)
-            .filter(|i| !i.is_empty())
-            .unwrap_or(&self.cfg.interests)
-            .to_string();
+        // A service user's own interests and per-show weights (`podsift users add
+        // --interests`, the web UI's settings) come first; the laptop's user has neither and
+        // keeps `[ranking] interests`.
+        let own = store
+            .user_profile(user)
+            .await?
+            .and_then(|p| p.interests)
+            .filter(|i| !i.trim().is_empty());
+        let interests = own.unwrap_or_else(|| self.cfg.interests.clone());
+        let show_weights = store.show_weights(user).await?;
         let config = rank_config(&self.cfg, size);
         let owned: Vec<CandidateInsight> = candidates.to_vec();
         // Embedding is CPU-bound (tens of sentences per second): off the async threads.
@@ -112,6 +114,9 @@ impl Ranker {
                 interests: podsift_ranking::embed_interests(embedder.as_ref(), &interests)?,
                 ..Profile::default()
             };
+            for w in show_weights {
+                profile.show_weights.insert(w.podcast, w.weight as f32);
+            }
             apply_feedback(embedder.as_ref(), &mut profile, &feedback)?;
             let ranking = podsift_ranking::rank(&cands, &profile, &history, &config, now);
             tracing::info!(

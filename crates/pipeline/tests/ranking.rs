@@ -305,3 +305,105 @@ async fn thumbs_down_on_everything_never_empties_the_digest() {
         "{why:?}"
     );
 }
+
+/// A service user's settings steer their digest: their per-show weights (web UI) and their
+/// own interests, not `[ranking] interests`.
+#[tokio::test]
+async fn a_users_show_weights_and_interests_steer_the_pick() {
+    let s = setup(None).await;
+    let now = s.clock.now();
+    let mut users = Vec::new();
+    for (email, interests) in [
+        ("a@example.org", None),
+        ("b@example.org", None),
+        ("c@example.org", Some("fusion plasma ignition")),
+    ] {
+        let u = s
+            .store
+            .add_user(
+                &NewUserProfile {
+                    email: email.into(),
+                    time_zone: "UTC".into(),
+                    delivery_time: "07:00".into(),
+                    digest_size: 1,
+                    interests: interests.map(str::to_string),
+                    channels: vec![],
+                    next_digest_at: None,
+                    feed_token: format!("token-{email}"),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        users.push(u.id);
+    }
+    show(&s.store, users[0], "Battery Show", "B1", &[BATTERY], now).await;
+    show(&s.store, users[0], "Fusion Show", "F1", &[FUSION], now).await;
+    for &u in &users[1..] {
+        for name in ["Battery-Show", "Fusion-Show"] {
+            let feed = NewFeed {
+                url: format!("https://example.org/{name}.xml"),
+                metadata: FeedMetadata::default(),
+                next_check_at: now,
+            };
+            s.store.subscribe(u, &feed, now).await.unwrap();
+        }
+    }
+    let feeds = s.store.list_feeds(Some(users[0])).await.unwrap();
+    let id_of = |title: &str| {
+        feeds
+            .iter()
+            .find(|f| f.title.as_deref() == Some(title))
+            .unwrap()
+            .id
+    };
+    let (battery, fusion) = (id_of("Battery Show"), id_of("Fusion Show"));
+    // a wants the battery show, b the fusion show.
+    s.store
+        .set_show_weight(users[0], battery, 1.5)
+        .await
+        .unwrap();
+    s.store
+        .set_show_weight(users[0], fusion, 0.5)
+        .await
+        .unwrap();
+    s.store
+        .set_show_weight(users[1], battery, 0.5)
+        .await
+        .unwrap();
+    s.store
+        .set_show_weight(users[1], fusion, 1.5)
+        .await
+        .unwrap();
+    let digester = Digester::new(
+        s.store.clone(),
+        Arc::new(s.clock.clone()),
+        DigestConfig {
+            size: 1,
+            ..DigestConfig::default()
+        },
+        vec![],
+    )
+    .with_ranker(Ranker::new(
+        Arc::new(WordsEmbedder),
+        RankingConfig {
+            interests: "battery prices".into(),
+            ..RankingConfig::default()
+        },
+    ));
+    let day = now.date_naive();
+    let mut picked = Vec::new();
+    for &u in &users {
+        match digester.make_digest(u, day).await.unwrap() {
+            DigestOutcome::Created { digest, .. } => {
+                picked.push(digest.insights[0].podcast.clone())
+            }
+            other => panic!("expected a digest, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        picked,
+        ["Battery Show", "Fusion Show", "Fusion Show"],
+        "weights for a and b; c's own interests, not the config's"
+    );
+}

@@ -1,4 +1,5 @@
-//! `GET /healthz`, `GET /metrics`, `GET /feeds/{token}.atom|.json`.
+//! `GET /healthz`, `GET /metrics`, `GET /feeds/{token}.atom|.json`, and the web UI
+//! (`podsift_web`: pages and `/api/...`).
 
 use std::sync::Arc;
 
@@ -22,15 +23,70 @@ pub(crate) struct HttpState {
     pub metrics: Arc<Metrics>,
     pub public_url: Option<String>,
     pub feedback_secret: Option<Arc<Vec<u8>>>,
+    /// Validates and subscribes feeds added in the web UI.
+    pub poller: Option<Arc<podsift_poller::Poller>>,
+    /// The service's settings, for digests made on demand from the web UI.
+    pub settings: crate::ServiceSettings,
 }
 
 pub(crate) fn router(state: HttpState) -> Router {
+    let web = web_state(&state);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/feeds/{file}", get(feed))
         .route("/feedback", get(feedback))
         .with_state(state)
+        .merge(podsift_web::router(web))
+}
+
+fn web_state(s: &HttpState) -> podsift_web::WebState {
+    let config = podsift_web::WebConfig {
+        public_url: s.public_url.clone(),
+        allow_http_loopback: s.settings.allow_http_loopback,
+        ..podsift_web::WebConfig::default()
+    };
+    let digests = WebDigests {
+        scheduler: crate::DigestScheduler::new(
+            s.store.clone(),
+            s.clock.clone(),
+            s.settings.clone(),
+            s.metrics.clone(),
+        ),
+    };
+    let mut web = podsift_web::WebState::new(s.store.clone(), s.clock.clone(), config)
+        .with_digests(Arc::new(digests));
+    if let Some(p) = &s.poller {
+        web = web.with_poller(p.clone());
+    }
+    web
+}
+
+/// "Make my digest now" in the web UI: the scheduled digest's recipe (the user's size and
+/// channels, one outbox row per channel), for the date asked.
+struct WebDigests {
+    scheduler: crate::DigestScheduler,
+}
+
+#[async_trait::async_trait]
+impl podsift_web::DigestMaker for WebDigests {
+    async fn make_digest(
+        &self,
+        user: &podsift_core::UserProfile,
+        date: chrono::NaiveDate,
+    ) -> Result<podsift_web::MadeDigest, String> {
+        match self.scheduler.make_digest(user, date).await?
+        {
+            podsift_pipeline::DigestOutcome::Created { id, .. } => {
+                tracing::info!(user = %user.email, %date, digest = id, "digest made from the web UI");
+                Ok(podsift_web::MadeDigest::Created)
+            }
+            podsift_pipeline::DigestOutcome::Existing { .. } => {
+                Ok(podsift_web::MadeDigest::Existing)
+            }
+            podsift_pipeline::DigestOutcome::NothingNew => Ok(podsift_web::MadeDigest::NothingNew),
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

@@ -206,10 +206,15 @@ impl Service {
                         .clone()
                         .or_else(|| listener.local_addr().ok().map(|a| format!("http://{a}"))),
                     feedback_secret: s.feedback_secret.clone().map(Arc::new),
+                    poller: self.poller.clone(),
+                    settings: s.clone(),
                 };
                 let mut rx = stop_rx.clone();
+                // Connect info: the web UI rate-limits sign-ins per client address.
+                let app = http::router(state)
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
                 http = Some(tokio::spawn(async move {
-                    axum::serve(listener, http::router(state))
+                    axum::serve(listener, app)
                         .with_graceful_shutdown(async move {
                             let _ = rx.wait_for(|stop| *stop).await;
                         })

@@ -149,6 +149,23 @@ impl DigestScheduler {
         d
     }
 
+    /// The user's digest for `date` (their size, channels, ranking, feedback links):
+    /// the scheduled digest, and the web UI's "make my digest now".
+    pub async fn make_digest(
+        &self,
+        user: &UserProfile,
+        date: chrono::NaiveDate,
+    ) -> Result<DigestOutcome, String> {
+        let cfg = DigestConfig {
+            size: user.digest_size.max(1) as usize,
+            ..self.settings.digest.clone()
+        };
+        self.digester(cfg, self.channels_for(user))
+            .make_digest(user.id, date)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     fn channels_for(&self, user: &UserProfile) -> Vec<Arc<dyn Channel>> {
         channels_for(
             user,
@@ -200,18 +217,7 @@ impl DigestScheduler {
                     tracing::warn!(user = %user.email, %for_date, "digest slot missed by more than the catch-up window: skipped");
                 }
                 Decision::Run { for_date } => {
-                    let cfg = DigestConfig {
-                        size: user.digest_size.max(1) as usize,
-                        ..self.settings.digest.clone()
-                    };
-                    let digester = self
-                        .digester(cfg, self.channels_for(user))
-                        .with_user_interests(user.interests.clone());
-                    match digester
-                        .make_digest(user.id, for_date)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
+                    match self.make_digest(user, for_date).await? {
                         DigestOutcome::Created { id, .. } => {
                             created += 1;
                             self.metrics.digest_made();

@@ -26,6 +26,7 @@ mod postgres;
 mod rows;
 mod transcripts;
 mod users;
+mod web;
 
 pub mod contract;
 
@@ -536,6 +537,101 @@ impl Store for SqliteStore {
 
     async fn service_counts(&self) -> Result<podsift_core::users::ServiceCounts, StoreError> {
         self.service_counts_impl().await
+    }
+
+    async fn user_profile(
+        &self,
+        user: UserId,
+    ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
+        self.user_profile_impl(user).await
+    }
+
+    async fn set_password_hash(
+        &self,
+        user: UserId,
+        hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.set_password_hash_impl(user, hash).await
+    }
+
+    async fn password_hash(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserId, Option<String>)>, StoreError> {
+        self.password_hash_impl(email).await
+    }
+
+    async fn create_session(
+        &self,
+        session: &podsift_core::web::Session,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.create_session_impl(session, now).await
+    }
+
+    async fn get_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<podsift_core::web::Session>, StoreError> {
+        self.get_session_impl(token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        self.delete_session_impl(token_hash).await
+    }
+
+    async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        self.delete_user_sessions_impl(user).await
+    }
+
+    async fn update_user_settings(
+        &self,
+        user: UserId,
+        settings: &podsift_core::web::UserSettings,
+    ) -> Result<bool, StoreError> {
+        self.update_user_settings_impl(user, settings).await
+    }
+
+    async fn set_show_weight(
+        &self,
+        user: UserId,
+        feed: FeedId,
+        weight: f64,
+    ) -> Result<bool, StoreError> {
+        self.set_show_weight_impl(user, feed, weight).await
+    }
+
+    async fn show_weights(
+        &self,
+        user: UserId,
+    ) -> Result<Vec<podsift_core::web::ShowWeight>, StoreError> {
+        self.show_weights_impl(user).await
+    }
+
+    async fn list_digests(
+        &self,
+        user: UserId,
+        limit: usize,
+    ) -> Result<Vec<podsift_core::web::DigestSummary>, StoreError> {
+        self.list_digests_impl(user, limit).await
+    }
+
+    async fn search(
+        &self,
+        user: UserId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<podsift_core::web::SearchHit>, StoreError> {
+        self.search_impl(user, query, limit).await
+    }
+
+    async fn visible_insight(
+        &self,
+        user: UserId,
+        insight: i64,
+    ) -> Result<Option<EpisodeId>, StoreError> {
+        self.visible_insight_impl(user, insight).await
     }
 }
 

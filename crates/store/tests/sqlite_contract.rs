@@ -159,3 +159,16 @@ mod users_contract {
         users::service_counts,
     );
 }
+
+// What the web UI keeps (sessions, settings, weights, the archive, search).
+mod web_contract {
+    use super::*;
+    use podsift_store::contract::web;
+
+    contract!(
+        web::sessions_and_passwords,
+        web::settings_and_weights,
+        web::digest_archive_is_per_user,
+        web::search_is_per_user,
+    );
+}

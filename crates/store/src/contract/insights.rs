@@ -54,7 +54,7 @@ pub(crate) async fn episode_with_transcript(store: &dyn Store, url: &str) -> Epi
     ep
 }
 
-fn digest_of(date: NaiveDate, ids: &[i64]) -> Digest {
+pub(crate) fn digest_of(date: NaiveDate, ids: &[i64]) -> Digest {
     Digest {
         date,
         user: "local".into(),

@@ -18,6 +18,7 @@ pub mod insights;
 pub mod jobs;
 pub mod transcripts;
 pub mod users;
+pub mod web;
 
 use chrono::{DateTime, Duration as ChronoDuration, TimeZone, Utc};
 use podsift_core::model::*;

@@ -11,7 +11,7 @@ use crate::error::map_sqlx_error;
 use crate::feedback::{LIST_SQL, RECORD_SQL, check_vote, feedback_from_row};
 
 /// `?` → `$1`, `$2`, … (the statements hold no literal question marks).
-fn numbered(sql: &str) -> String {
+pub(super) fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut n = 0;
     for ch in sql.chars() {
