@@ -75,8 +75,7 @@ impl podsift_web::DigestMaker for WebDigests {
         user: &podsift_core::UserProfile,
         date: chrono::NaiveDate,
     ) -> Result<podsift_web::MadeDigest, String> {
-        match self.scheduler.make_digest(user, date).await?
-        {
+        match self.scheduler.make_digest(user, date).await? {
             podsift_pipeline::DigestOutcome::Created { id, .. } => {
                 tracing::info!(user = %user.email, %date, digest = id, "digest made from the web UI");
                 Ok(podsift_web::MadeDigest::Created)

@@ -216,21 +216,19 @@ impl DigestScheduler {
                 Decision::SkipMissed { for_date } => {
                     tracing::warn!(user = %user.email, %for_date, "digest slot missed by more than the catch-up window: skipped");
                 }
-                Decision::Run { for_date } => {
-                    match self.make_digest(user, for_date).await? {
-                        DigestOutcome::Created { id, .. } => {
-                            created += 1;
-                            self.metrics.digest_made();
-                            tracing::info!(user = %user.email, %for_date, digest = id, "digest made");
-                        }
-                        DigestOutcome::Existing { id, .. } => {
-                            tracing::info!(user = %user.email, %for_date, digest = id, "digest existed already (resumed after a restart)");
-                        }
-                        DigestOutcome::NothingNew => {
-                            tracing::info!(user = %user.email, %for_date, "nothing new: no digest");
-                        }
+                Decision::Run { for_date } => match self.make_digest(user, for_date).await? {
+                    DigestOutcome::Created { id, .. } => {
+                        created += 1;
+                        self.metrics.digest_made();
+                        tracing::info!(user = %user.email, %for_date, digest = id, "digest made");
                     }
-                }
+                    DigestOutcome::Existing { id, .. } => {
+                        tracing::info!(user = %user.email, %for_date, digest = id, "digest existed already (resumed after a restart)");
+                    }
+                    DigestOutcome::NothingNew => {
+                        tracing::info!(user = %user.email, %for_date, "nothing new: no digest");
+                    }
+                },
             }
             let moved = self
                 .store
