@@ -104,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                         interests: None,
                         channels: Vec::new(),
                         next_digest_at: None,
-                        feed_token: format!("bench-token-{u}"),
+                        feed_token: format!("bench-feed-token-{u:06}"),
                     },
                     clock.now(),
                 )
