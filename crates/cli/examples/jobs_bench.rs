@@ -148,10 +148,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 *p = p.max(peak_rss_mb(c.id()));
             }
             let jobs = store.list_jobs(None, 100_000).await?;
+            // Episodes whose extraction job is done (a racing second job for one, completed
+            // without work, is not counted twice).
             let done = jobs
                 .iter()
                 .filter(|j| j.kind == JobKind::ExtractInsights && j.state == JobState::Done)
-                .count();
+                .filter_map(|j| j.episode_id())
+                .collect::<std::collections::HashSet<_>>()
+                .len();
             let dead = jobs.iter().filter(|j| j.state == JobState::Dead).count();
             if dead > 0 {
                 return Err(format!("{dead} dead jobs; see {}", dir.path().display()).into());

@@ -123,6 +123,18 @@ impl Extractor {
                     .await?;
                 continue;
             };
+            // A second job for an episode another worker has extracted meanwhile (its queue
+            // check raced that job's completion): nothing to do, no model call.
+            if self.store.get_extraction(episode_id).await?.is_some() {
+                tracing::info!(
+                    episode = episode_id,
+                    "already extracted: job completed without work"
+                );
+                self.store
+                    .complete(job.id, worker, self.clock.now())
+                    .await?;
+                continue;
+            }
             let keeper = podsift_core::LeaseKeeper::start(
                 self.store.clone(),
                 self.clock.clone(),
