@@ -25,7 +25,7 @@ pub use feedback::{
     FeedbackKeyError, FeedbackLinks, FeedbackVote, feedback_token, load_or_create_secret,
     verify_feedback_token,
 };
-pub use render::{render, render_with_feedback, subject};
+pub use render::{html_environment, render, render_with_feedback, subject};
 pub use sanitize::sanitize_html;
 pub use select::{Pick, select};
 pub use text::safe_url;

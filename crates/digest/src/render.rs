@@ -146,26 +146,31 @@ pub fn render_with_feedback(
     })
 }
 
+/// A minijinja environment for HTML pages: autoescape on for every template, and plain
+/// strings escaped without minijinja's `/` → `&#x2f;` (valid, but it makes every href
+/// unreadable to link scanners and to anyone viewing the source); `&`, `<`, `>`, `"` and `'`
+/// are escaped, which is what attribute and text contexts need. The digest and the web UI
+/// both render through it.
+pub fn html_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s)
+            if !value.is_safe() && matches!(state.auto_escape(), minijinja::AutoEscape::Html) =>
+        {
+            out.write_str(&html_escape(s)).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    env
+}
+
 fn environment() -> Result<&'static Environment<'static>, DigestError> {
     static ENV: OnceLock<Result<Environment<'static>, String>> = OnceLock::new();
     ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        // The `.html` name turns minijinja's HTML autoescape on; set it explicitly anyway.
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        // Plain strings are escaped without minijinja's `/` → `&#x2f;` (valid, but it makes
-        // every href unreadable to link scanners and to anyone viewing the source); `&`, `<`,
-        // `>`, `"` and `'` are escaped, which is what attribute and text contexts need.
-        env.set_formatter(|out, state, value| match value.as_str() {
-            Some(s)
-                if !value.is_safe()
-                    && matches!(state.auto_escape(), minijinja::AutoEscape::Html) =>
-            {
-                out.write_str(&html_escape(s)).map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
-                })
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        });
+        let mut env = html_environment();
         env.add_template("digest.html", HTML_TEMPLATE)
             .map_err(|e| e.to_string())?;
         Ok(env)

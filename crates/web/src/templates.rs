@@ -26,21 +26,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 impl Templates {
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        // `&`, `<`, `>`, `"` and `'` are escaped (what text and quoted attributes need), but
-        // not minijinja's `/` → `&#x2f;`, which would make every URL unreadable.
-        env.set_formatter(|out, state, value| match value.as_str() {
-            Some(s)
-                if !value.is_safe()
-                    && matches!(state.auto_escape(), minijinja::AutoEscape::Html) =>
-            {
-                out.write_str(&html_escape(s)).map_err(|e| {
-                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
-                })
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        });
+        // Autoescape and the URL-friendly escaping of the digest's HTML.
+        let mut env = podsift_digest::html_environment();
         for (name, source) in TEMPLATES {
             // The templates are part of the binary and covered by tests: a syntax error is a
             // bug caught there, and the page answers 503 rather than panicking.
@@ -57,21 +44,6 @@ impl Templates {
             .and_then(|t| t.render(ctx))
             .map_err(|e| WebError::Internal(format!("template {name}: {e}")))
     }
-}
-
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
