@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use podsift_core::jobs::{FailureKind, JobKind, job_backoff};
+use podsift_core::jobs::{FailureKind, JobKind, JobOutcome, job_backoff};
 use podsift_core::{
     Clock, DownloadRequest, Downloader, EpisodeId, FeedKey, Segment, Store, Transcript,
 };
@@ -80,9 +80,10 @@ pub struct Transcribed {
 pub struct AsrJobReport {
     pub job_id: i64,
     pub episode_id: Option<i64>,
-    /// `done`, `queued` (will retry) or `dead`.
-    pub state: &'static str,
+    pub state: JobOutcome,
     pub detail: String,
+    /// Seconds of audio transcribed (jobs that succeeded).
+    pub audio_secs: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -413,7 +414,8 @@ impl AsrStage {
                     AsrJobReport {
                         job_id: job.id,
                         episode_id: Some(episode_id),
-                        state: "done",
+                        state: JobOutcome::Done,
+                        audio_secs: done.audio_secs,
                         detail: format!(
                             "{} segments from {:.0} s of audio in {:.0} s ({}, {})",
                             done.segments,
@@ -440,18 +442,17 @@ impl AsrStage {
                         episode = episode_id,
                         "transcription failed: {err}"
                     );
-                    let state = if state == podsift_core::JobState::Dead {
-                        summary.dead += 1;
-                        "dead"
-                    } else {
-                        summary.retrying += 1;
-                        "queued"
-                    };
+                    let state = JobOutcome::after_failure(state);
+                    match state {
+                        JobOutcome::Dead => summary.dead += 1,
+                        _ => summary.retrying += 1,
+                    }
                     AsrJobReport {
                         job_id: job.id,
                         episode_id: Some(episode_id),
                         state,
                         detail: err.to_string(),
+                        audio_secs: 0.0,
                     }
                 }
             };

@@ -20,9 +20,12 @@ pub fn asset(name: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else {
-        eprintln!(
-            "SKIP: test asset {} missing; run scripts/fetch-test-assets",
-            path.display()
+        podsift_testkit::skip(
+            module_path!(),
+            &format!(
+                "test asset {} missing; run scripts/fetch-test-assets",
+                path.display()
+            ),
         );
         None
     }
@@ -35,7 +38,10 @@ pub fn tool(name: &str) -> Option<PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file());
     if found.is_none() {
-        eprintln!("SKIP: {name} is not installed (scripts/ci-deps installs it)");
+        podsift_testkit::skip(
+            module_path!(),
+            &format!("{name} is not installed (scripts/ci-deps installs it)"),
+        );
     }
     found
 }

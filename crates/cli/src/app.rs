@@ -8,7 +8,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use podsift_core::{Config, Store, SystemClock};
 use podsift_fetch::HttpFetcher;
-use podsift_poller::{Poller, PollerSettings};
+use podsift_pipeline::Reader;
+use podsift_poller::Poller;
 use podsift_store::SqliteStore;
 
 use crate::Cli;
@@ -21,8 +22,8 @@ pub struct App {
     /// The same database, as the LLM answer cache.
     pub cache: Arc<dyn podsift_core::LlmCache>,
     pub poller: Poller,
-    /// Audio downloads (the same guarded HTTP client as the poller's).
-    pub downloader: Arc<dyn podsift_core::Downloader>,
+    /// Feeds, transcripts and audio: one SSRF-guarded HTTP client.
+    pub fetcher: Arc<HttpFetcher>,
     pub quiet: bool,
     /// `--user EMAIL`: the user the command acts as (else the local user).
     pub user_email: Option<String>,
@@ -52,10 +53,10 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
             .ignore(&["CONFIG", "CORPORA", "USER"])
             .split("__"),
     );
-    let mut config: Config = fig.extract().with_context(|| match &file {
-        Some(p) => format!("invalid configuration in {}", p.display()),
-        None => "invalid configuration".to_string(),
-    })?;
+    // Typed values: a misspelt engine or channel name fails here, naming the key and what
+    // it may be, before anything is fetched or downloaded.
+    let mut config: Config = fig.extract().map_err(config_error)?;
+    config.validate().context("invalid configuration")?;
     if let Some(dir) = &cli.data_dir {
         config.data_dir = Some(dir.clone());
     }
@@ -63,6 +64,41 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
         config.allow_private_networks = true;
     }
     Ok(config)
+}
+
+/// One line: the key as written in the file (`asr.engine`), what is wrong, and where the
+/// value came from (the file, or the `PODSIFT_…` variable).
+fn config_error(e: figment::Error) -> anyhow::Error {
+    use figment::error::Kind;
+    let Some(e) = e.into_iter().next() else {
+        return anyhow::anyhow!("invalid configuration");
+    };
+    let key = e.path.join(".").to_lowercase();
+    let what = match &e.kind {
+        Kind::UnknownVariant(found, allowed) => {
+            format!("{found:?} is not one of {}", allowed.join(", "))
+        }
+        Kind::UnknownField(found, allowed) => {
+            format!("unknown key {found:?} (known: {})", allowed.join(", "))
+        }
+        other => other.to_string(),
+    };
+    let from = match e.metadata.as_ref().and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(path)) => format!(" (in {})", path.display()),
+        _ if e
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("environment")) =>
+        {
+            format!(" (from PODSIFT_{})", e.path.join("__").to_uppercase())
+        }
+        _ => String::new(),
+    };
+    if key.is_empty() {
+        anyhow::anyhow!("invalid configuration: {what}{from}")
+    } else {
+        anyhow::anyhow!("invalid configuration: {key}: {what}{from}")
+    }
 }
 
 pub fn data_dir(config: &Config) -> Result<PathBuf> {
@@ -105,12 +141,11 @@ impl App {
         let fetcher = HttpFetcher::new(&config.http, config.allow_private_networks)
             .context("cannot set up the HTTP client")?;
         let fetcher = Arc::new(fetcher);
-        let poller = Poller::new(
+        let poller = podsift_pipeline::build_poller(
+            &config,
             store.clone(),
             fetcher.clone(),
             Arc::new(SystemClock),
-            PollerSettings::new(&config.poll, &config.http)
-                .with_transcription(crate::asr::enabled(&config.asr)),
         );
         Ok(Self {
             config,
@@ -118,7 +153,7 @@ impl App {
             store,
             cache,
             poller,
-            downloader: fetcher,
+            fetcher,
             quiet: cli.quiet,
             user_email: cli.user.clone(),
         })
@@ -127,12 +162,20 @@ impl App {
     /// The user given with `--user EMAIL` (who must exist), else the local user (created on
     /// first use).
     pub async fn user(&self) -> Result<podsift_core::UserId> {
+        Ok(self.reader().await?.id())
+    }
+
+    /// Whose digest: the `--user EMAIL` (with their size, address and channels), else the
+    /// local user.
+    pub async fn reader(&self) -> Result<Reader> {
         match &self.user_email {
             Some(email) => match self.store.user_by_email(email).await? {
-                Some(u) => Ok(u.id),
+                Some(u) => Ok(Reader::User(u)),
                 None => bail!("no user {email:?} (add one with `podsift users add {email}`)"),
             },
-            None => Ok(self.store.default_user(chrono::Utc::now()).await?),
+            None => Ok(Reader::Local {
+                id: self.store.default_user(chrono::Utc::now()).await?,
+            }),
         }
     }
 }

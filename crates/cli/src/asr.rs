@@ -11,17 +11,14 @@ use podsift_asr::models::{self, CatalogEntry};
 use podsift_asr::remote::{RemoteEngine, RemoteOptions};
 use podsift_asr::stage::AsrSummary;
 use podsift_asr::whisper::{WhisperEngine, WhisperOptions};
-use podsift_asr::{AsrSettings, AsrStage, Progress, SpeechToText};
-use podsift_core::config::AsrConfig;
-use podsift_core::{JobKind, JobState, NewJob, SystemClock};
+use podsift_asr::{AsrSettings, AsrStage, SpeechToText};
+use podsift_core::config::AsrEngine;
+use podsift_core::{JobKind, JobOutcome, NewJob, SystemClock};
+use podsift_pipeline::{JobEvent, Produced, Stage, StageEvents};
 use serde::Serialize;
 
 use crate::app::App;
 use crate::output::{download_bar, print_json, progress, table};
-
-pub fn enabled(cfg: &AsrConfig) -> bool {
-    cfg.engine != "off"
-}
 
 fn models_dir(app: &App) -> PathBuf {
     app.data_dir.join("models")
@@ -38,8 +35,8 @@ async fn fetch_model(app: &App, entry: &CatalogEntry) -> Result<PathBuf> {
 /// The configured engine, loading (and on first use downloading) its models.
 pub async fn build_engine(app: &App) -> Result<Arc<dyn SpeechToText>> {
     let cfg = &app.config.asr;
-    match cfg.engine.as_str() {
-        "local" => {
+    match cfg.engine {
+        AsrEngine::Local => {
             let (model, name) = match &cfg.model_path {
                 Some(p) => (
                     p.clone(),
@@ -72,7 +69,7 @@ pub async fn build_engine(app: &App) -> Result<Arc<dyn SpeechToText>> {
                 .context("loading the speech model")??;
             Ok(Arc::new(engine))
         }
-        "remote" => {
+        AsrEngine::Remote => {
             let Some(base_url) = cfg.remote_base_url.clone() else {
                 bail!("[asr] engine = \"remote\" needs remote_base_url");
             };
@@ -87,11 +84,22 @@ pub async fn build_engine(app: &App) -> Result<Arc<dyn SpeechToText>> {
                 max_upload_bytes: cfg.remote_max_upload_bytes,
             })?))
         }
-        other => bail!("unknown [asr] engine {other:?} (local, remote or off)"),
+        AsrEngine::Off => bail!("speech-to-text is off ([asr] engine = \"off\")"),
     }
 }
 
-pub(crate) fn settings(app: &App) -> AsrSettings {
+/// The speech-to-text stage on `engine`, with `[asr]` and the pipeline's job lease.
+pub(crate) fn stage(app: &App, engine: Arc<dyn SpeechToText>) -> AsrStage {
+    AsrStage::new(
+        app.store.clone(),
+        app.fetcher.clone(),
+        engine,
+        Arc::new(SystemClock),
+        settings(app),
+    )
+}
+
+fn settings(app: &App) -> AsrSettings {
     let cfg = &app.config.asr;
     AsrSettings {
         audio_dir: app.data_dir.join("audio"),
@@ -101,79 +109,68 @@ pub(crate) fn settings(app: &App) -> AsrSettings {
         chunk_secs: cfg.chunk_secs,
         default_language: Some(cfg.language.clone()).filter(|l| l != "auto"),
         audio: AudioOptions::detect(),
-        ..AsrSettings::default()
+        job_lease: Duration::from_secs(app.config.service.job_lease_secs.max(1)),
     }
 }
 
-/// Queued `transcribe` jobs that may run now.
-async fn pending(app: &App) -> Result<usize> {
-    let now = chrono::Utc::now();
-    Ok(app
+/// `podsift transcribe`'s progress bar and counts.
+struct TranscribeEvents {
+    bar: indicatif::ProgressBar,
+    summary: std::sync::Mutex<(AsrSummary, Vec<String>)>,
+}
+
+impl StageEvents for TranscribeEvents {
+    fn job(&self, e: &JobEvent) {
+        self.bar.inc(1);
+        let mut s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
+        match e.outcome {
+            JobOutcome::Done => s.0.done += 1,
+            JobOutcome::Retrying => s.0.retrying += 1,
+            JobOutcome::Dead => s.0.dead += 1,
+        }
+        if let Produced::Transcribed { audio_secs } = e.produced {
+            s.0.audio_secs += audio_secs;
+        }
+        if e.outcome != JobOutcome::Done {
+            s.1.push(format!(
+                "speech-to-text for episode {}: {} ({})",
+                e.episode_id.unwrap_or_default(),
+                e.detail,
+                if e.outcome == JobOutcome::Dead {
+                    "gave up; `podsift jobs --retry`"
+                } else {
+                    "will retry"
+                }
+            ));
+        }
+    }
+    fn progress(&self, _stage: &'static str, message: &str) {
+        self.bar.set_message(message.to_string());
+    }
+}
+
+/// Run the runnable transcriptions (building the engine only when there is work).
+async fn run_pending(app: &App) -> Result<(AsrSummary, Vec<String>)> {
+    let backlog = app
         .store
-        .list_jobs(Some(JobState::Queued), 10_000)
-        .await?
-        .iter()
-        .filter(|j| j.kind == JobKind::Transcribe && j.run_after <= now)
-        .count())
-}
-
-/// Run the queued transcriptions (building the engine only when there is work).
-pub async fn run_pending(app: &App, errors: &mut Vec<String>) -> Result<AsrSummary> {
-    if !enabled(&app.config.asr) {
-        return Ok(AsrSummary::default());
-    }
-    let count = pending(app).await?;
-    if count == 0 {
-        return Ok(AsrSummary::default());
+        .job_backlog(&[JobKind::Transcribe], chrono::Utc::now())
+        .await?;
+    if backlog.runnable == 0 {
+        return Ok(Default::default());
     }
     let engine = build_engine(app).await?;
-    let stage = AsrStage::new(
-        app.store.clone(),
-        app.downloader.clone(),
-        engine,
-        Arc::new(SystemClock),
-        settings(app),
-    );
-    let bar = progress(count as u64, "speech-to-text", app.quiet);
-    let show = {
-        let bar = bar.clone();
-        move |episode: i64, p: Progress| match p {
-            Progress::Downloading { bytes, .. } => bar.set_message(format!(
-                "episode {episode}: downloading {} MB",
-                bytes / 1_000_000
-            )),
-            Progress::Transcribing {
-                done_secs,
-                total_secs,
-            } => bar.set_message(match total_secs {
-                Some(t) => format!(
-                    "episode {episode}: {:.0}/{:.0} min",
-                    done_secs / 60.0,
-                    t / 60.0
-                ),
-                None => format!("episode {episode}: {:.0} min", done_secs / 60.0),
-            }),
-        }
+    let stage = crate::wiring::SpeechStage(stage(app, engine));
+    let events = TranscribeEvents {
+        bar: progress(backlog.runnable, "speech-to-text", app.quiet),
+        summary: Default::default(),
     };
-    let summary = stage
-        .run_jobs("cli", &show, |r| {
-            bar.inc(1);
-            if r.state != "done" {
-                errors.push(format!(
-                    "speech-to-text for episode {}: {} ({})",
-                    r.episode_id.unwrap_or_default(),
-                    r.detail,
-                    if r.state == "dead" {
-                        "gave up; `podsift jobs --retry`"
-                    } else {
-                        "will retry"
-                    }
-                ));
-            }
-        })
-        .await?;
-    bar.finish_and_clear();
-    Ok(summary)
+    let worker = format!("{}/transcribe", podsift_service::default_worker_id());
+    stage.run(&worker, &events).await?;
+    events.bar.finish_and_clear();
+    Ok(events
+        .summary
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner()))
 }
 
 #[derive(Serialize)]
@@ -186,7 +183,7 @@ struct TranscribeJson {
 /// `podsift transcribe [EPISODE...]`: queue the given episodes (or none) and run every queued
 /// transcription now.
 pub async fn transcribe(app: &App, episodes: Vec<i64>, force: bool, json: bool) -> Result<()> {
-    if !enabled(&app.config.asr) {
+    if app.config.asr.engine == AsrEngine::Off {
         bail!("speech-to-text is off ([asr] engine = \"off\")");
     }
     let now = chrono::Utc::now();
@@ -209,8 +206,7 @@ pub async fn transcribe(app: &App, episodes: Vec<i64>, force: bool, json: bool) 
         let job = NewJob::for_episode(JobKind::Transcribe, *id, now);
         queued += usize::from(app.store.enqueue(&job, now).await?.is_some());
     }
-    let mut errors = Vec::new();
-    let summary = run_pending(app, &mut errors).await?;
+    let (summary, errors) = run_pending(app).await?;
     if json {
         return print_json(&TranscribeJson {
             queued,

@@ -20,7 +20,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Transcript { episode, format } => transcript(&app, episode, format).await,
         Command::Poll { all, json } => poll(&app, all, json).await,
         Command::ExportOpml { output } => export_opml(&app, output).await,
-        Command::Run { json, date } => crate::run::run(&app, json, date).await,
+        Command::Run { json, date } => crate::run::run(std::sync::Arc::new(app), json, date).await,
         Command::Digest { date, format } => crate::run::show_digest(&app, date, format).await,
         Command::Transcribe {
             episodes,
@@ -357,7 +357,7 @@ struct PollJson {
 }
 
 /// Poll (due feeds, or all), then run the transcript/chapter jobs. Errors are collected.
-pub(crate) async fn poll_and_fetch(
+async fn poll_and_fetch(
     app: &App,
     all: bool,
 ) -> Result<(PollSummary, podsift_poller::JobsSummary, Vec<String>)> {
@@ -383,7 +383,7 @@ pub(crate) async fn poll_and_fetch(
         .poller
         .run_jobs("cli", 4, |r| {
             jobs_bar.inc(1);
-            if r.state != "done" {
+            if r.state != podsift_core::JobOutcome::Done {
                 errors.push(format!("job {} ({}): {}", r.job_id, r.kind, r.detail));
             }
         })

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use async_trait::async_trait;
-use podsift_core::config::LlmConfig;
+use podsift_core::config::{LlmConfig, LlmEngine};
 use podsift_core::{Llm, LlmError, LlmRequest, LlmResponse};
 use podsift_insights::Resilient;
 use podsift_insights::engines::{self, OpenAiCompatible};
@@ -16,19 +16,18 @@ use tokio::sync::OnceCell;
 
 /// The engine the config names, with retries and a concurrency limit.
 pub fn build(cfg: &LlmConfig, data_dir: &std::path::Path, quiet: bool) -> Result<Arc<dyn Llm>> {
-    match cfg.engine.as_str() {
-        "local" => Ok(Arc::new(LazyLocal {
+    match cfg.engine {
+        LlmEngine::Local => Ok(Arc::new(LazyLocal {
             cfg: cfg.clone(),
             cache_dir: data_dir.join("models"),
             quiet,
             cell: OnceCell::new(),
         })),
-        "openai" | "anthropic" => {
+        LlmEngine::Openai | LlmEngine::Anthropic => {
             let inner = engines::from_config(cfg)
                 .with_context(|| format!("cannot set up the {} engine", cfg.engine))?;
             Ok(Arc::new(Resilient::boxed_from_config(inner, cfg)))
         }
-        other => bail!("unknown llm.engine {other:?}: use \"local\", \"openai\" or \"anthropic\""),
     }
 }
 

@@ -9,6 +9,7 @@ mod output;
 mod rank;
 mod run;
 mod service;
+mod wiring;
 
 use std::path::PathBuf;
 

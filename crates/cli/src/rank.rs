@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
+use podsift_core::config::RankingEngine;
 use podsift_ranking::{Embedder, MiniLmEmbedder, Profile};
 
 use crate::app::App;
@@ -51,9 +52,9 @@ pub async fn ranker(
     app: &App,
     errors: &mut Vec<String>,
 ) -> Result<Option<podsift_pipeline::Ranker>> {
-    match app.config.ranking.engine.as_str() {
-        "simple" => Ok(None),
-        "embeddings" => match embedder(app).await {
+    match app.config.ranking.engine {
+        RankingEngine::Simple => Ok(None),
+        RankingEngine::Embeddings => match embedder(app).await {
             Ok(e) => Ok(Some(podsift_pipeline::Ranker::new(
                 e,
                 app.config.ranking.clone(),
@@ -65,7 +66,6 @@ pub async fn ranker(
                 Ok(None)
             }
         },
-        other => bail!("unknown [ranking] engine {other:?} (embeddings or simple)"),
     }
 }
 

@@ -1,123 +1,192 @@
 //! `podsift run` (the whole job once) and `podsift digest`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result, bail};
-use podsift_core::{Channel, Digest, SystemClock};
-use podsift_digest::{FileChannel, SmtpChannel};
-use podsift_pipeline::{DigestOutcome, Digester, Extractor};
+use indicatif::ProgressBar;
+use podsift_asr::stage::AsrSummary;
+use podsift_core::{Digest, JobOutcome};
+use podsift_pipeline::{
+    DeliveryReport, DeliveryResult, DigestOutcome, ExtractReport, JobEvent, Produced, StageEvents,
+};
+use podsift_poller::PollOutcome;
 use serde::Serialize;
 
 use crate::app::App;
 use crate::output::{print_json, progress};
+use crate::wiring::{self, Driver};
 use crate::{DigestFormatArg, commands};
 
 const STARTER_OPML: &str = include_str!("../../../assets/starter.opml");
-
-fn channels(app: &App) -> Result<Vec<Arc<dyn Channel>>> {
-    let dir = app
-        .config
-        .digest
-        .output_dir
-        .clone()
-        .unwrap_or_else(|| app.data_dir.join("digests"));
-    let mut out: Vec<Arc<dyn Channel>> = vec![Arc::new(FileChannel::new(dir))];
-    let email = &app.config.email;
-    if email.to.is_some() && email.smtp_host.is_some() {
-        let smtp = SmtpChannel::new(email, SmtpChannel::password_from_env(email))
-            .context("invalid [email] configuration")?
-            .with_unsubscribe_url(app.config.digest.base_url.as_deref());
-        out.push(Arc::new(smtp));
-    }
-    Ok(out)
-}
 
 #[derive(Serialize)]
 struct RunJson {
     subscribed_starter: bool,
     feeds: podsift_poller::PollSummary,
     transcripts: podsift_poller::JobsSummary,
-    speech_to_text: podsift_asr::stage::AsrSummary,
-    extracted: Vec<podsift_pipeline::ExtractReport>,
+    speech_to_text: AsrSummary,
+    extracted: Vec<ExtractReport>,
     digest: DigestOutcome,
-    deliveries: Vec<podsift_pipeline::DeliveryReport>,
+    deliveries: Vec<DeliveryReport>,
     errors: Vec<String>,
     seconds: f64,
 }
 
-pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Result<()> {
-    let started = std::time::Instant::now();
-    let user = app.user().await?;
-    let mut subscribed_starter = false;
-    if app.store.list_feeds(Some(user)).await?.is_empty() {
-        let urls: Vec<String> = podsift_feeds::opml::parse_opml(STARTER_OPML.as_bytes())
-            .context("the built-in starter OPML is invalid")?
-            .into_iter()
-            .map(|o| o.xml_url)
-            .collect();
-        if !json {
-            eprintln!(
-                "you follow no shows yet: subscribing to the starter shows (assets/starter.opml)"
-            );
-        }
-        // Failures of single starter feeds are reported, not fatal.
-        if let Err(e) = commands::subscribe(app, urls, None, json).await {
-            eprintln!("warning: {e}");
-        }
-        subscribed_starter = true;
-    }
+/// The run's progress bar and report, from the stages' events.
+struct RunEvents {
+    bar: ProgressBar,
+    report: Mutex<RunReport>,
+}
 
-    let (feeds, transcripts, mut errors) = commands::poll_and_fetch(app, false).await?;
-    let speech = crate::asr::run_pending(app, &mut errors).await?;
+#[derive(Default)]
+struct RunReport {
+    transcripts: podsift_poller::JobsSummary,
+    speech: AsrSummary,
+    extracted: Vec<ExtractReport>,
+    errors: Vec<String>,
+}
 
-    let clock = Arc::new(SystemClock);
-    let llm = crate::llm::build(&app.config.llm, &app.data_dir, app.quiet)?;
-    let extractor = Extractor::new(
-        app.store.clone(),
-        llm,
-        app.cache.clone(),
-        clock.clone(),
-        app.config.llm.clone(),
-    );
-    extractor.enqueue_pending().await?;
-    let mut extracted = Vec::new();
-    if extractor.has_work().await? {
-        let bar = progress(0, "insights", app.quiet);
-        bar.set_message("reading episodes");
-        extracted = extractor
-            .run_jobs("cli", |r| {
-                bar.inc(1);
-                bar.set_message(r.title.clone());
-                if let Some(e) = &r.error {
-                    errors.push(format!("insights for episode {}: {e}", r.episode_id));
+impl StageEvents for RunEvents {
+    fn job(&self, e: &JobEvent) {
+        self.bar.inc(1);
+        if let Some(t) = &e.title {
+            self.bar.set_message(format!("{}: {t}", e.stage));
+        }
+        let mut r = self.report.lock().unwrap_or_else(|p| p.into_inner());
+        if e.outcome != JobOutcome::Done {
+            let what = match e.episode_id {
+                Some(ep) => format!("{} for episode {ep}", e.stage),
+                None => e.stage.to_string(),
+            };
+            let next = match e.outcome {
+                JobOutcome::Dead => "gave up; `podsift jobs --retry`",
+                _ => "will retry",
+            };
+            r.errors.push(format!("{what}: {} ({next})", e.detail));
+        }
+        let count = |done: &mut usize, retrying: &mut usize, dead: &mut usize| match e.outcome {
+            JobOutcome::Done => *done += 1,
+            JobOutcome::Retrying => *retrying += 1,
+            JobOutcome::Dead => *dead += 1,
+        };
+        match (e.stage, &e.produced) {
+            ("extract", produced) => {
+                let (insights, report) = match produced {
+                    Produced::Insights { count, report } => (*count, report.as_deref().cloned()),
+                    _ => (0, None),
+                };
+                r.extracted.push(ExtractReport {
+                    episode_id: e.episode_id.unwrap_or_default(),
+                    title: e.title.clone().unwrap_or_default(),
+                    state: e.outcome,
+                    insights,
+                    error: (e.outcome != JobOutcome::Done).then(|| e.detail.clone()),
+                    report,
+                });
+            }
+            ("speech_to_text", produced) => {
+                let s = &mut r.speech;
+                count(&mut s.done, &mut s.retrying, &mut s.dead);
+                if let Produced::Transcribed { audio_secs } = produced {
+                    s.audio_secs += audio_secs;
                 }
-            })
-            .await?;
-        bar.finish_and_clear();
+            }
+            (_, produced) => {
+                let t = &mut r.transcripts;
+                count(&mut t.done, &mut t.retrying, &mut t.dead);
+                if let Produced::Fetched { segments: Some(n) } = produced {
+                    t.transcripts += 1;
+                    t.segments += n;
+                }
+            }
+        }
     }
 
-    let mut digester = Digester::new(
-        app.store.clone(),
-        clock,
-        app.config.digest.clone(),
-        channels(app)?,
-    );
-    if let Some(ranker) = crate::rank::ranker(app, &mut errors).await? {
-        digester = digester.with_ranker(ranker);
+    fn progress(&self, _stage: &'static str, message: &str) {
+        self.bar.set_message(message.to_string());
     }
-    if app.config.digest.base_url.is_some() {
-        let secret = podsift_digest::load_or_create_secret(
-            app.config.digest.feedback_secret_env.as_deref(),
-            &app.data_dir,
+}
+
+/// Subscribes the starter shows when the reader follows none.
+async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool) -> Result<bool> {
+    if !app.store.list_feeds(Some(user)).await?.is_empty() {
+        return Ok(false);
+    }
+    let urls: Vec<String> = podsift_feeds::opml::parse_opml(STARTER_OPML.as_bytes())
+        .context("the built-in starter OPML is invalid")?
+        .into_iter()
+        .map(|o| o.xml_url)
+        .collect();
+    if !json {
+        eprintln!(
+            "you follow no shows yet: subscribing to the starter shows (assets/starter.opml)"
+        );
+    }
+    // Failures of single starter feeds are reported, not fatal.
+    if let Err(e) = commands::subscribe(app, urls, None, json).await {
+        eprintln!("warning: {e}");
+    }
+    Ok(true)
+}
+
+/// `podsift run`: one pass of what `podsift serve` loops. Poll the due feeds, drive every
+/// stage until no job is runnable (a killed run's jobs are taken over when their lease runs
+/// out), then make and deliver the reader's digest.
+pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> Result<()> {
+    let started = std::time::Instant::now();
+    let reader = app.reader().await?;
+    let subscribed_starter = follow_starter_shows(&app, reader.id(), json).await?;
+    let (pipeline, mut errors) = wiring::pipeline(&app, Driver::Run).await?;
+
+    let bar = progress(0, "polling", app.quiet);
+    let feeds = pipeline
+        .poller
+        .poll_due(
+            |n| bar.set_length(n as u64),
+            |r| {
+                bar.inc(1);
+                if let PollOutcome::Failed { error, .. } = &r.outcome {
+                    errors.push(format!("[{}] {error}", r.feed_id));
+                }
+            },
         )
-        .context("cannot set up the feedback links' secret")?;
-        digester = digester.with_feedback_secret(secret);
+        .await?;
+    bar.finish_and_clear();
+
+    let events = RunEvents {
+        bar: progress(0, "working", app.quiet),
+        report: Mutex::new(RunReport::default()),
+    };
+    let worker = format!("{}/run", podsift_service::default_worker_id());
+    let waiting = {
+        let bar = events.bar.clone();
+        move |n: u64| {
+            bar.set_message(format!(
+                "{n} job(s) held by another podsift process (or one that was killed): waiting for them"
+            ))
+        }
+    };
+    let drained = pipeline.drain(&worker, &events, &waiting).await?;
+    events.bar.finish_and_clear();
+    let report = events
+        .report
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner());
+    errors.extend(report.errors);
+    errors.extend(drained.errors.iter().map(|e| format!("{e:#}")));
+    if drained.left_to_others > 0 {
+        errors.push(format!(
+            "{} job(s) are still held by another running podsift; they finish there",
+            drained.left_to_others
+        ));
     }
+
     let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let digest = digester.make_digest(user, date).await?;
-    let deliveries = digester
-        .deliver_pending(|d| {
-            if d.result != "sent" {
+    let digest = pipeline.recipe.make(&reader, date).await?;
+    let deliveries = pipeline
+        .recipe
+        .deliver(std::slice::from_ref(&reader), |d| {
+            if d.result != DeliveryResult::Sent {
                 errors.push(format!("delivery to {}: {}", d.channel, d.detail));
             }
         })
@@ -127,9 +196,9 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
         return print_json(&RunJson {
             subscribed_starter,
             feeds,
-            transcripts,
-            speech_to_text: speech,
-            extracted,
+            transcripts: report.transcripts,
+            speech_to_text: report.speech,
+            extracted: report.extracted,
             digest,
             deliveries,
             errors,
@@ -143,33 +212,38 @@ pub async fn run(app: &App, json: bool, date: Option<chrono::NaiveDate>) -> Resu
         DigestOutcome::Created { digest, .. } | DigestOutcome::Existing { digest, .. } => {
             let rendered = podsift_digest::render(digest).context("cannot render the digest")?;
             println!("{}", rendered.text.trim_end());
-            for d in &deliveries {
-                if d.result == "sent" {
-                    println!("delivered to {}: {}", d.channel, d.detail);
-                }
+            for d in deliveries
+                .iter()
+                .filter(|d| d.result == DeliveryResult::Sent)
+            {
+                println!("delivered to {}: {}", d.channel, d.detail);
             }
         }
         DigestOutcome::NothingNew => println!("nothing new since the last digest"),
     }
-    let (prompt, completion, cost) =
-        extracted
-            .iter()
-            .filter_map(|r| r.report.as_ref())
-            .fold((0, 0, 0.0), |acc, r| {
-                (
-                    acc.0 + r.prompt_tokens,
-                    acc.1 + r.completion_tokens,
-                    acc.2 + r.cost_usd,
-                )
-            });
+    let (prompt, completion, cost) = report
+        .extracted
+        .iter()
+        .filter_map(|r| r.report.as_ref())
+        .fold((0, 0, 0.0), |acc, r| {
+            (
+                acc.0 + r.prompt_tokens,
+                acc.1 + r.completion_tokens,
+                acc.2 + r.cost_usd,
+            )
+        });
     println!(
         "run done in {:.1}s: {} feeds polled, {} new episodes, {} transcripts, {} transcribed, {} episodes read, {} + {} tokens (${:.4}), {}",
         started.elapsed().as_secs_f64(),
         feeds.feeds,
         feeds.new_episodes,
-        transcripts.transcripts,
-        speech.done,
-        extracted.iter().filter(|r| r.state == "done").count(),
+        report.transcripts.transcripts,
+        report.speech.done,
+        report
+            .extracted
+            .iter()
+            .filter(|r| r.state == JobOutcome::Done)
+            .count(),
         prompt,
         completion,
         cost,

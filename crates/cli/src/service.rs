@@ -4,17 +4,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use async_trait::async_trait;
-use podsift_asr::AsrStage;
-use podsift_core::{ChannelSpec, JobKind, NewUserProfile, SystemClock};
-use podsift_pipeline::Extractor;
-use podsift_service::{
-    ExtractStage, FetchStage, LazyStage, Mode, Service, ServiceSettings, Stage, StageError,
-};
+use podsift_core::{ChannelSpec, NewUserProfile};
+use podsift_service::{Mode, Service, ServiceSettings};
 
 use crate::UsersAction;
 use crate::app::App;
 use crate::output::{print_json, table};
+use crate::wiring::{self, Driver};
 
 pub async fn users(app: &App, action: UsersAction) -> Result<()> {
     match action {
@@ -67,13 +63,14 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
                 feed_token: podsift_service::new_feed_token(),
             };
             // Validate the channel URLs now rather than at the first delivery.
-            let profile = app.store.add_user(&user, now).await?;
-            let usable =
-                podsift_service::channels_for(&profile, app.config.allow_private_networks, None);
-            if usable.len() != profile.channels.len() {
-                app.store.remove_user(&profile.email).await?;
-                bail!("a channel URL is invalid (https only; see the warning above)");
+            for spec in &user.channels {
+                if let Err(e) =
+                    podsift_pipeline::http_channel(spec, app.config.allow_private_networks)
+                {
+                    bail!("invalid {} URL: {e}", spec.kind());
+                }
             }
+            let profile = app.store.add_user(&user, now).await?;
             if let Some(hash) = &password_hash {
                 app.store.set_password_hash(profile.id, Some(hash)).await?;
             }
@@ -174,139 +171,20 @@ fn read_password_hash() -> Result<String> {
     Ok(podsift_web::hash_password(password)?)
 }
 
-/// Speech-to-text jobs, one at a time (each uses every core).
-struct AsrJobs(AsrStage);
-
-#[async_trait]
-impl Stage for AsrJobs {
-    fn name(&self) -> &'static str {
-        "speech_to_text"
-    }
-    async fn run(&self, worker: &str) -> Result<usize, StageError> {
-        let summary = self
-            .0
-            .run_jobs(worker, &|_, _| {}, |r| {
-                if r.state != "done" {
-                    tracing::warn!(episode = ?r.episode_id, state = r.state, "{}", r.detail);
-                }
-            })
-            .await
-            .map_err(|e| StageError::new("speech_to_text", e))?;
-        Ok(summary.done + summary.retrying + summary.dead)
-    }
-}
-
+/// The service over the pipeline `podsift run` drives: the same stages, leases and digest
+/// recipe.
 async fn build_service(app: App) -> Result<Service> {
     let app = Arc::new(app);
-    let clock = Arc::new(SystemClock);
-    // Every stage's lease, renewed while its job runs.
-    let lease = std::time::Duration::from_secs(app.config.service.job_lease_secs.max(1));
-    let fetcher =
-        podsift_fetch::HttpFetcher::new(&app.config.http, app.config.allow_private_networks)
-            .context("cannot set up the HTTP client")?;
-    let poller = Arc::new(podsift_poller::Poller::new(
-        app.store.clone(),
-        Arc::new(fetcher),
-        clock.clone(),
-        podsift_poller::PollerSettings::new(&app.config.poll, &app.config.http)
-            .with_transcription(crate::asr::enabled(&app.config.asr))
-            .with_job_lease(lease),
-    ));
-    let llm = crate::llm::build(&app.config.llm, &app.data_dir, true)?;
-    let extractor = Arc::new(
-        Extractor::new(
-            app.store.clone(),
-            llm,
-            app.cache.clone(),
-            clock.clone(),
-            app.config.llm.clone(),
-        )
-        .with_lease(lease),
-    );
-    let mut stages: Vec<(Arc<dyn Stage>, usize)> = vec![
-        (
-            Arc::new(FetchStage {
-                poller: poller.clone(),
-                concurrency: 4,
-            }),
-            1,
-        ),
-        (
-            Arc::new(ExtractStage { extractor }),
-            app.config.llm.concurrency.max(1),
-        ),
-    ];
-    if crate::asr::enabled(&app.config.asr) {
-        let a = app.clone();
-        stages.push((
-            Arc::new(LazyStage::new(
-                "speech_to_text",
-                vec![JobKind::Transcribe],
-                app.store.clone(),
-                move || {
-                    let a = a.clone();
-                    async move {
-                        let engine = crate::asr::build_engine(&a)
-                            .await
-                            .map_err(|e| StageError::new("speech_to_text", format!("{e:#}")))?;
-                        let stage = AsrStage::new(
-                            a.store.clone(),
-                            a.downloader.clone(),
-                            engine,
-                            Arc::new(SystemClock),
-                            podsift_asr::stage::AsrSettings {
-                                job_lease: lease.max(std::time::Duration::from_secs(60)),
-                                ..crate::asr::settings(&a)
-                            },
-                        );
-                        Ok(Arc::new(AsrJobs(stage)) as Arc<dyn Stage>)
-                    }
-                },
-            )),
-            1,
-        ));
-    }
-    let feedback_secret = match podsift_digest::load_or_create_secret(
-        app.config.digest.feedback_secret_env.as_deref(),
-        &app.data_dir,
-    ) {
-        Ok(secret) => Some(secret),
-        Err(e) => {
-            tracing::warn!("feedback links disabled: {e}");
-            None
-        }
-    };
-    // Each user's digest is emailed to their address when an SMTP server is configured.
-    let email = &app.config.email;
-    let smtp = email
-        .smtp_host
-        .is_some()
-        .then(|| podsift_service::SmtpServer {
-            config: email.clone(),
-            password: podsift_digest::SmtpChannel::password_from_env(email),
-            unsubscribe_url: app.config.digest.base_url.clone(),
-        });
-    let mut errors = Vec::new();
-    let ranker = crate::rank::ranker(&app, &mut errors).await?;
-    for e in errors {
-        tracing::warn!("{e}");
+    let (pipeline, warnings) = wiring::pipeline(&app, Driver::Service).await?;
+    for w in warnings {
+        tracing::warn!("{w}");
     }
     let settings = ServiceSettings {
-        feedback_secret,
         allow_http_loopback: app.config.allow_private_networks,
         public_url: app.config.digest.base_url.clone(),
-        digest: app.config.digest.clone(),
-        smtp,
-        ranker,
         ..ServiceSettings::from_config(&app.config.service)
     };
-    Ok(Service {
-        store: app.store.clone(),
-        clock,
-        poller: Some(poller),
-        stages,
-        settings,
-    })
+    Ok(Service::new(pipeline, settings))
 }
 
 pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
@@ -324,14 +202,7 @@ pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
             podsift_service::shutdown_signal(),
         )
         .await?;
-    exit_now()
-}
-
-/// Exit at once after a clean shutdown: an extraction cut off after the grace period runs
-/// on a blocking thread that dropping the runtime would wait for; its job is leased and
-/// will be reclaimed.
-fn exit_now() -> ! {
-    std::process::exit(0)
+    Ok(())
 }
 
 pub async fn worker(app: App) -> Result<()> {
@@ -340,5 +211,5 @@ pub async fn worker(app: App) -> Result<()> {
     service
         .run(Mode::Worker, None, podsift_service::shutdown_signal())
         .await?;
-    exit_now()
+    Ok(())
 }

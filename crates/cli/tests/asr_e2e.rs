@@ -146,11 +146,14 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
     let model = assets().join("ggml-tiny.en.bin");
     let vad = assets().join("ggml-silero-v6.2.0.bin");
     let (Some(espeak), Some(ffmpeg)) = (which("espeak-ng"), which("ffmpeg")) else {
-        eprintln!("SKIP asr_e2e: espeak-ng and ffmpeg are needed (scripts/ci-deps installs them)");
+        podsift_testkit::skip(
+            "asr_e2e",
+            "espeak-ng and ffmpeg are needed (scripts/ci-deps installs them)",
+        );
         return;
     };
     if !model.exists() || !vad.exists() {
-        eprintln!("SKIP asr_e2e: test models missing (scripts/fetch-test-assets)");
+        podsift_testkit::skip("asr_e2e", "test models missing (scripts/fetch-test-assets)");
         return;
     }
     let work = tempfile::tempdir().unwrap();

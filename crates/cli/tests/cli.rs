@@ -437,3 +437,73 @@ async fn opml_import_and_export_round_trip() {
     titles.sort();
     assert_eq!(titles, ["Show A", "Show B"]);
 }
+
+/// A misspelt engine or channel setting fails at once, in one line naming the key and the
+/// allowed values, before any feed is fetched, any model downloaded or any database made.
+#[test]
+fn a_typo_in_an_engine_or_channel_name_fails_at_start_naming_the_key() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "env",
+            "PODSIFT_ASR__ENGINE",
+            "lcoal",
+            &["asr.engine", "local", "remote", "off"],
+        ),
+        (
+            "file",
+            "[llm]\nengine = \"opnai\"\n",
+            "",
+            &["llm.engine", "local", "openai", "anthropic"],
+        ),
+        (
+            "env",
+            "PODSIFT_RANKING__ENGINE",
+            "embedings",
+            &["ranking.engine", "embeddings", "simple"],
+        ),
+        (
+            "file",
+            "[email]\ntls = \"startls\"\n",
+            "",
+            &["email.tls", "starttls", "tls", "none"],
+        ),
+    ];
+    for (how, key, value, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let out = match *how {
+            "env" => podsift_env(dir.path(), &["run"], true, &[(key, value)]),
+            _ => {
+                std::fs::write(&config, key).unwrap();
+                let path = config.to_str().unwrap();
+                podsift_env(dir.path(), &["--config", path, "run"], true, &[])
+            }
+        };
+        let err = fails(&out);
+        for word in *expected {
+            assert!(err.contains(word), "{key}: {word:?} not in {err:?}");
+        }
+        // Nothing was done: no database, no model or feed downloads.
+        let made: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "config.toml")
+            .collect();
+        assert!(made.is_empty(), "{key}: made {made:?}");
+    }
+}
+
+/// Values that parse but cannot work together are refused at load too.
+#[test]
+fn an_api_engine_without_a_model_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = podsift_env(
+        dir.path(),
+        &["run"],
+        true,
+        &[("PODSIFT_LLM__ENGINE", "openai")],
+    );
+    let err = fails(&out);
+    assert!(err.contains("llm.model"), "{err}");
+    assert!(!dir.path().join("podsift.db").exists());
+}

@@ -272,9 +272,10 @@ async fn sigkilled_workers_lose_nothing_and_send_each_days_digest_once() {
             let model = podsift_testkit::test_asset("smollm2-135m-instruct-q4_1.gguf");
             let llm_bin = Path::new(BIN).with_file_name("podsift-llm");
             let (Some(model), true) = (model, llm_bin.exists()) else {
-                eprintln!(
-                    "SKIP crash: PODSIFT_CRASH_LLM=local needs the SmolLM2 test model \
-                     (scripts/fetch-test-assets) and the podsift-llm binary"
+                podsift_testkit::skip(
+                    "crash",
+                    "PODSIFT_CRASH_LLM=local needs the SmolLM2 test model \
+                     (scripts/fetch-test-assets) and the podsift-llm binary",
                 );
                 return;
             };
@@ -320,11 +321,17 @@ async fn sigkilled_workers_lose_nothing_and_send_each_days_digest_once() {
     for round in 0..rounds {
         let seed = base_seed.wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
         let Some(smtp) = Smtp::start() else {
-            eprintln!("SKIP crash: aiosmtpd not installed (python3 -m pip install aiosmtpd)");
+            podsift_testkit::skip(
+                "crash",
+                "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
+            );
             return;
         };
         let Some(db) = TestDb::create().await else {
-            eprintln!("SKIP crash: the crash trials run on PostgreSQL (scripts/ensure-postgres)");
+            podsift_testkit::skip(
+                "crash",
+                "the crash trials run on PostgreSQL (scripts/ensure-postgres)",
+            );
             return;
         };
         eprintln!(

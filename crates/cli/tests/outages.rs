@@ -77,11 +77,17 @@ fn serve_survives_a_429_storm_a_database_crash_and_an_smtp_outage() {
         .build()
         .expect("runtime");
     let Some(mut smtp) = Smtp::start() else {
-        eprintln!("SKIP outages: aiosmtpd not installed (python3 -m pip install aiosmtpd)");
+        podsift_testkit::skip(
+            "outages",
+            "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
+        );
         return;
     };
     let Some(pg) = TempCluster::start() else {
-        eprintln!("SKIP outages: needs PostgreSQL's server binaries (scripts/ensure-postgres)");
+        podsift_testkit::skip(
+            "outages",
+            "needs PostgreSQL's server binaries (scripts/ensure-postgres)",
+        );
         return;
     };
     smtp.stop(); // down when the digests are due

@@ -72,8 +72,9 @@ fn ok(out: &Output) -> String {
 #[test]
 fn rank_day1_picks_five_distinct_claims_with_reasons() {
     let Some(model) = minilm() else {
-        eprintln!(
-            "SKIP: the MiniLM test model is absent (scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer)"
+        podsift_testkit::skip(
+            module_path!(),
+            "the MiniLM test model is absent (scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer)",
         );
         return;
     };
@@ -156,7 +157,7 @@ fn rank_day1_picks_five_distinct_claims_with_reasons() {
 #[test]
 fn rank_reports_a_bad_line_by_number() {
     let Some(model) = minilm() else {
-        eprintln!("SKIP: the MiniLM test model is absent");
+        podsift_testkit::skip(module_path!(), "the MiniLM test model is absent");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -61,14 +61,18 @@ const VTT: &str = "WEBVTT
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_extracts_grounded_insights_and_emails_the_digest_once() {
     let (Some(model), Some(llm_bin)) = (model(), llm_bin()) else {
-        eprintln!(
-            "SKIP run_e2e: needs the SmolLM2 test model (scripts/fetch-test-assets) and the \
-             podsift-llm binary (cargo build -p podsift-llm-server)"
+        podsift_testkit::skip(
+            "run_e2e",
+            "needs the SmolLM2 test model (scripts/fetch-test-assets) and the \
+             podsift-llm binary (cargo build -p podsift-llm-server)",
         );
         return;
     };
     let Some(smtp) = Smtp::start() else {
-        eprintln!("SKIP run_e2e: aiosmtpd not installed (python3 -m pip install aiosmtpd)");
+        podsift_testkit::skip(
+            "run_e2e",
+            "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
+        );
         return;
     };
     let srv = TestServer::start().await;

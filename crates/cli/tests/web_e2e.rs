@@ -151,16 +151,18 @@ impl Drop for Serve {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_ui_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        eprintln!(
-            "SKIP web_e2e: no chromium at /usr/bin/chromium (or $PODSIFT_CHROMIUM); \
-             scripts/ci-deps installs Debian's chromium"
+        podsift_testkit::skip(
+            "web_e2e",
+            "no chromium at /usr/bin/chromium (or $PODSIFT_CHROMIUM); \
+             scripts/ci-deps installs Debian's chromium",
         );
         return;
     };
     if !node_ready() {
-        eprintln!(
-            "SKIP web_e2e: node or e2e/node_modules/playwright-core missing; run \
-             `npm ci --prefix e2e` (scripts/ci-deps does)"
+        podsift_testkit::skip(
+            "web_e2e",
+            "node or e2e/node_modules/playwright-core missing; run \
+             `npm ci --prefix e2e` (scripts/ci-deps does)",
         );
         return;
     }

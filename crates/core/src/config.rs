@@ -5,6 +5,90 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// A closed set of names in the configuration (`[llm] engine = "openai"`): an enum, so a
+/// typo fails when the file is loaded, naming the key and the allowed values.
+macro_rules! config_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every allowed value, as written in the configuration.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!(
+                        "{other:?} is not one of {}",
+                        Self::NAMES.join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+config_enum! {
+    /// `[llm] engine`: who reads the episodes.
+    LlmEngine {
+        /// podsift runs a GGUF model itself (the `podsift-llm` process).
+        Local = "local",
+        /// Any OpenAI-compatible API (OpenAI, OpenRouter, Groq, Ollama, vLLM, llama.cpp).
+        Openai = "openai",
+        Anthropic = "anthropic",
+    }
+}
+
+config_enum! {
+    /// `[asr] engine`: speech-to-text for episodes without a publisher transcript.
+    AsrEngine {
+        /// whisper.cpp in-process.
+        Local = "local",
+        /// An OpenAI-compatible `/v1/audio/transcriptions`.
+        Remote = "remote",
+        Off = "off",
+    }
+}
+
+config_enum! {
+    /// `[ranking] engine`: how the digest chooses.
+    RankingEngine {
+        Embeddings = "embeddings",
+        Simple = "simple",
+    }
+}
+
+config_enum! {
+    /// `[email] tls`: how the SMTP connection is secured.
+    SmtpTls {
+        /// STARTTLS on the submission port (587).
+        Starttls = "starttls",
+        /// Implicit TLS (port 465).
+        Tls = "tls",
+        /// Plain text: loopback and testing only.
+        None = "none",
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -22,6 +106,63 @@ pub struct Config {
     pub asr: AsrConfig,
     pub ranking: RankingConfig,
     pub service: ServiceConfig,
+}
+
+/// A configuration that parses but cannot work: the key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub problem: String,
+}
+
+impl Config {
+    /// What the types cannot say: values that depend on each other. Checked at load, before
+    /// any feed is fetched or any model downloaded.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let err = |key: &'static str, problem: &str| {
+            Err(ConfigError {
+                key,
+                problem: problem.to_owned(),
+            })
+        };
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        if self.llm.engine != LlmEngine::Local && blank(&self.llm.model) {
+            return err(
+                "llm.model",
+                &format!("the {} engine needs a model name", self.llm.engine),
+            );
+        }
+        if self.asr.engine == AsrEngine::Remote && blank(&self.asr.remote_base_url) {
+            return err(
+                "asr.remote_base_url",
+                "engine = \"remote\" needs the API's base URL",
+            );
+        }
+        if !blank(&self.email.to) && blank(&self.email.smtp_host) {
+            return err("email.smtp_host", "email.to is set, but no SMTP server");
+        }
+        if self.digest.size == 0 {
+            return err("digest.size", "must be at least 1");
+        }
+        if let Some(base) = &self.digest.base_url {
+            match url::Url::parse(base) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return err("digest.base_url", "must be an http(s) URL"),
+            }
+        }
+        if let Some(db) = &self.database_url
+            && !["sqlite:", "postgres:", "postgresql:"]
+                .iter()
+                .any(|p| db.starts_with(p))
+        {
+            return err(
+                "database_url",
+                "must start with sqlite:, postgres: or postgresql:",
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `podsift serve` and `podsift worker`: loop timings, leases and delivery retries.
@@ -142,7 +283,7 @@ impl Default for PollConfig {
 pub struct LlmConfig {
     /// `local` (podsift runs a GGUF model itself), `openai` (any OpenAI-compatible API:
     /// OpenAI, OpenRouter, Groq, Ollama, vLLM, llama.cpp's server) or `anthropic`.
-    pub engine: String,
+    pub engine: LlmEngine,
     /// API base URL, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`.
     pub base_url: Option<String>,
     pub model: Option<String>,
@@ -184,7 +325,7 @@ pub struct Price {
 impl Default for LlmConfig {
     fn default() -> Self {
         Self {
-            engine: "local".into(),
+            engine: LlmEngine::Local,
             base_url: None,
             model: None,
             api_key_env: None,
@@ -245,7 +386,7 @@ pub struct EmailConfig {
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
     /// `starttls` (default), `tls` (implicit, port 465) or `none` (loopback/testing only).
-    pub tls: String,
+    pub tls: SmtpTls,
     pub username: Option<String>,
     /// Name of the environment variable holding the SMTP password.
     pub password_env: String,
@@ -259,7 +400,7 @@ impl Default for EmailConfig {
             from: "podsift <podsift@localhost>".into(),
             smtp_host: None,
             smtp_port: None,
-            tls: "starttls".into(),
+            tls: SmtpTls::Starttls,
             username: None,
             password_env: "PODSIFT_SMTP_PASSWORD".into(),
             timeout_secs: 30,
@@ -273,7 +414,7 @@ impl Default for EmailConfig {
 pub struct AsrConfig {
     /// `local` (whisper.cpp in-process, default), `remote` (an OpenAI-compatible
     /// `/v1/audio/transcriptions`) or `off`.
-    pub engine: String,
+    pub engine: AsrEngine,
     /// A catalogue name (`podsift models list`), downloaded on first use.
     pub model: String,
     /// A ggml model file to use instead of the catalogue download.
@@ -307,7 +448,7 @@ pub struct AsrConfig {
 impl Default for AsrConfig {
     fn default() -> Self {
         Self {
-            engine: "local".into(),
+            engine: AsrEngine::Local,
             model: "base.en".into(),
             model_path: None,
             vad: true,
@@ -333,7 +474,7 @@ impl Default for AsrConfig {
 pub struct RankingConfig {
     /// `embeddings` (sentence embeddings: duplicates across shows, memory of what was sent,
     /// interests, feedback) or `simple` (model scores only).
-    pub engine: String,
+    pub engine: RankingEngine,
     /// A local all-MiniLM-L6-v2 directory (config.json, tokenizer.json, model.safetensors);
     /// none: downloaded into DATA_DIR/models on first use.
     pub model_dir: Option<PathBuf>,
@@ -356,7 +497,7 @@ pub struct RankingConfig {
 impl Default for RankingConfig {
     fn default() -> Self {
         Self {
-            engine: "embeddings".into(),
+            engine: RankingEngine::Embeddings,
             model_dir: None,
             history_days: 30,
             max_per_show: 2,

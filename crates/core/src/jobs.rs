@@ -127,6 +127,49 @@ impl Job {
     }
 }
 
+/// What one run of a job came to (reports of every stage). Serialised as the job state it
+/// leaves behind: `done`, `queued` (retried later) or `dead`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobOutcome {
+    #[serde(rename = "done")]
+    Done,
+    /// Failed this time; queued again after a backoff.
+    #[serde(rename = "queued")]
+    Retrying,
+    /// Gave up: failed permanently or on its last attempt (`podsift jobs --retry`).
+    #[serde(rename = "dead")]
+    Dead,
+}
+
+impl JobOutcome {
+    /// The outcome of a failed attempt, from the state [`crate::Store::fail`] left.
+    pub fn after_failure(state: JobState) -> Self {
+        if state == JobState::Dead {
+            Self::Dead
+        } else {
+            Self::Retrying
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Done => "done",
+            Self::Retrying => "queued",
+            Self::Dead => "dead",
+        }
+    }
+}
+
+/// The work of some job kinds, as a worker would see it now ([`crate::Store::job_backlog`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobBacklog {
+    /// Claimable now: queued and due, or running under a lease that expired (its worker
+    /// vanished) and not yet at the end of its crash allowance.
+    pub runnable: u64,
+    /// Running under a live lease (another worker has it; done or runnable again soon).
+    pub leased: u64,
+}
+
 /// How a failed attempt should be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {

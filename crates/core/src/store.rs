@@ -144,6 +144,13 @@ pub trait Store: Send + Sync {
         backoff: Duration,
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError>;
+    /// What of `kinds` is runnable now (the jobs [`Store::claim`] would hand out) and what
+    /// runs under a live lease: the one answer to "is there work" for every driver.
+    async fn job_backlog(
+        &self,
+        kinds: &[crate::jobs::JobKind],
+        now: DateTime<Utc>,
+    ) -> Result<crate::jobs::JobBacklog, StoreError>;
     async fn list_jobs(
         &self,
         state: Option<JobState>,

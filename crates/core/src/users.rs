@@ -21,6 +21,17 @@ pub enum ChannelSpec {
     Discord { url: String },
 }
 
+impl ChannelSpec {
+    /// `webhook`, `slack` or `discord`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Webhook { .. } => "webhook",
+            Self::Slack { .. } => "slack",
+            Self::Discord { .. } => "discord",
+        }
+    }
+}
+
 /// A new user, as `podsift users add` validated it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewUserProfile {

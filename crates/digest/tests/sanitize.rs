@@ -418,9 +418,12 @@ fn fragments(xml: &str) -> Vec<String> {
 fn feedparser_sanitize_suite() {
     let dir = corpora().join("01_feeds/peer-suites/feedparser/tests/wellformed/sanitize");
     if !dir.is_dir() {
-        eprintln!(
-            "SKIP: corpora not found at {} (set PODSIFT_CORPORA)",
-            dir.display()
+        podsift_testkit::skip(
+            module_path!(),
+            &format!(
+                "corpora not found at {} (set PODSIFT_CORPORA)",
+                dir.display()
+            ),
         );
         return;
     }

@@ -22,8 +22,9 @@ fn aiosmtpd_available() -> bool {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!(
-            "SKIP: python3 with aiosmtpd not available (python3 -m pip install aiosmtpd==1.4.6)"
+        podsift_testkit::skip(
+            module_path!(),
+            "python3 with aiosmtpd not available (python3 -m pip install aiosmtpd==1.4.6)",
         );
     }
     ok
@@ -136,7 +137,7 @@ fn config(port: u16, to: &str) -> EmailConfig {
         from: "podsift <digest@podsift.example>".into(),
         smtp_host: Some("127.0.0.1".into()),
         smtp_port: Some(port),
-        tls: "none".into(),
+        tls: podsift_core::config::SmtpTls::None,
         timeout_secs: 10,
         ..EmailConfig::default()
     }
@@ -320,7 +321,7 @@ async fn starttls_required_but_not_offered_is_permanent() {
     // The stock server offers no STARTTLS: a `starttls` channel must refuse to send in clear.
     let server = Server::stock();
     let mut cfg = config(server.port, "reader@example.com");
-    cfg.tls = "starttls".into();
+    cfg.tls = podsift_core::config::SmtpTls::Starttls;
     let ch = SmtpChannel::new(&cfg, None).unwrap();
     let digest = common::fixed_digest();
     let err = ch

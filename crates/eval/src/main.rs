@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use podsift_core::Llm;
-use podsift_core::config::LlmConfig;
+use podsift_core::config::{LlmConfig, LlmEngine};
 use podsift_eval::EvalError;
 use podsift_eval::corpus::paired_episodes;
 use podsift_eval::report::{evaluation, markdown};
@@ -96,11 +96,10 @@ struct Args {
 fn llm_config(a: &Args) -> LlmConfig {
     LlmConfig {
         engine: match a.engine {
-            Engine::Local => "local",
-            Engine::Openai => "openai",
-            Engine::Anthropic => "anthropic",
-        }
-        .to_owned(),
+            Engine::Local => LlmEngine::Local,
+            Engine::Openai => LlmEngine::Openai,
+            Engine::Anthropic => LlmEngine::Anthropic,
+        },
         base_url: a.base_url.clone(),
         model: Some(a.model.clone()),
         api_key_env: a.api_key_env.clone(),

@@ -21,7 +21,10 @@ fn corpora() -> Option<PathBuf> {
     if notes_dir(&root).is_dir() && transcripts_dir(&root).is_dir() {
         Some(root)
     } else {
-        eprintln!("SKIP: corpora not found at {}", root.display());
+        podsift_testkit::skip(
+            module_path!(),
+            &format!("corpora not found at {}", root.display()),
+        );
         None
     }
 }

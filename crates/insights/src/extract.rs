@@ -169,18 +169,20 @@ pub async fn extract_episode(
 
     // The model, a few windows at a time (the engine's own limiter has the final say).
     let ctx = &ctx;
-    let outcomes: Vec<Outcome> = futures::stream::iter(chosen.iter().map(|&i| {
-        let user = prompt::user_message(
-            input.show,
-            input.title,
-            input.chapters,
-            &windowed.windows[i].text,
-        );
-        async move { run_window(ctx, i, user).await }
-    }))
-    .buffered(cfg.concurrency.max(1))
-    .collect()
-    .await;
+    // Boxed before `.buffered`: without it the future of a caller is not provably `Send`
+    // (rust-lang/rust#104382), and the drivers would have to run it on a blocking thread.
+    let windows: futures::stream::BoxStream<'_, _> =
+        futures::stream::iter(chosen.iter().map(|&i| {
+            let user = prompt::user_message(
+                input.show,
+                input.title,
+                input.chapters,
+                &windowed.windows[i].text,
+            );
+            async move { run_window(ctx, i, user).await }
+        }))
+        .boxed();
+    let outcomes: Vec<Outcome> = windows.buffered(cfg.concurrency.max(1)).collect().await;
 
     let index = TranscriptIndex::new(input.segments);
     let mut candidates = Vec::new();

@@ -104,7 +104,7 @@ fn transcript() -> Vec<Segment> {
 
 fn cfg(window_tokens: usize, overlap: usize) -> LlmConfig {
     LlmConfig {
-        engine: "openai".into(),
+        engine: podsift_core::config::LlmEngine::Openai,
         window_tokens,
         window_overlap_tokens: overlap,
         episode_token_budget: 1_000_000,

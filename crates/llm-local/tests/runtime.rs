@@ -111,9 +111,12 @@ fn real_binary() -> Option<PathBuf> {
     if bin.is_file() {
         Some(bin)
     } else {
-        eprintln!(
-            "SKIP: {} not built (run `cargo build -p podsift-llm-server` first; scripts/test does)",
-            bin.display()
+        podsift_testkit::skip(
+            module_path!(),
+            &format!(
+                "{} not built (run `cargo build -p podsift-llm-server` first; scripts/test does)",
+                bin.display()
+            ),
         );
         None
     }
@@ -129,9 +132,12 @@ fn smollm2() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "SKIP: test model not found at {} (run scripts/fetch-test-assets)",
-            path.display()
+        podsift_testkit::skip(
+            module_path!(),
+            &format!(
+                "test model not found at {} (run scripts/fetch-test-assets)",
+                path.display()
+            ),
         );
         None
     }

@@ -23,9 +23,12 @@ fn model_path() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "SKIP: test model not found at {} (run scripts/fetch-test-assets)",
-            path.display()
+        podsift_testkit::skip(
+            module_path!(),
+            &format!(
+                "test model not found at {} (run scripts/fetch-test-assets)",
+                path.display()
+            ),
         );
         None
     }

@@ -65,13 +65,33 @@ pub enum DigestOutcome {
     },
 }
 
+/// How one delivery attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryResult {
+    Sent,
+    /// Failed; tried again later.
+    Retry,
+    /// Given up (a permanent error, or the last attempt).
+    Dead,
+}
+
+impl DeliveryResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Retry => "retry",
+            Self::Dead => "dead",
+        }
+    }
+}
+
 /// What one delivery attempt did.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryReport {
     pub delivery_id: i64,
     pub channel: String,
-    /// `sent`, `retry` or `dead`.
-    pub result: &'static str,
+    pub result: DeliveryResult,
     pub detail: String,
 }
 
@@ -242,7 +262,7 @@ impl Digester {
                     DeliveryOutcome::Sent {
                         receipt: receipt.clone(),
                     },
-                    "sent",
+                    DeliveryResult::Sent,
                     receipt,
                 ),
                 Err(e) if e.is_retryable() && attempts < MAX_DELIVERY_ATTEMPTS => {
@@ -253,7 +273,7 @@ impl Digester {
                             error: e.to_string(),
                             retry_at: self.clock.now() + wait,
                         },
-                        "retry",
+                        DeliveryResult::Retry,
                         e.to_string(),
                     )
                 }
@@ -261,7 +281,7 @@ impl Digester {
                     DeliveryOutcome::Dead {
                         error: e.to_string(),
                     },
-                    "dead",
+                    DeliveryResult::Dead,
                     e.to_string(),
                 ),
             };

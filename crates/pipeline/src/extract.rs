@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use podsift_core::jobs::FailureKind;
 use podsift_core::{
-    ExtractionReport, FeedKey, JobKind, JobState, Llm, LlmCache, NewJob, Store, config::LlmConfig,
+    ExtractionReport, FeedKey, JobKind, JobOutcome, Llm, LlmCache, NewJob, Store, config::LlmConfig,
 };
 use podsift_insights::{EpisodeInput, extract_episode};
 use serde::Serialize;
@@ -17,8 +17,7 @@ use crate::{PipelineError, SharedClock};
 pub struct ExtractReport {
     pub episode_id: i64,
     pub title: String,
-    /// `done`, `queued` (retry later) or `dead`.
-    pub state: &'static str,
+    pub state: JobOutcome,
     pub insights: usize,
     pub error: Option<String>,
     pub report: Option<ExtractionReport>,
@@ -81,17 +80,6 @@ impl Extractor {
         Ok(queued)
     }
 
-    /// Whether any extraction job is runnable now (the CLI starts a local model only then).
-    pub async fn has_work(&self) -> Result<bool, PipelineError> {
-        let now = self.clock.now();
-        Ok(self
-            .store
-            .list_jobs(Some(JobState::Queued), 10_000)
-            .await?
-            .iter()
-            .any(|j| j.kind == JobKind::ExtractInsights && j.run_after <= now))
-    }
-
     /// Run extraction jobs until none is runnable. A failing engine never aborts the run:
     /// the episode's job is retried later (or dead after its attempts) and the others go on.
     pub async fn run_jobs(
@@ -152,7 +140,7 @@ impl Extractor {
                     ExtractReport {
                         episode_id,
                         title,
-                        state: "done",
+                        state: JobOutcome::Done,
                         insights,
                         error: None,
                         report: Some(report),
@@ -175,11 +163,7 @@ impl Extractor {
                     ExtractReport {
                         episode_id,
                         title,
-                        state: if state == JobState::Dead {
-                            "dead"
-                        } else {
-                            "queued"
-                        },
+                        state: JobOutcome::after_failure(state),
                         insights: 0,
                         error: Some(err),
                         report: None,

@@ -1,18 +1,30 @@
-//! The second half of podsift's pipeline, after transcripts: insight extraction as jobs, then
-//! the daily digest, written with its delivery outbox in one transaction, then delivery.
-//! Everything goes through the core ports, so it runs the same in the CLI and in workers.
+//! podsift's pipeline: the job stages (transcripts and chapters, speech-to-text, insights)
+//! behind one [`Stage`] trait, the daily digest (written with its delivery outbox in one
+//! transaction, then delivered) made by one [`DigestRecipe`], and [`Pipeline::build`], the
+//! one place that puts them together from the configuration and the adapters ([`Ports`]).
+//! Everything goes through the core ports, so `podsift run` (one [`Pipeline::drain`]) and
+//! `podsift serve`/`worker` (loops over [`Pipeline::stages`]) run the same code.
 
+mod build;
 mod deliver;
 mod extract;
 mod rank;
+mod recipe;
+pub mod stage;
 
 use std::sync::Arc;
 
 use podsift_core::{Clock, StoreError};
 
-pub use deliver::{DeliveryPolicy, DeliveryReport, DigestOutcome, Digester};
+pub use build::{Drained, Pipeline, Ports, build_poller, interest_list};
+pub use deliver::{DeliveryPolicy, DeliveryReport, DeliveryResult, DigestOutcome, Digester};
 pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Ranker, apply_feedback, rank_config};
+pub use recipe::{ChannelProblem, DigestRecipe, Reader, SmtpServer, http_channel};
+pub use stage::{
+    ExtractStage, FetchStage, JobEvent, LazyStage, NoEvents, Produced, Stage, StageError,
+    StageEvents,
+};
 
 /// Why a pipeline step failed as a whole (per-episode and per-delivery failures are recorded,
 /// not returned).

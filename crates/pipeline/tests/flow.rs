@@ -180,9 +180,13 @@ async fn extraction_digest_and_outbox_exactly_once() {
     assert_eq!(reps.len(), 2);
     assert!(
         reps.iter()
-            .all(|r| r.state == "queued" && r.error.is_some())
+            .all(|r| r.state == podsift_core::JobOutcome::Retrying && r.error.is_some())
     );
-    assert!(!ex.has_work().await.unwrap(), "backoff: not runnable yet");
+    let backlog = store
+        .job_backlog(&[JobKind::ExtractInsights], clock.now())
+        .await
+        .unwrap();
+    assert_eq!(backlog.runnable, 0, "backoff: not runnable yet");
 
     // The engine is back: after the backoff the episodes are extracted.
     *clock.0.lock().unwrap() += chrono::Duration::minutes(10);
@@ -199,7 +203,12 @@ async fn extraction_digest_and_outbox_exactly_once() {
     );
     assert_eq!(ex.enqueue_pending().await.unwrap(), 0, "already queued");
     let reps = ex.run_jobs("w", |_| {}).await.unwrap();
-    assert_eq!(reps.iter().filter(|r| r.state == "done").count(), 2);
+    assert_eq!(
+        reps.iter()
+            .filter(|r| r.state == podsift_core::JobOutcome::Done)
+            .count(),
+        2
+    );
     let ins = store.episode_insights(eps[0]).await.unwrap();
     assert_eq!(ins.len(), 1);
     // Grounded: timestamps and speaker come from the transcript, not the model.
@@ -236,7 +245,7 @@ async fn extraction_digest_and_outbox_exactly_once() {
         Some(true)
     );
     let reps = dg.deliver_pending(|_| {}).await.unwrap();
-    let results: Vec<&str> = reps.iter().map(|r| r.result).collect();
+    let results: Vec<&str> = reps.iter().map(|r| r.result.as_str()).collect();
     assert_eq!(results, ["sent", "retry"]);
     assert!(out.join("2026-11-26.html").exists());
 

@@ -3,7 +3,7 @@
 
 use podsift_core::jobs::FailureKind;
 use podsift_core::{
-    EpisodeId, FeedKey, FetchRequest, Job, JobKind, JobState, Transcript, TranscriptRef,
+    EpisodeId, FeedKey, FetchRequest, Job, JobKind, JobOutcome, Transcript, TranscriptRef,
     TranscriptSource,
 };
 use serde::Serialize;
@@ -19,9 +19,10 @@ pub struct JobReport {
     pub job_id: i64,
     pub kind: &'static str,
     pub episode_id: Option<i64>,
-    /// `done`, `queued` (will retry) or `dead`.
-    pub state: &'static str,
+    pub state: JobOutcome,
     pub detail: String,
+    /// The segments of the transcript it stored (transcript jobs that succeeded).
+    pub segments: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -31,6 +32,21 @@ pub struct JobsSummary {
     pub dead: usize,
     pub transcripts: usize,
     pub segments: usize,
+}
+
+impl JobsSummary {
+    /// Counts one job's report.
+    pub fn add(&mut self, report: &JobReport) {
+        match report.state {
+            JobOutcome::Done => self.done += 1,
+            JobOutcome::Dead => self.dead += 1,
+            JobOutcome::Retrying => self.retrying += 1,
+        }
+        if let Some(segments) = report.segments {
+            self.transcripts += 1;
+            self.segments += segments;
+        }
+    }
 }
 
 /// What a successful job produced.
@@ -81,16 +97,8 @@ impl Poller {
         let collect = async {
             while let Some(msg) = rx.recv().await {
                 match msg {
-                    Ok((report, produced)) => {
-                        match report.state {
-                            "done" => summary.done += 1,
-                            "dead" => summary.dead += 1,
-                            _ => summary.retrying += 1,
-                        }
-                        if let Some(Produced::Transcript { segments, .. }) = produced {
-                            summary.transcripts += 1;
-                            summary.segments += segments;
-                        }
+                    Ok(report) => {
+                        summary.add(&report);
                         on_job(&report);
                     }
                     Err(e) => {
@@ -107,10 +115,7 @@ impl Poller {
     }
 
     /// Claim and run one job. `Ok(None)` when nothing is runnable.
-    async fn run_one(
-        &self,
-        worker: &str,
-    ) -> Result<Option<(JobReport, Option<Produced>)>, PollError> {
+    async fn run_one(&self, worker: &str) -> Result<Option<JobReport>, PollError> {
         let now = self.clock.now();
         let Some(job) = self
             .store
@@ -143,7 +148,7 @@ impl Poller {
                     Produced::Chapters { count } => format!("{count} chapters"),
                 };
                 self.store.complete(job.id, worker, now).await?;
-                ("done", detail, Some(p))
+                (JobOutcome::Done, detail, Some(p))
             }
             Err(err) => {
                 let kind = if err.is_retryable() {
@@ -157,23 +162,21 @@ impl Poller {
                     .fail(job.id, worker, &err.to_string(), kind, backoff, now)
                     .await?;
                 tracing::warn!(job = job.id, kind = job.kind.as_str(), "job failed: {err}");
-                let state = match state {
-                    JobState::Dead => "dead",
-                    _ => "queued",
-                };
-                (state, err.to_string(), None)
+                (JobOutcome::after_failure(state), err.to_string(), None)
             }
         };
-        Ok(Some((
-            JobReport {
-                job_id: job.id,
-                kind: job.kind.as_str(),
-                episode_id: job.episode_id(),
-                state,
-                detail,
-            },
-            produced,
-        )))
+        let segments = match produced {
+            Some(Produced::Transcript { segments, .. }) => Some(segments),
+            _ => None,
+        };
+        Ok(Some(JobReport {
+            job_id: job.id,
+            kind: job.kind.as_str(),
+            episode_id: job.episode_id(),
+            state,
+            detail,
+            segments,
+        }))
     }
 
     async fn execute(&self, job: &Job) -> Result<Produced, PollError> {

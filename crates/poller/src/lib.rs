@@ -20,7 +20,7 @@ use podsift_core::{
 use serde::Serialize;
 
 pub use error::PollError;
-pub use jobs::{JobReport, JobsSummary};
+pub use jobs::{JobReport, JobsSummary, POLLER_JOBS};
 use schedule::FreshnessHints;
 
 /// The `Accept` header for feeds.
@@ -456,9 +456,12 @@ impl Poller {
     ) -> PollSummary {
         on_start(due.len());
         let mut summary = PollSummary::default();
-        let mut stream = futures::stream::iter(due.iter())
+        // Boxed before `.buffer_unordered`, so that this future is provably `Send`
+        // (rust-lang/rust#104382) and the service can spawn it.
+        let feeds: futures::stream::BoxStream<'_, _> = futures::stream::iter(due.iter())
             .map(|feed| self.poll_feed(feed))
-            .buffer_unordered(self.settings.poll.concurrency.max(1));
+            .boxed();
+        let mut stream = feeds.buffer_unordered(self.settings.poll.concurrency.max(1));
         while let Some(report) = stream.next().await {
             summary.add(&report);
             on_feed(&report);

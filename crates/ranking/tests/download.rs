@@ -12,8 +12,9 @@ fn no_progress(_: &str, _: u64, _: Option<u64>) {}
 #[tokio::test]
 async fn downloads_verifies_and_reuses_the_model() {
     let Some(src) = test_model_dir() else {
-        eprintln!(
-            "SKIP: all-MiniLM-L6-v2 test copy absent; run scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer"
+        podsift_testkit::skip(
+            module_path!(),
+            "all-MiniLM-L6-v2 test copy absent; run scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer",
         );
         return;
     };
@@ -49,7 +50,7 @@ async fn downloads_verifies_and_reuses_the_model() {
 #[tokio::test]
 async fn a_file_that_does_not_match_its_pin_is_refused() {
     let Some(src) = test_model_dir() else {
-        eprintln!("SKIP: all-MiniLM-L6-v2 test copy absent");
+        podsift_testkit::skip(module_path!(), "all-MiniLM-L6-v2 test copy absent");
         return;
     };
     let server = TestServer::start().await;

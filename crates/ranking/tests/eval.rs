@@ -18,9 +18,7 @@ fn model() -> Option<&'static MiniLmEmbedder> {
     MODEL
         .get_or_init(|| {
             let Some(dir) = test_model_dir() else {
-                eprintln!(
-                    "SKIP: all-MiniLM-L6-v2 test copy absent; run scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer"
-                );
+                podsift_testkit::skip(module_path!(), "all-MiniLM-L6-v2 test copy absent; run scripts/fetch-test-assets minilm-config minilm-model minilm-tokenizer");
                 return None;
             };
             Some(MiniLmEmbedder::load(&dir).expect("the test copy loads"))

@@ -25,8 +25,9 @@ pub(crate) struct HttpState {
     pub feedback_secret: Option<Arc<Vec<u8>>>,
     /// Validates and subscribes feeds added in the web UI.
     pub poller: Option<Arc<podsift_poller::Poller>>,
-    /// The service's settings, for digests made on demand from the web UI.
-    pub settings: crate::ServiceSettings,
+    /// Digests made on demand from the web UI: the scheduled digest's recipe.
+    pub scheduler: Arc<crate::DigestScheduler>,
+    pub allow_http_loopback: bool,
 }
 
 pub(crate) fn router(state: HttpState) -> Router {
@@ -43,16 +44,11 @@ pub(crate) fn router(state: HttpState) -> Router {
 fn web_state(s: &HttpState) -> podsift_web::WebState {
     let config = podsift_web::WebConfig {
         public_url: s.public_url.clone(),
-        allow_http_loopback: s.settings.allow_http_loopback,
+        allow_http_loopback: s.allow_http_loopback,
         ..podsift_web::WebConfig::default()
     };
     let digests = WebDigests {
-        scheduler: crate::DigestScheduler::new(
-            s.store.clone(),
-            s.clock.clone(),
-            s.settings.clone(),
-            s.metrics.clone(),
-        ),
+        scheduler: s.scheduler.clone(),
     };
     let mut web = podsift_web::WebState::new(s.store.clone(), s.clock.clone(), config)
         .with_digests(Arc::new(digests));
@@ -65,7 +61,7 @@ fn web_state(s: &HttpState) -> podsift_web::WebState {
 /// "Make my digest now" in the web UI: the scheduled digest's recipe (the user's size and
 /// channels, one outbox row per channel), for the date asked.
 struct WebDigests {
-    scheduler: crate::DigestScheduler,
+    scheduler: Arc<crate::DigestScheduler>,
 }
 
 #[async_trait::async_trait]
@@ -75,7 +71,12 @@ impl podsift_web::DigestMaker for WebDigests {
         user: &podsift_core::UserProfile,
         date: chrono::NaiveDate,
     ) -> Result<podsift_web::MadeDigest, String> {
-        match self.scheduler.make_digest(user, date).await? {
+        match self
+            .scheduler
+            .make_digest(user, date)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             podsift_pipeline::DigestOutcome::Created { id, .. } => {
                 tracing::info!(user = %user.email, %date, digest = id, "digest made from the web UI");
                 Ok(podsift_web::MadeDigest::Created)

@@ -19,15 +19,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use podsift_core::config::DigestConfig;
 use podsift_core::{Clock, Store};
+use podsift_pipeline::{DigestRecipe, Pipeline, Stage};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use metrics::Metrics;
-pub use schedule::{DigestScheduler, SmtpServer, channels_for, first_slot};
-pub use stages::{ExtractStage, FetchStage, LazyStage, Stage, StageError};
+pub use schedule::{DigestScheduler, first_slot};
 
 /// Errors that stop the service from starting (running loops never return errors).
 #[derive(Debug, thiserror::Error)]
@@ -61,15 +60,6 @@ pub struct ServiceSettings {
     pub allow_http_loopback: bool,
     /// Public base URL of the HTTP server (for feed self links); default `http://LISTEN`.
     pub public_url: Option<String>,
-    pub digest: DigestConfig,
-    /// The secret that signs the digest's 👍/👎 links; `None`: `GET /feedback` answers 404.
-    pub feedback_secret: Option<Vec<u8>>,
-    /// The SMTP server: when set, each user's digest is also emailed to their address.
-    pub smtp: Option<SmtpServer>,
-    /// The embeddings ranking (`None`: the simple selection).
-    pub ranker: Option<podsift_pipeline::Ranker>,
-    /// When failed and interrupted deliveries are retried.
-    pub delivery: podsift_pipeline::DeliveryPolicy,
 }
 
 impl ServiceSettings {
@@ -81,10 +71,6 @@ impl ServiceSettings {
             schedule_every: Duration::from_secs(cfg.schedule_every_secs.max(1)),
             catch_up: Duration::from_secs(cfg.catch_up_hours.saturating_mul(3600)),
             shutdown_grace: Duration::from_secs(cfg.shutdown_grace_secs),
-            delivery: podsift_pipeline::DeliveryPolicy {
-                stale_send: Duration::from_secs(cfg.stale_send_secs.max(1)),
-                retry_base: Duration::from_secs(cfg.delivery_retry_secs.max(1)),
-            },
             ..Self::default()
         }
     }
@@ -101,11 +87,6 @@ impl Default for ServiceSettings {
             worker_id: default_worker_id(),
             allow_http_loopback: false,
             public_url: None,
-            digest: DigestConfig::default(),
-            feedback_secret: None,
-            smtp: None,
-            ranker: None,
-            delivery: podsift_pipeline::DeliveryPolicy::default(),
         }
     }
 }
@@ -138,7 +119,7 @@ pub enum Mode {
     Worker,
 }
 
-/// The service's parts, wired by the caller (the CLI, or a test).
+/// The service's parts: the pipeline's (from [`Service::new`]), or a test's own.
 pub struct Service {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
@@ -146,10 +127,24 @@ pub struct Service {
     pub poller: Option<Arc<podsift_poller::Poller>>,
     /// Job stages, each with its concurrency (number of worker loops).
     pub stages: Vec<(Arc<dyn Stage>, usize)>,
+    /// How digests are made and delivered (the scheduled ones and the web UI's).
+    pub recipe: DigestRecipe,
     pub settings: ServiceSettings,
 }
 
 impl Service {
+    /// The service over the pipeline: the same stages and digest recipe as `podsift run`.
+    pub fn new(pipeline: Pipeline, settings: ServiceSettings) -> Self {
+        Self {
+            store: pipeline.store,
+            clock: pipeline.clock,
+            poller: Some(pipeline.poller),
+            stages: pipeline.stages,
+            recipe: pipeline.recipe,
+            settings,
+        }
+    }
+
     /// Runs until `shutdown` completes. With `listener` (serve mode) the HTTP server runs too.
     pub async fn run(
         self,
@@ -186,13 +181,13 @@ impl Service {
                 ));
             }
             let scheduler = Arc::new(DigestScheduler::new(
-                self.store.clone(),
+                self.recipe.clone(),
                 self.clock.clone(),
                 s.clone(),
                 metrics.clone(),
             ));
             tasks.spawn(schedule::schedule_loop(
-                scheduler,
+                scheduler.clone(),
                 s.schedule_every,
                 stop_rx.clone(),
             ));
@@ -205,9 +200,10 @@ impl Service {
                         .public_url
                         .clone()
                         .or_else(|| listener.local_addr().ok().map(|a| format!("http://{a}"))),
-                    feedback_secret: s.feedback_secret.clone().map(Arc::new),
+                    feedback_secret: self.recipe.feedback_secret.clone().map(Arc::new),
                     poller: self.poller.clone(),
-                    settings: s.clone(),
+                    scheduler: scheduler.clone(),
+                    allow_http_loopback: s.allow_http_loopback,
                 };
                 let mut rx = stop_rx.clone();
                 // Connect info: the web UI rate-limits sign-ins per client address.

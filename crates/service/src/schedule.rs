@@ -12,12 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use podsift_core::config::{DigestConfig, EmailConfig};
-use podsift_core::{Channel, ChannelSpec, Clock, Store, UserProfile};
-use podsift_digest::{
-    DiscordChannel, HttpChannelOptions, SlackChannel, SmtpChannel, WebhookChannel,
-};
-use podsift_pipeline::{DigestOutcome, Digester};
+use podsift_core::{Clock, Store, UserProfile};
+use podsift_pipeline::{DeliveryResult, DigestOutcome, DigestRecipe, Reader};
 use podsift_schedule::{Decision, due, next_run, parse_local_time, parse_tz};
 use tokio::sync::watch;
 
@@ -37,116 +33,29 @@ pub fn first_slot(
     ))
 }
 
-/// The service's SMTP server (`[email]` without `to`): every user's digest is emailed to
-/// their own address through it.
-#[derive(Clone)]
-pub struct SmtpServer {
-    pub config: EmailConfig,
-    /// From `[email] password_env`; never logged.
-    pub password: Option<String>,
-    /// `List-Unsubscribe` target (the web UI's settings page).
-    pub unsubscribe_url: Option<String>,
-}
-
-impl std::fmt::Debug for SmtpServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpServer")
-            .field("host", &self.config.smtp_host)
-            .field("port", &self.config.smtp_port)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-impl SmtpServer {
-    /// An email channel to `to` through this server.
-    pub fn channel_to(&self, to: &str) -> Result<SmtpChannel, podsift_core::DeliveryError> {
-        let config = EmailConfig {
-            to: Some(to.to_string()),
-            ..self.config.clone()
-        };
-        Ok(SmtpChannel::new(&config, self.password.clone())?
-            .with_unsubscribe_url(self.unsubscribe_url.as_deref()))
-    }
-}
-
-/// The delivery channels of a user: their email address through the service's SMTP server
-/// (when one is configured), then their stored channel list. An invalid one is logged and
-/// left out (the others still work).
-pub fn channels_for(
-    user: &UserProfile,
-    allow_http_loopback: bool,
-    smtp: Option<&SmtpServer>,
-) -> Vec<Arc<dyn Channel>> {
-    let opts = HttpChannelOptions {
-        allow_http_loopback,
-        ..HttpChannelOptions::default()
-    };
-    let mut out: Vec<Arc<dyn Channel>> = Vec::new();
-    if let Some(server) = smtp {
-        match server.channel_to(&user.email) {
-            Ok(c) => out.push(Arc::new(c)),
-            Err(e) => tracing::warn!(user = %user.email, "cannot email this user: {e}"),
-        }
-    }
-    for spec in &user.channels {
-        let built: Result<Arc<dyn Channel>, _> = match spec {
-            ChannelSpec::Webhook { url, secret } => {
-                WebhookChannel::new(url, secret.as_bytes(), opts.clone())
-                    .map(|c| Arc::new(c) as Arc<dyn Channel>)
-            }
-            ChannelSpec::Slack { url } => {
-                SlackChannel::new(url, opts.clone()).map(|c| Arc::new(c) as Arc<dyn Channel>)
-            }
-            ChannelSpec::Discord { url } => {
-                DiscordChannel::new(url, opts.clone()).map(|c| Arc::new(c) as Arc<dyn Channel>)
-            }
-            other => {
-                tracing::warn!(user = %user.email, "channel kind not supported here: {other:?}");
-                continue;
-            }
-        };
-        match built {
-            Ok(c) => out.push(c),
-            Err(e) => tracing::warn!(user = %user.email, "invalid channel: {e}"),
-        }
-    }
-    out
-}
-
-/// Makes scheduled digests and delivers the outbox.
+/// Makes scheduled digests and delivers the outbox, with the pipeline's one recipe.
 pub struct DigestScheduler {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    recipe: DigestRecipe,
     settings: ServiceSettings,
     metrics: Arc<Metrics>,
 }
 
 impl DigestScheduler {
     pub fn new(
-        store: Arc<dyn Store>,
+        recipe: DigestRecipe,
         clock: Arc<dyn Clock>,
         settings: ServiceSettings,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            store,
+            store: recipe.store.clone(),
             clock,
+            recipe,
             settings,
             metrics,
         }
-    }
-
-    fn digester(&self, cfg: DigestConfig, channels: Vec<Arc<dyn Channel>>) -> Digester {
-        let mut d = Digester::new(self.store.clone(), self.clock.clone(), cfg, channels)
-            .with_delivery_policy(self.settings.delivery);
-        if let Some(r) = &self.settings.ranker {
-            d = d.with_ranker(r.clone());
-        }
-        if let Some(secret) = &self.settings.feedback_secret {
-            d = d.with_feedback_secret(secret.clone());
-        }
-        d
     }
 
     /// The user's digest for `date` (their size, channels, ranking, feedback links):
@@ -155,23 +64,8 @@ impl DigestScheduler {
         &self,
         user: &UserProfile,
         date: chrono::NaiveDate,
-    ) -> Result<DigestOutcome, String> {
-        let cfg = DigestConfig {
-            size: user.digest_size.max(1) as usize,
-            ..self.settings.digest.clone()
-        };
-        self.digester(cfg, self.channels_for(user))
-            .make_digest(user.id, date)
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    fn channels_for(&self, user: &UserProfile) -> Vec<Arc<dyn Channel>> {
-        channels_for(
-            user,
-            self.settings.allow_http_loopback,
-            self.settings.smtp.as_ref(),
-        )
+    ) -> Result<DigestOutcome, podsift_pipeline::PipelineError> {
+        self.recipe.make(&Reader::User(user.clone()), date).await
     }
 
     /// One pass over every user: make the digests that are due. Errors of one user are
@@ -216,7 +110,11 @@ impl DigestScheduler {
                 Decision::SkipMissed { for_date } => {
                     tracing::warn!(user = %user.email, %for_date, "digest slot missed by more than the catch-up window: skipped");
                 }
-                Decision::Run { for_date } => match self.make_digest(user, for_date).await? {
+                Decision::Run { for_date } => match self
+                    .make_digest(user, for_date)
+                    .await
+                    .map_err(|e| e.to_string())?
+                {
                     DigestOutcome::Created { id, .. } => {
                         created += 1;
                         self.metrics.digest_made();
@@ -254,26 +152,16 @@ impl DigestScheduler {
                 return (0, 0);
             }
         };
-        let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
-        for u in &users {
-            for c in self.channels_for(u) {
-                if !channels.iter().any(|have| have.name() == c.name()) {
-                    channels.push(c);
-                }
-            }
-        }
-        if channels.is_empty() {
-            return (0, 0);
-        }
-        let digester = self.digester(self.settings.digest.clone(), channels);
+        let readers: Vec<Reader> = users.into_iter().map(Reader::User).collect();
         let (mut sent, mut failed) = (0, 0);
-        let result = digester
-            .deliver_pending(|d| {
-                if d.result == "sent" {
+        let result = self
+            .recipe
+            .deliver(&readers, |d| {
+                if d.result == DeliveryResult::Sent {
                     sent += 1;
                 } else {
                     failed += 1;
-                    tracing::warn!(channel = %d.channel, result = d.result, "delivery failed: {}", d.detail);
+                    tracing::warn!(channel = %d.channel, result = d.result.as_str(), "delivery failed: {}", d.detail);
                 }
             })
             .await;

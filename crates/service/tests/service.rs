@@ -13,8 +13,8 @@ use chrono::{SubsecRound, Timelike, Utc};
 use podsift_core::config::LlmConfig;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
-use podsift_pipeline::Extractor;
-use podsift_service::{ExtractStage, Mode, Service, ServiceSettings, Stage};
+use podsift_pipeline::{DigestRecipe, ExtractStage, Extractor, Stage};
+use podsift_service::{Mode, Service, ServiceSettings};
 use podsift_store::SqliteStore;
 use podsift_testkit::{Route, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -154,18 +154,30 @@ async fn start(store: Arc<SqliteStore>) -> Running {
         LlmConfig::default(),
     ));
     let stages: Vec<(Arc<dyn Stage>, usize)> = vec![(Arc::new(ExtractStage { extractor }), 2)];
+    let recipe = DigestRecipe {
+        store: store.clone(),
+        clock: clock.clone(),
+        digest: Default::default(),
+        ranker: None,
+        feedback_secret: Some(FEEDBACK_SECRET.to_vec()),
+        delivery: Default::default(),
+        smtp: None,
+        local_address: None,
+        local_channels: Vec::new(),
+        allow_http_loopback: true,
+    };
     let service = Service {
         store: store.clone(),
         clock,
         poller: None,
         stages,
+        recipe,
         settings: ServiceSettings {
             worker_idle: Duration::from_millis(100),
             schedule_every: Duration::from_millis(100),
             shutdown_grace: Duration::from_secs(3),
             worker_id: "test".into(),
             allow_http_loopback: true,
-            feedback_secret: Some(FEEDBACK_SECRET.to_vec()),
             ..ServiceSettings::default()
         },
     };

@@ -201,6 +201,19 @@ impl SqliteStore {
         parse_job_state(&state)
     }
 
+    pub(crate) async fn job_backlog_impl(
+        &self,
+        kinds: &[JobKind],
+        now: DateTime<Utc>,
+    ) -> Result<podsift_core::jobs::JobBacklog, StoreError> {
+        let rows = sqlx::query(crate::rows::JOB_BACKLOG_SQL)
+            .bind(ms(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        crate::rows::job_backlog_from_rows(&rows, kinds)
+    }
+
     /// Most recently created first.
     pub(crate) async fn list_jobs_impl(
         &self,

@@ -368,6 +368,14 @@ impl Store for SqliteStore {
         self.fail_impl(job, worker, error, kind, backoff, now).await
     }
 
+    async fn job_backlog(
+        &self,
+        kinds: &[JobKind],
+        now: DateTime<Utc>,
+    ) -> Result<podsift_core::jobs::JobBacklog, StoreError> {
+        self.job_backlog_impl(kinds, now).await
+    }
+
     async fn list_jobs(
         &self,
         state: Option<JobState>,

@@ -260,3 +260,29 @@ pub(crate) fn extraction_from_row(
         from_json(&row.text("report")?, "extraction report")?,
     ))
 }
+
+/// Per job kind: claimable now, and running under a live lease (`$1`: now in ms). The
+/// claimable test is the claim's own (`claim_impl` in both stores), crash allowance included.
+pub(crate) const JOB_BACKLOG_SQL: &str = "SELECT kind, \
+     CAST(SUM(CASE WHEN (state = 'queued' AND run_after <= $1) \
+       OR (state = 'running' AND lease_expires_at <= $1 AND attempts < max_attempts + 4) \
+       THEN 1 ELSE 0 END) AS BIGINT) AS runnable, \
+     CAST(SUM(CASE WHEN state = 'running' AND lease_expires_at > $1 THEN 1 ELSE 0 END) AS BIGINT) AS leased \
+     FROM jobs WHERE state IN ('queued', 'running') GROUP BY kind";
+
+/// Adds up the rows of [`JOB_BACKLOG_SQL`] for `kinds`.
+pub(crate) fn job_backlog_from_rows<R: Columns>(
+    rows: &[R],
+    kinds: &[JobKind],
+) -> Result<podsift_core::jobs::JobBacklog, StoreError> {
+    let mut out = podsift_core::jobs::JobBacklog::default();
+    for row in rows {
+        let kind = row.text("kind")?;
+        if !kinds.iter().any(|k| k.as_str() == kind) {
+            continue;
+        }
+        out.runnable += u64::try_from(row.int("runnable")?).unwrap_or(0);
+        out.leased += u64::try_from(row.int("leased")?).unwrap_or(0);
+    }
+    Ok(out)
+}

@@ -105,6 +105,7 @@ contract!(
     jobs::permanent_failure_and_retry_job,
     jobs::expired_final_attempt_goes_dead,
     jobs::list_jobs_filters,
+    jobs::job_backlog_matches_claim,
 );
 
 #[tokio::test]
@@ -345,7 +346,10 @@ async fn tls_when_required() {
         .unwrap();
     store.close().await;
     if server_ssl != "on" {
-        eprintln!("SKIP: the test PostgreSQL server has ssl = {server_ssl}");
+        podsift_testkit::skip(
+            module_path!(),
+            &format!("the test PostgreSQL server has ssl = {server_ssl}"),
+        );
         db.drop_db().await;
         return;
     }

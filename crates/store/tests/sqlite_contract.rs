@@ -57,6 +57,7 @@ contract!(
     jobs::permanent_failure_and_retry_job,
     jobs::expired_final_attempt_goes_dead,
     jobs::list_jobs_filters,
+    jobs::job_backlog_matches_claim,
 );
 
 #[tokio::test]

@@ -19,6 +19,7 @@ mod farm;
 pub mod llm;
 pub mod pg;
 mod route;
+pub mod skip;
 pub mod smtp;
 
 use std::collections::HashMap;
@@ -37,6 +38,7 @@ pub use assets::{test_asset, test_assets_dir};
 pub use farm::feed_farm;
 pub use llm::ScriptedLlm;
 pub use route::Route;
+pub use skip::{require_all, skip};
 pub use smtp::Smtp;
 
 /// Requests recorded per path (hits keep counting past this).
@@ -277,10 +279,9 @@ macro_rules! require_corpora {
         match $crate::corpora_dir() {
             Some(dir) => dir,
             None => {
-                eprintln!(
-                    "\n*** SKIP: corpora not found at {} — test {} did NOT run ***\n",
-                    $crate::corpora_hint(),
-                    module_path!()
+                $crate::skip(
+                    module_path!(),
+                    &format!("corpora not found at {}", $crate::corpora_hint()),
                 );
                 return $ret;
             }

@@ -30,13 +30,19 @@ pub async fn admin() -> Option<PgConnection> {
     match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&url)).await {
         Ok(Ok(conn)) => Some(conn),
         Ok(Err(e)) => {
-            eprintln!("SKIP: PostgreSQL not reachable at {}: {e}", shown(&url));
+            crate::skip(
+                module_path!(),
+                &format!("PostgreSQL not reachable at {}: {e}", shown(&url)),
+            );
             None
         }
         Err(_) => {
-            eprintln!(
-                "SKIP: PostgreSQL not reachable at {}: connect timed out",
-                shown(&url)
+            crate::skip(
+                module_path!(),
+                &format!(
+                    "PostgreSQL not reachable at {}: connect timed out",
+                    shown(&url)
+                ),
             );
             None
         }
@@ -108,7 +114,10 @@ impl TempCluster {
     /// `None` (after a `SKIP` line) when no `initdb` is installed.
     pub fn start() -> Option<Self> {
         let Some(bin) = find_pg_bin() else {
-            eprintln!("SKIP: no PostgreSQL server binaries (initdb) found");
+            crate::skip(
+                module_path!(),
+                "no PostgreSQL server binaries (initdb) found",
+            );
             return None;
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -138,7 +147,10 @@ impl TempCluster {
                 .status()
                 .is_ok_and(|s| s.success());
             if !ok {
-                eprintln!("SKIP: cannot hand the cluster dir to the postgres user");
+                crate::skip(
+                    module_path!(),
+                    "cannot hand the cluster dir to the postgres user",
+                );
                 return None;
             }
         }
@@ -150,9 +162,9 @@ impl TempCluster {
             .output()
             .ok()?;
         if !init.status.success() {
-            eprintln!(
-                "SKIP: initdb failed: {}",
-                String::from_utf8_lossy(&init.stderr)
+            crate::skip(
+                module_path!(),
+                &format!("initdb failed: {}", String::from_utf8_lossy(&init.stderr)),
             );
             return None;
         }

@@ -10,7 +10,7 @@ use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use podsift_core::config::EmailConfig;
+use podsift_core::config::{EmailConfig, SmtpTls};
 use podsift_core::{Channel, DeliveryError, Digest, RenderedDigest};
 
 /// Longest idempotency-key part of a Message-ID (the whole header stays well under 998).
@@ -138,15 +138,10 @@ impl SmtpChannel {
             .filter(|h| !h.is_empty())
             .ok_or_else(|| permanent("email.smtp_host is not set"))?
             .to_string();
-        let mode = match config.tls.trim().to_ascii_lowercase().as_str() {
-            "starttls" | "" => Mode::StartTls,
-            "tls" => Mode::Implicit,
-            "none" => Mode::Plain,
-            other => {
-                return Err(permanent(format!(
-                    "email.tls must be starttls, tls or none, not {other:?}"
-                )));
-            }
+        let mode = match config.tls {
+            SmtpTls::Starttls => Mode::StartTls,
+            SmtpTls::Tls => Mode::Implicit,
+            SmtpTls::None => Mode::Plain,
         };
         let port = config.smtp_port.unwrap_or(match mode {
             Mode::StartTls => 587,
@@ -358,12 +353,6 @@ mod tests {
             Err(DeliveryError::Permanent(_))
         ));
         let mut c = config();
-        c.tls = "ssl3".into();
-        assert!(matches!(
-            SmtpChannel::new(&c, None),
-            Err(DeliveryError::Permanent(_))
-        ));
-        let mut c = config();
         c.username = Some("me".into());
         assert!(matches!(
             SmtpChannel::new(&c, None),
@@ -371,7 +360,7 @@ mod tests {
         ));
         let mut c = config();
         c.username = Some("me".into());
-        c.tls = "none".into();
+        c.tls = SmtpTls::None;
         assert!(matches!(
             SmtpChannel::new(&c, Some("pw".into())),
             Err(DeliveryError::Permanent(_))

@@ -17,7 +17,10 @@ pub fn corpora(test: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIP: corpora not found at {} (test {test})", dir.display());
+        podsift_testkit::skip(
+            module_path!(),
+            &format!("corpora not found at {} (test {test})", dir.display()),
+        );
         None
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Once;
 use std::time::Duration;
 
 use podsift_core::LlmError;
-use podsift_core::config::LlmConfig;
+use podsift_core::config::{LlmConfig, LlmEngine};
 
 use crate::secret::Secret;
 
@@ -55,16 +55,16 @@ pub fn from_config(cfg: &LlmConfig) -> Result<Box<dyn podsift_core::Llm>, Engine
         .model
         .clone()
         .filter(|m| !m.trim().is_empty())
-        .ok_or_else(|| EngineConfigError::MissingModel(cfg.engine.clone()))?;
+        .ok_or_else(|| EngineConfigError::MissingModel(cfg.engine.to_string()))?;
     let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
-    match cfg.engine.as_str() {
-        "openai" => Ok(Box::new(OpenAiCompatible::new(
+    match cfg.engine {
+        LlmEngine::Openai => Ok(Box::new(OpenAiCompatible::new(
             cfg.base_url.as_deref().unwrap_or(openai::DEFAULT_BASE_URL),
             &model,
             key,
             timeout,
         )?)),
-        "anthropic" => {
+        LlmEngine::Anthropic => {
             let key = key.ok_or_else(|| {
                 EngineConfigError::MissingKey("llm.api_key_env (e.g. ANTHROPIC_API_KEY)".into())
             })?;
@@ -77,7 +77,7 @@ pub fn from_config(cfg: &LlmConfig) -> Result<Box<dyn podsift_core::Llm>, Engine
                 timeout,
             )?))
         }
-        other => Err(EngineConfigError::UnknownEngine(other.to_owned())),
+        other @ LlmEngine::Local => Err(EngineConfigError::UnknownEngine(other.to_string())),
     }
 }
 
@@ -254,7 +254,7 @@ mod tests {
     #[test]
     fn config_errors() {
         let mut cfg = LlmConfig {
-            engine: "openai".into(),
+            engine: LlmEngine::Openai,
             ..LlmConfig::default()
         };
         assert!(matches!(
@@ -272,7 +272,7 @@ mod tests {
         // A boxed engine goes behind the retry layer.
         let wrapped = crate::Resilient::boxed_from_config(from_config(&cfg).unwrap(), &cfg);
         assert_eq!(podsift_core::Llm::model_id(&wrapped), "openai:m");
-        cfg.engine = "local".into();
+        cfg.engine = LlmEngine::Local;
         assert!(matches!(
             from_config(&cfg),
             Err(EngineConfigError::UnknownEngine(_))

@@ -377,6 +377,66 @@ pub async fn list_jobs_filters(store: &dyn Store) {
     );
 }
 
+/// The backlog counts exactly what `claim` would hand out: due queued jobs and expired
+/// leases (not a future `run_after`, not a live lease, not other kinds, not done or dead),
+/// and it counts live leases apart.
+pub async fn job_backlog_matches_claim(store: &dyn Store) {
+    use podsift_core::jobs::JobBacklog;
+    let fetch = &[JobKind::FetchTranscript];
+    assert_eq!(
+        store.job_backlog(ALL, t0()).await.unwrap(),
+        JobBacklog::default()
+    );
+    store
+        .enqueue(&job("due", 0, 5), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .enqueue(&job("later", 100, 5), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut other = job("other", 0, 5);
+    other.kind = JobKind::Transcribe;
+    store.enqueue(&other, t0()).await.unwrap().unwrap();
+    let b = store.job_backlog(fetch, at(1)).await.unwrap();
+    assert_eq!(
+        (b.runnable, b.leased),
+        (1, 0),
+        "only the due job of the kind"
+    );
+    assert_eq!(store.job_backlog(ALL, at(1)).await.unwrap().runnable, 2);
+
+    // Claimed under a live lease: leased, not runnable.
+    let claimed = store
+        .claim(fetch, "w", LEASE, at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store.job_backlog(fetch, at(2)).await.unwrap();
+    assert_eq!((b.runnable, b.leased), (0, 1));
+    // Its worker vanished: after the lease it is runnable again, as claim says.
+    let after = at(1 + LEASE.as_secs() as i64 + 1);
+    let b = store.job_backlog(fetch, after).await.unwrap();
+    assert_eq!((b.runnable, b.leased), (1, 0));
+    let taken = store
+        .claim(fetch, "w2", LEASE, after)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(taken.id, claimed.id);
+    assert!(store.complete(taken.id, "w2", after).await.unwrap());
+    // Done jobs are no work; the later one becomes due at its time.
+    assert_eq!(store.job_backlog(fetch, after).await.unwrap().leased, 0);
+    let b = store.job_backlog(fetch, at(100)).await.unwrap();
+    assert_eq!((b.runnable, b.leased), (1, 0));
+    assert_eq!(
+        store.job_backlog(&[], at(100)).await.unwrap(),
+        JobBacklog::default()
+    );
+}
+
 /// Several workers on several store handles (same database) claim `jobs` jobs concurrently:
 /// every job is done exactly once. `stores` must all point at one fresh database.
 pub async fn concurrent_claims_exactly_once(

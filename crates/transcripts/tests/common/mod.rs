@@ -20,7 +20,10 @@ pub fn corpora(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("SKIP: corpora not found at {}", dir.display());
+        podsift_testkit::skip(
+            module_path!(),
+            &format!("corpora not found at {}", dir.display()),
+        );
         None
     }
 }
