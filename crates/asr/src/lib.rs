@@ -12,10 +12,12 @@ pub mod chunk;
 pub mod engine;
 mod error;
 pub mod models;
+mod port;
 pub mod remote;
 pub mod stage;
 pub mod wer;
 pub mod whisper;
+pub use port::progress_message;
 
 pub use engine::{DecodeOptions, RawSegment, Recognised, SpeechToText};
 pub use error::AsrError;

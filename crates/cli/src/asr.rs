@@ -9,12 +9,11 @@ use anyhow::{Context, Result, bail};
 use podsift_asr::audio::AudioOptions;
 use podsift_asr::models::{self, CatalogEntry};
 use podsift_asr::remote::{RemoteEngine, RemoteOptions};
-use podsift_asr::stage::AsrSummary;
 use podsift_asr::whisper::{WhisperEngine, WhisperOptions};
 use podsift_asr::{AsrSettings, AsrStage, SpeechToText};
 use podsift_core::config::AsrEngine;
-use podsift_core::{JobKind, JobOutcome, NewJob, SystemClock};
-use podsift_pipeline::{JobEvent, Produced, Stage, StageEvents};
+use podsift_core::{JobKind, NewJob, SystemClock};
+use podsift_pipeline::{SpeechTally, Stage, Tallying};
 use serde::Serialize;
 
 use crate::app::App;
@@ -113,44 +112,8 @@ fn settings(app: &App) -> AsrSettings {
     }
 }
 
-/// `podsift transcribe`'s progress bar and counts.
-struct TranscribeEvents {
-    bar: indicatif::ProgressBar,
-    summary: std::sync::Mutex<(AsrSummary, Vec<String>)>,
-}
-
-impl StageEvents for TranscribeEvents {
-    fn job(&self, e: &JobEvent) {
-        self.bar.inc(1);
-        let mut s = self.summary.lock().unwrap_or_else(|p| p.into_inner());
-        match e.outcome {
-            JobOutcome::Done => s.0.done += 1,
-            JobOutcome::Retrying => s.0.retrying += 1,
-            JobOutcome::Dead => s.0.dead += 1,
-        }
-        if let Produced::Transcribed { audio_secs } = e.produced {
-            s.0.audio_secs += audio_secs;
-        }
-        if e.outcome != JobOutcome::Done {
-            s.1.push(format!(
-                "speech-to-text for episode {}: {} ({})",
-                e.episode_id.unwrap_or_default(),
-                e.detail,
-                if e.outcome == JobOutcome::Dead {
-                    "gave up; `podsift jobs --retry`"
-                } else {
-                    "will retry"
-                }
-            ));
-        }
-    }
-    fn progress(&self, _stage: &'static str, message: &str) {
-        self.bar.set_message(message.to_string());
-    }
-}
-
 /// Run the runnable transcriptions (building the engine only when there is work).
-async fn run_pending(app: &App) -> Result<(AsrSummary, Vec<String>)> {
+async fn run_pending(app: &App) -> Result<(SpeechTally, Vec<String>)> {
     let backlog = app
         .store
         .job_backlog(&[JobKind::Transcribe], chrono::Utc::now())
@@ -159,24 +122,25 @@ async fn run_pending(app: &App) -> Result<(AsrSummary, Vec<String>)> {
         return Ok(Default::default());
     }
     let engine = build_engine(app).await?;
-    let stage = crate::wiring::SpeechStage(stage(app, engine));
-    let events = TranscribeEvents {
-        bar: progress(backlog.runnable, "speech-to-text", app.quiet),
-        summary: Default::default(),
+    let bar = progress(backlog.runnable, "speech-to-text", app.quiet);
+    let events = {
+        let (jobs, messages) = (bar.clone(), bar.clone());
+        Tallying::new(
+            move |_| jobs.inc(1),
+            move |m| messages.set_message(m.to_string()),
+        )
     };
     let worker = format!("{}/transcribe", podsift_service::default_worker_id());
-    stage.run(&worker, &events).await?;
-    events.bar.finish_and_clear();
-    Ok(events
-        .summary
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner()))
+    stage(app, engine).run(&worker, &events).await?;
+    bar.finish_and_clear();
+    let tally = events.into_tally();
+    Ok((tally.speech_to_text, tally.errors))
 }
 
 #[derive(Serialize)]
 struct TranscribeJson {
     queued: usize,
-    summary: AsrSummary,
+    summary: SpeechTally,
     errors: Vec<String>,
 }
 

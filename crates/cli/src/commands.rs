@@ -13,7 +13,9 @@ use crate::{Cli, Command, JobStateArg, TranscriptFormatArg};
 pub async fn run(cli: Cli) -> Result<()> {
     let app = App::new(&cli).await?;
     match cli.command {
-        Command::Subscribe { urls, opml, json } => subscribe(&app, urls, opml, json).await,
+        Command::Subscribe { urls, opml, json } => {
+            crate::subscribe::subscribe(&app, urls, opml, json).await
+        }
         Command::Unsubscribe { feed } => unsubscribe(&app, &feed).await,
         Command::Feeds { json } => feeds(&app, json).await,
         Command::Episodes { feed, limit, json } => episodes(&app, feed, limit, json).await,
@@ -58,117 +60,6 @@ fn fmt_duration(secs: Option<u32>) -> String {
         Some(s) if s >= 3600 => format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60),
         Some(s) => format!("{}:{:02}", s / 60, s % 60),
         None => "-".into(),
-    }
-}
-
-#[derive(Serialize)]
-struct SubscribeResult {
-    url: String,
-    ok: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    feed_id: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    new_subscription: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    episodes: Option<usize>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-pub(crate) async fn subscribe(
-    app: &App,
-    mut urls: Vec<String>,
-    opml_file: Option<std::path::PathBuf>,
-    json: bool,
-) -> Result<()> {
-    if let Some(path) = &opml_file {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let outlines = opml::parse_opml(&bytes)
-            .with_context(|| format!("{} is not a usable OPML file", path.display()))?;
-        if outlines.is_empty() {
-            bail!("{} lists no feeds", path.display());
-        }
-        urls.extend(outlines.into_iter().map(|o| o.xml_url));
-    }
-    if urls.is_empty() {
-        bail!("give at least one feed URL, or --opml FILE");
-    }
-    let user = app.user().await?;
-    let bar = progress(
-        urls.len() as u64,
-        "subscribing",
-        app.quiet || urls.len() < 2,
-    );
-    let concurrency = app.config.poll.concurrency.max(1);
-    use futures::StreamExt;
-    let mut results: Vec<SubscribeResult> = futures::stream::iter(urls.iter())
-        .map(|url| async move {
-            let r = app.poller.subscribe(user, url).await;
-            (url.clone(), r)
-        })
-        .buffered(concurrency)
-        .map(|(url, r)| {
-            bar.inc(1);
-            match r {
-                Ok(rep) => SubscribeResult {
-                    url: rep.url,
-                    ok: true,
-                    feed_id: Some(rep.feed_id),
-                    title: rep.title,
-                    new_subscription: Some(rep.new_subscription),
-                    episodes: Some(
-                        rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
-                    ),
-                    error: None,
-                },
-                Err(e) => SubscribeResult {
-                    url,
-                    ok: false,
-                    feed_id: None,
-                    title: None,
-                    new_subscription: None,
-                    episodes: None,
-                    error: Some(e.to_string()),
-                },
-            }
-        })
-        .collect()
-        .await;
-    bar.finish_and_clear();
-    let failed = results.iter().filter(|r| !r.ok).count();
-    let results_len = results.len();
-    if json {
-        print_json(&results)?;
-    } else {
-        for r in &mut results {
-            match (&r.error, r.new_subscription) {
-                // A single failure is the command's own one-line error below.
-                (Some(e), _) if results_len > 1 => eprintln!("error: {e}"),
-                (Some(_), _) => {}
-                (None, Some(true)) => println!(
-                    "subscribed to {} ({} episodes) [{}]",
-                    r.title.as_deref().unwrap_or(&r.url),
-                    r.episodes.unwrap_or(0),
-                    r.feed_id.unwrap_or_default()
-                ),
-                (None, _) => println!(
-                    "already subscribed to {} [{}]",
-                    r.title.as_deref().unwrap_or(&r.url),
-                    r.feed_id.unwrap_or_default()
-                ),
-            }
-        }
-    }
-    match (failed, results.len()) {
-        (0, _) => Ok(()),
-        (1, 1) => bail!(
-            "{}",
-            results[0].error.clone().unwrap_or_else(|| "failed".into())
-        ),
-        (f, n) => bail!("{f} of {n} feeds could not be subscribed (see above); the others were"),
     }
 }
 

@@ -9,6 +9,7 @@ mod output;
 mod rank;
 mod run;
 mod service;
+mod subscribe;
 mod wiring;
 
 use std::path::PathBuf;

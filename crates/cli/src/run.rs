@@ -1,21 +1,17 @@
 //! `podsift run` (the whole job once) and `podsift digest`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use indicatif::ProgressBar;
-use podsift_asr::stage::AsrSummary;
 use podsift_core::{Digest, JobOutcome};
-use podsift_pipeline::{
-    DeliveryReport, DeliveryResult, DigestOutcome, ExtractReport, JobEvent, Produced, StageEvents,
-};
+use podsift_pipeline::{DeliveryReport, DeliveryResult, DigestOutcome, Tally, Tallying};
 use podsift_poller::PollOutcome;
 use serde::Serialize;
 
+use crate::DigestFormatArg;
 use crate::app::App;
 use crate::output::{print_json, progress};
 use crate::wiring::{self, Driver};
-use crate::{DigestFormatArg, commands};
 
 const STARTER_OPML: &str = include_str!("../../../assets/starter.opml");
 
@@ -23,88 +19,11 @@ const STARTER_OPML: &str = include_str!("../../../assets/starter.opml");
 struct RunJson {
     subscribed_starter: bool,
     feeds: podsift_poller::PollSummary,
-    transcripts: podsift_poller::JobsSummary,
-    speech_to_text: AsrSummary,
-    extracted: Vec<ExtractReport>,
+    #[serde(flatten)]
+    tally: Tally,
     digest: DigestOutcome,
     deliveries: Vec<DeliveryReport>,
-    errors: Vec<String>,
     seconds: f64,
-}
-
-/// The run's progress bar and report, from the stages' events.
-struct RunEvents {
-    bar: ProgressBar,
-    report: Mutex<RunReport>,
-}
-
-#[derive(Default)]
-struct RunReport {
-    transcripts: podsift_poller::JobsSummary,
-    speech: AsrSummary,
-    extracted: Vec<ExtractReport>,
-    errors: Vec<String>,
-}
-
-impl StageEvents for RunEvents {
-    fn job(&self, e: &JobEvent) {
-        self.bar.inc(1);
-        if let Some(t) = &e.title {
-            self.bar.set_message(format!("{}: {t}", e.stage));
-        }
-        let mut r = self.report.lock().unwrap_or_else(|p| p.into_inner());
-        if e.outcome != JobOutcome::Done {
-            let what = match e.episode_id {
-                Some(ep) => format!("{} for episode {ep}", e.stage),
-                None => e.stage.to_string(),
-            };
-            let next = match e.outcome {
-                JobOutcome::Dead => "gave up; `podsift jobs --retry`",
-                _ => "will retry",
-            };
-            r.errors.push(format!("{what}: {} ({next})", e.detail));
-        }
-        let count = |done: &mut usize, retrying: &mut usize, dead: &mut usize| match e.outcome {
-            JobOutcome::Done => *done += 1,
-            JobOutcome::Retrying => *retrying += 1,
-            JobOutcome::Dead => *dead += 1,
-        };
-        match (e.stage, &e.produced) {
-            ("extract", produced) => {
-                let (insights, report) = match produced {
-                    Produced::Insights { count, report } => (*count, report.as_deref().cloned()),
-                    _ => (0, None),
-                };
-                r.extracted.push(ExtractReport {
-                    episode_id: e.episode_id.unwrap_or_default(),
-                    title: e.title.clone().unwrap_or_default(),
-                    state: e.outcome,
-                    insights,
-                    error: (e.outcome != JobOutcome::Done).then(|| e.detail.clone()),
-                    report,
-                });
-            }
-            ("speech_to_text", produced) => {
-                let s = &mut r.speech;
-                count(&mut s.done, &mut s.retrying, &mut s.dead);
-                if let Produced::Transcribed { audio_secs } = produced {
-                    s.audio_secs += audio_secs;
-                }
-            }
-            (_, produced) => {
-                let t = &mut r.transcripts;
-                count(&mut t.done, &mut t.retrying, &mut t.dead);
-                if let Produced::Fetched { segments: Some(n) } = produced {
-                    t.transcripts += 1;
-                    t.segments += n;
-                }
-            }
-        }
-    }
-
-    fn progress(&self, _stage: &'static str, message: &str) {
-        self.bar.set_message(message.to_string());
-    }
 }
 
 /// Subscribes the starter shows when the reader follows none.
@@ -123,7 +42,7 @@ async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool)
         );
     }
     // Failures of single starter feeds are reported, not fatal.
-    if let Err(e) = commands::subscribe(app, urls, None, json).await {
+    if let Err(e) = crate::subscribe::subscribe(app, urls, None, json).await {
         eprintln!("warning: {e}");
     }
     Ok(true)
@@ -153,13 +72,22 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         .await?;
     bar.finish_and_clear();
 
-    let events = RunEvents {
-        bar: progress(0, "working", app.quiet),
-        report: Mutex::new(RunReport::default()),
+    let bar = progress(0, "working", app.quiet);
+    let events = {
+        let (jobs, messages) = (bar.clone(), bar.clone());
+        Tallying::new(
+            move |e| {
+                jobs.inc(1);
+                if let Some(t) = &e.title {
+                    jobs.set_message(format!("{}: {t}", e.stage));
+                }
+            },
+            move |m| messages.set_message(m.to_string()),
+        )
     };
     let worker = format!("{}/run", podsift_service::default_worker_id());
     let waiting = {
-        let bar = events.bar.clone();
+        let bar = bar.clone();
         move |n: u64| {
             bar.set_message(format!(
                 "{n} job(s) held by another podsift process (or one that was killed): waiting for them"
@@ -167,12 +95,9 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         }
     };
     let drained = pipeline.drain(&worker, &events, &waiting).await?;
-    events.bar.finish_and_clear();
-    let report = events
-        .report
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    errors.extend(report.errors);
+    bar.finish_and_clear();
+    let mut tally = events.into_tally();
+    errors.append(&mut tally.errors);
     errors.extend(drained.errors.iter().map(|e| format!("{e:#}")));
     if drained.left_to_others > 0 {
         errors.push(format!(
@@ -193,15 +118,13 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         .await?;
 
     if json {
+        tally.errors = errors;
         return print_json(&RunJson {
             subscribed_starter,
             feeds,
-            transcripts: report.transcripts,
-            speech_to_text: report.speech,
-            extracted: report.extracted,
+            tally,
             digest,
             deliveries,
-            errors,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
@@ -221,25 +144,15 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         }
         DigestOutcome::NothingNew => println!("nothing new since the last digest"),
     }
-    let (prompt, completion, cost) = report
-        .extracted
-        .iter()
-        .filter_map(|r| r.report.as_ref())
-        .fold((0, 0, 0.0), |acc, r| {
-            (
-                acc.0 + r.prompt_tokens,
-                acc.1 + r.completion_tokens,
-                acc.2 + r.cost_usd,
-            )
-        });
+    let (prompt, completion, cost) = tally.spent();
     println!(
         "run done in {:.1}s: {} feeds polled, {} new episodes, {} transcripts, {} transcribed, {} episodes read, {} + {} tokens (${:.4}), {}",
         started.elapsed().as_secs_f64(),
         feeds.feeds,
         feeds.new_episodes,
-        report.transcripts.transcripts,
-        report.speech.done,
-        report
+        tally.transcripts.transcripts,
+        tally.speech_to_text.done,
+        tally
             .extracted
             .iter()
             .filter(|r| r.state == JobOutcome::Done)

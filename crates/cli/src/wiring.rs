@@ -5,14 +5,10 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use async_trait::async_trait;
-use podsift_asr::{AsrStage, Progress};
 use podsift_core::config::AsrEngine;
-use podsift_core::{Channel, JobKind, SystemClock};
+use podsift_core::{Channel, SystemClock};
 use podsift_digest::FileChannel;
-use podsift_pipeline::{
-    JobEvent, LazyStage, Pipeline, Ports, Produced, Stage, StageError, StageEvents,
-};
+use podsift_pipeline::{LazyStage, Pipeline, Ports, Stage, StageError};
 
 use crate::app::App;
 
@@ -25,60 +21,6 @@ pub enum Driver {
     Service,
 }
 
-/// Speech-to-text jobs through the pipeline's [`Stage`] port.
-pub struct SpeechStage(pub AsrStage);
-
-const SPEECH_JOBS: &[JobKind] = &[JobKind::Transcribe];
-
-#[async_trait]
-impl Stage for SpeechStage {
-    fn name(&self) -> &'static str {
-        "speech_to_text"
-    }
-    fn kinds(&self) -> &'static [JobKind] {
-        SPEECH_JOBS
-    }
-    async fn run(&self, worker: &str, events: &dyn StageEvents) -> Result<usize, StageError> {
-        let progress = |episode: i64, p: Progress| {
-            let message = match p {
-                Progress::Downloading { bytes, .. } => {
-                    format!("episode {episode}: downloading {} MB", bytes / 1_000_000)
-                }
-                Progress::Transcribing {
-                    done_secs,
-                    total_secs: Some(t),
-                } => format!(
-                    "episode {episode}: {:.0}/{:.0} min",
-                    done_secs / 60.0,
-                    t / 60.0
-                ),
-                Progress::Transcribing { done_secs, .. } => {
-                    format!("episode {episode}: {:.0} min", done_secs / 60.0)
-                }
-            };
-            events.progress("speech_to_text", &message);
-        };
-        let summary = self
-            .0
-            .run_jobs(worker, &progress, |r| {
-                events.job(&JobEvent {
-                    stage: "speech_to_text",
-                    job_id: Some(r.job_id),
-                    episode_id: r.episode_id,
-                    title: None,
-                    outcome: r.state,
-                    detail: r.detail.clone(),
-                    produced: Produced::Transcribed {
-                        audio_secs: r.audio_secs,
-                    },
-                });
-            })
-            .await
-            .map_err(|e| StageError::new("speech_to_text", e))?;
-        Ok(summary.done + summary.retrying + summary.dead)
-    }
-}
-
 /// The speech-to-text stage of `[asr]`, built (its model loaded, or downloaded with a
 /// progress bar) on the first runnable job. `None` when speech-to-text is off.
 fn speech_stage(app: &Arc<App>) -> Option<Arc<dyn Stage>> {
@@ -88,7 +30,7 @@ fn speech_stage(app: &Arc<App>) -> Option<Arc<dyn Stage>> {
     let a = app.clone();
     Some(Arc::new(LazyStage::new(
         "speech_to_text",
-        SPEECH_JOBS,
+        podsift_asr::ASR_JOBS,
         app.store.clone(),
         move || {
             let a = a.clone();
@@ -96,7 +38,7 @@ fn speech_stage(app: &Arc<App>) -> Option<Arc<dyn Stage>> {
                 let engine = crate::asr::build_engine(&a)
                     .await
                     .map_err(|e| StageError::permanent("speech_to_text", format!("{e:#}")))?;
-                Ok(Arc::new(SpeechStage(crate::asr::stage(&a, engine))) as Arc<dyn Stage>)
+                Ok(Arc::new(crate::asr::stage(&a, engine)) as Arc<dyn Stage>)
             }
         },
     )))

@@ -286,7 +286,7 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
         .as_array()
         .unwrap()
         .iter()
-        .filter(|j| j["kind"] == "Transcribe" && j["state"] == "queued")
+        .filter(|j| j["kind"] == "transcribe" && j["state"] == "queued")
         .collect();
     assert_eq!(failed.len(), 2, "{jobs:#}");
     assert!(

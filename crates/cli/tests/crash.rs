@@ -169,18 +169,44 @@ impl Fleet {
         }
     }
 
-    /// SIGKILL one process (chosen by the generator) and start it again.
-    fn kill_one(&mut self, rng: &mut Rng, only: Option<&str>) {
+    /// SIGKILL one process (chosen by the generator) and start it again. True when the kill
+    /// landed on a live process.
+    fn kill_one(&mut self, rng: &mut Rng, only: Option<&str>) -> bool {
         let candidates: Vec<usize> = (0..self.procs.len())
             .filter(|&n| only.is_none_or(|r| self.procs[n].0 == r))
             .collect();
         let n = candidates[rng.range(0, candidates.len() as u64) as usize];
+        self.kill_at(n)
+    }
+
+    fn kill_at(&mut self, n: usize) -> bool {
         let (role, i, child) = &mut self.procs[n];
+        let alive = child.try_wait().is_ok_and(|s| s.is_none());
         child.kill().expect("SIGKILL");
         let _ = child.wait();
-        self.kills += 1;
+        self.kills += usize::from(alive);
         let (role, i) = (*role, *i);
         self.procs[n].2 = self.spawn(role, i);
+        alive
+    }
+
+    /// SIGKILL the process that holds the lease of a running job (its worker id is
+    /// `HOST-PID/…`), so that another must take the job over. The job's id, or `None` when no
+    /// job of this fleet is running now.
+    fn kill_lease_holder(&mut self, jobs: &[podsift_core::Job]) -> Option<i64> {
+        for job in jobs.iter().filter(|j| j.state == JobState::Running) {
+            let Some(owner) = &job.lease_owner else {
+                continue;
+            };
+            let holder = (0..self.procs.len())
+                .find(|&n| owner.contains(&format!("-{}/", self.procs[n].2.id())));
+            if let Some(n) = holder
+                && self.kill_at(n)
+            {
+                return Some(job.id);
+            }
+        }
+        None
     }
 
     /// SIGTERM everyone; true when every process exited 0 within 30 s.
@@ -456,6 +482,9 @@ fn trials(
     let started = Instant::now();
     let deadline = started + Duration::from_secs(420);
     let mut phase1_kills = 0;
+    // The first kill is planned: the holder of a running job's lease, which another process
+    // must then take over.
+    let mut planned_takeover: Option<i64> = None;
     // Each trial: a kill at a random moment, then at least one more job finishes before the
     // next one (a restarted fleet makes progress; no job is killed forever).
     let mut progress_at_kill = None;
@@ -472,11 +501,19 @@ fn trials(
             fleet.kills,
             fleet.logs()
         );
+        if planned_takeover.is_none() {
+            let jobs = rt.block_on(store.list_jobs(None, 10_000)).expect("jobs");
+            planned_takeover = fleet.kill_lease_holder(&jobs);
+            if planned_takeover.is_some() {
+                phase1_kills += 1;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
         std::thread::sleep(Duration::from_millis(rng.range(100, 900)));
         let progress = fetched + extracted;
         if phase1_kills < 25 && progress_at_kill.is_none_or(|p| progress > p) {
-            fleet.kill_one(&mut rng, None);
-            phase1_kills += 1;
+            phase1_kills += usize::from(fleet.kill_one(&mut rng, None));
             progress_at_kill = Some(progress);
         }
     }
@@ -489,6 +526,17 @@ fn trials(
     let jobs = rt
         .block_on(store.list_jobs(None, 10_000))
         .expect("list jobs");
+    // The planned takeover happened: the killed holder's job was finished by another
+    // process, on a later attempt (the scripted model never fails, so only a takeover adds
+    // one).
+    let taken = planned_takeover.expect("a lease holder was killed");
+    let taken = jobs.iter().find(|j| j.id == taken).expect("the job");
+    assert_eq!(taken.state, JobState::Done, "{taken:?}");
+    assert!(taken.attempts >= 2, "taken over after the kill: {taken:?}");
+    assert!(
+        phase1_kills >= 2,
+        "phase 1 landed {phase1_kills} kills: the trial tested nothing"
+    );
     let mut per_episode: HashMap<i64, usize> = HashMap::new();
     for j in jobs.iter().filter(|j| j.kind == JobKind::ExtractInsights) {
         assert_eq!(j.state, JobState::Done);
@@ -563,8 +611,7 @@ fn trials(
         );
         std::thread::sleep(Duration::from_millis(rng.range(100, 800)));
         if phase2_kills < 12 {
-            fleet.kill_one(&mut rng, Some("serve"));
-            phase2_kills += 1;
+            phase2_kills += usize::from(fleet.kill_one(&mut rng, Some("serve")));
         }
     }
     // A little longer without kills: a double send would show up now.
@@ -573,6 +620,10 @@ fn trials(
         fleet.stop(),
         "SIGTERM: a process did not exit 0\n{}",
         fleet.logs()
+    );
+    assert!(
+        phase2_kills >= 1,
+        "no kill landed while the digests were made: the trial tested nothing"
     );
     eprintln!(
         "phase 2: digests made and delivered in {:.0} s through {phase2_kills} SIGKILLs of serve",

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 
 pub type JobId = i64;
 
-/// The kinds of work. Later stages (speech-to-text, insights, delivery) add variants.
+/// The kinds of work; serialised as in the store and `podsift jobs` (`extract_insights`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum JobKind {
     /// Download and parse the publisher transcript of an episode.
     FetchTranscript,

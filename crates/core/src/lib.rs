@@ -10,6 +10,7 @@ pub mod insight;
 pub mod jobs;
 pub mod lease;
 pub mod model;
+pub mod stage;
 pub mod store;
 pub mod users;
 pub mod web;

@@ -11,6 +11,7 @@ mod extract;
 mod rank;
 mod recipe;
 pub mod stage;
+mod tally;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use stage::{
     ExtractStage, FetchStage, JobEvent, LazyStage, NoEvents, Produced, Stage, StageError,
     StageEvents,
 };
+pub use tally::{FetchTally, SpeechTally, Tally, Tallying};
 
 /// Why a pipeline step failed as a whole (per-episode and per-delivery failures are recorded,
 /// not returned).
