@@ -47,10 +47,20 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
     if let Some(path) = &file {
         fig = fig.merge(Toml::file(path));
     }
-    // Only the variables that name config keys: PODSIFT_DATA_DIR/PODSIFT_CONFIG are flags.
+    // Only the variables under a top-level config key (`PODSIFT_ASR__…`): others such as
+    // PODSIFT_CONFIG, PODSIFT_USER or the tests' PODSIFT_REQUIRE_ALL are not configuration.
+    // Inside a section, a misspelt key is refused like one in the file.
+    let sections: Vec<String> = match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(keys)) => keys.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
     fig = fig.merge(
         Env::prefixed("PODSIFT_")
-            .ignore(&["CONFIG", "CORPORA", "USER"])
+            .filter(move |key| {
+                let top = key.as_str().split("__").next().unwrap_or_default();
+                sections.iter().any(|s| s.eq_ignore_ascii_case(top))
+            })
+            .ignore(&["CONFIG", "USER"])
             .split("__"),
     );
     // Typed values: a misspelt engine or channel name fails here, naming the key and what

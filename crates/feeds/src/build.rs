@@ -9,8 +9,8 @@ use quick_xml::events::BytesStart;
 use url::Url;
 
 use crate::dates::parse_date;
-use crate::parser::{Kind, MAX_ITEMS, MAX_WARNINGS, Ns};
 use crate::text::{non_empty, parse_duration, unescape};
+use crate::vocab::{Kind, MAX_ITEMS, MAX_WARNINGS, Ns};
 
 const MAX_LIST: usize = 64;
 

@@ -13,6 +13,7 @@ pub mod opml;
 mod parser;
 pub mod synth;
 mod text;
+mod vocab;
 
 use podsift_core::{EpisodeUpsert, ParsedEpisode, ParsedFeed};
 use sha2::{Digest, Sha256};
@@ -23,7 +24,7 @@ pub use text::parse_duration;
 
 /// The parser's hard limits on untrusted input.
 pub mod limits {
-    pub use crate::parser::{MAX_DEPTH, MAX_FIELD_BYTES, MAX_ITEMS, MAX_WARNINGS};
+    pub use crate::vocab::{MAX_DEPTH, MAX_FIELD_BYTES, MAX_ITEMS, MAX_WARNINGS};
 }
 
 /// Why a document could not be parsed as a feed. Every variant is permanent: the same
