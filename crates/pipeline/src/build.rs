@@ -56,15 +56,6 @@ pub struct Drained {
     pub left_to_others: u64,
 }
 
-/// Interest phrases from free text: one per line or comma-separated.
-pub fn interest_list(text: &str) -> Vec<String> {
-    text.split([',', '\n'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// The feed poller of `config` (`[poll]`, `[http]` caps, the job lease; speech-to-text jobs
 /// for episodes without a transcript unless `[asr] engine = "off"`). The CLI's `subscribe`
 /// and `poll` use it too.
@@ -103,7 +94,7 @@ impl Pipeline {
             config.llm.clone(),
         )
         .with_lease(lease)
-        .with_interests(interest_list(&config.ranking.interests));
+        .with_interests(podsift_ranking::interest_labels(&config.ranking.interests));
         let mut stages: Vec<(Arc<dyn Stage>, usize)> = vec![(
             Arc::new(FetchStage {
                 poller: poller.clone(),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use podsift_core::{Clock, StoreError};
 
-pub use build::{Drained, Pipeline, Ports, build_poller, interest_list};
+pub use build::{Drained, Pipeline, Ports, build_poller};
 pub use deliver::{DeliveryPolicy, DeliveryReport, DeliveryResult, DigestOutcome, Digester};
 pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Ranker, apply_feedback, rank_config};

@@ -309,9 +309,9 @@ pub fn render_text(report: &RankReport, explain: bool) -> String {
     s
 }
 
-/// The user's free-text interests ("Rust, home automation; AI policy") as [`Interest`]s: one
-/// per comma-, semicolon- or line-separated phrase, each embedded (duplicates dropped).
-pub fn embed_interests(embedder: &dyn Embedder, text: &str) -> Result<Vec<Interest>, RankError> {
+/// The user's free-text interests ("Rust, home automation; AI policy") as phrases: one per
+/// comma-, semicolon- or line-separated part, whitespace collapsed, duplicates dropped.
+pub fn interest_labels(text: &str) -> Vec<String> {
     let mut labels: Vec<String> = Vec::new();
     for part in text.split([',', ';', '\n']) {
         let label = part.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -319,6 +319,13 @@ pub fn embed_interests(embedder: &dyn Embedder, text: &str) -> Result<Vec<Intere
             labels.push(label);
         }
     }
+    labels
+}
+
+/// The user's free-text interests as [`Interest`]s: each phrase of [`interest_labels`]
+/// embedded.
+pub fn embed_interests(embedder: &dyn Embedder, text: &str) -> Result<Vec<Interest>, RankError> {
+    let labels = interest_labels(text);
     let vectors = embedder.embed(&labels)?;
     Ok(labels
         .into_iter()

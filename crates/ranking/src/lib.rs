@@ -18,8 +18,8 @@ pub use download::{MINILM_DIR, MINILM_REVISION, ensure_model, ensure_model_from,
 pub use embed::{Embedder, MINILM_DIM, MiniLmEmbedder, cosine};
 pub use error::{LineError, RankError};
 pub use jsonl::{
-    RankReport, embed_candidates, embed_history, embed_interests, parse_candidates, parse_history,
-    rank_jsonl, render_text,
+    RankReport, embed_candidates, embed_history, embed_interests, interest_labels,
+    parse_candidates, parse_history, rank_jsonl, render_text,
 };
 pub use rank::{
     Candidate, Cluster, DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_UPDATE_THRESHOLD, Interest, Pick,
