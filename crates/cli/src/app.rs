@@ -21,7 +21,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     /// The same database, as the LLM answer cache.
     pub cache: Arc<dyn podsift_core::LlmCache>,
-    pub poller: Poller,
+    pub poller: Arc<Poller>,
     /// Feeds, transcripts and audio: one SSRF-guarded HTTP client.
     pub fetcher: Arc<HttpFetcher>,
     pub quiet: bool,
@@ -151,12 +151,12 @@ impl App {
         let fetcher = HttpFetcher::new(&config.http, config.allow_private_networks)
             .context("cannot set up the HTTP client")?;
         let fetcher = Arc::new(fetcher);
-        let poller = podsift_pipeline::build_poller(
+        let poller = Arc::new(podsift_pipeline::build_poller(
             &config,
             store.clone(),
             fetcher.clone(),
             Arc::new(SystemClock),
-        );
+        ));
         Ok(Self {
             config,
             data_dir: dir,

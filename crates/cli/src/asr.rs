@@ -108,7 +108,7 @@ fn settings(app: &App) -> AsrSettings {
         chunk_secs: cfg.chunk_secs,
         default_language: Some(cfg.language.clone()).filter(|l| l != "auto"),
         audio: AudioOptions::detect(),
-        job_lease: Duration::from_secs(app.config.service.job_lease_secs.max(1)),
+        job_lease: app.config.service.job_lease(),
     }
 }
 

@@ -80,7 +80,7 @@ pub async fn pipeline(app: &Arc<App>, driver: Driver) -> Result<(Pipeline, Vec<S
         store: app.store.clone(),
         cache: app.cache.clone(),
         clock: Arc::new(SystemClock),
-        fetcher: app.fetcher.clone(),
+        poller: app.poller.clone(),
         llm,
         speech: speech_stage(app),
         ranker,

@@ -189,6 +189,13 @@ pub struct ServiceConfig {
     pub stale_send_secs: u64,
 }
 
+impl ServiceConfig {
+    /// Every stage's job lease (at least a second).
+    pub fn job_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.job_lease_secs.max(1))
+    }
+}
+
 impl Default for ServiceConfig {
     fn default() -> Self {
         Self {

@@ -18,8 +18,9 @@ pub struct Ports {
     /// The LLM answer cache (the same database in the binary).
     pub cache: Arc<dyn LlmCache>,
     pub clock: SharedClock,
-    /// Feed, transcript and chapter downloads (SSRF-guarded in the binary).
-    pub fetcher: Arc<dyn Fetcher>,
+    /// Feed polling and the transcript and chapter downloads ([`build_poller`]; the binary's
+    /// commands share the same one).
+    pub poller: Arc<Poller>,
     /// The insight engine (started on its first request when it is local).
     pub llm: Arc<dyn Llm>,
     /// The speech-to-text stage (`None` when `[asr] engine = "off"`); built lazily by the
@@ -71,7 +72,7 @@ pub fn build_poller(
         clock,
         PollerSettings::new(&config.poll, &config.http)
             .with_transcription(config.asr.engine != AsrEngine::Off)
-            .with_job_lease(Duration::from_secs(config.service.job_lease_secs.max(1))),
+            .with_job_lease(config.service.job_lease()),
     )
 }
 
@@ -79,13 +80,8 @@ impl Pipeline {
     /// The pipeline of `config` on `ports`: poller, fetch, speech-to-text and extraction
     /// stages with one lease (`[service] job_lease_secs`), and the digest recipe.
     pub fn build(config: &Config, ports: Ports) -> Self {
-        let lease = Duration::from_secs(config.service.job_lease_secs.max(1));
-        let poller = Arc::new(build_poller(
-            config,
-            ports.store.clone(),
-            ports.fetcher,
-            ports.clock.clone(),
-        ));
+        let lease = config.service.job_lease();
+        let poller = ports.poller;
         let extractor = Extractor::new(
             ports.store.clone(),
             ports.llm,
@@ -177,6 +173,11 @@ impl Pipeline {
                 }
             }
             out.jobs += ran;
+            if ran > 0 {
+                idle_passes = 0;
+                wait_started = None;
+                continue;
+            }
             let kinds = Self::kinds_of(
                 self.stages
                     .iter()
@@ -184,11 +185,6 @@ impl Pipeline {
                     .filter(|s| !failed.contains(&s.name())),
             );
             let backlog = self.store.job_backlog(&kinds, self.clock.now()).await?;
-            if ran > 0 {
-                idle_passes = 0;
-                wait_started = None;
-                continue;
-            }
             if backlog.runnable > 0 && idle_passes < 3 {
                 idle_passes += 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;

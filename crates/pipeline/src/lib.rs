@@ -21,12 +21,12 @@ pub use build::{Drained, Pipeline, Ports, build_poller};
 pub use deliver::{DeliveryPolicy, DeliveryReport, DeliveryResult, DigestOutcome, Digester};
 pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Ranker, apply_feedback, rank_config};
-pub use recipe::{ChannelProblem, DigestRecipe, Reader, SmtpServer, http_channel};
+pub use recipe::{DigestRecipe, Reader, SmtpServer, http_channel};
 pub use stage::{
     ExtractStage, FetchStage, JobEvent, LazyStage, NoEvents, Produced, Stage, StageError,
     StageEvents,
 };
-pub use tally::{FetchTally, SpeechTally, Tally, Tallying};
+pub use tally::{SpeechTally, Tally, Tallying};
 
 /// Why a pipeline step failed as a whole (per-episode and per-delivery failures are recorded,
 /// not returned).

@@ -74,14 +74,6 @@ impl Reader {
     }
 }
 
-/// Why a channel of a reader cannot be used.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{channel}: {error}")]
-pub struct ChannelProblem {
-    pub channel: String,
-    pub error: String,
-}
-
 /// Everything a digest is made with.
 #[derive(Clone)]
 pub struct DigestRecipe {
@@ -115,11 +107,10 @@ impl DigestRecipe {
         d
     }
 
-    /// The reader's channels, and the ones that cannot be used (each with why; the others
+    /// The reader's channels. One that cannot be built is logged and left out (the others
     /// still work).
-    pub fn channels(&self, reader: &Reader) -> (Vec<Arc<dyn Channel>>, Vec<ChannelProblem>) {
+    fn usable_channels(&self, reader: &Reader) -> Vec<Arc<dyn Channel>> {
         let mut out: Vec<Arc<dyn Channel>> = Vec::new();
-        let mut problems = Vec::new();
         let (address, specs): (Option<&str>, &[ChannelSpec]) = match reader {
             Reader::Local { .. } => {
                 out.extend(self.local_channels.iter().cloned());
@@ -127,33 +118,22 @@ impl DigestRecipe {
             }
             Reader::User(u) => (Some(u.email.as_str()), &u.channels),
         };
+        let left_out = |channel: &str, error: &dyn std::fmt::Display| {
+            tracing::warn!(user = reader.id(), "channel left out: {channel}: {error}");
+        };
         if let (Some(server), Some(to)) = (&self.smtp, address) {
             match server.channel_to(to) {
                 Ok(c) => out.push(Arc::new(c)),
-                Err(e) => problems.push(ChannelProblem {
-                    channel: format!("email:{to}"),
-                    error: e.to_string(),
-                }),
+                Err(e) => left_out(&format!("email:{to}"), &e),
             }
         }
         for spec in specs {
             match http_channel(spec, self.allow_http_loopback) {
                 Ok(c) => out.push(c),
-                Err(error) => problems.push(ChannelProblem {
-                    channel: spec.kind().to_string(),
-                    error,
-                }),
+                Err(e) => left_out(spec.kind(), &e),
             }
         }
-        (out, problems)
-    }
-
-    fn usable_channels(&self, reader: &Reader) -> Vec<Arc<dyn Channel>> {
-        let (channels, problems) = self.channels(reader);
-        for p in problems {
-            tracing::warn!(user = reader.id(), "channel left out: {p}");
-        }
-        channels
+        out
     }
 
     /// The reader's digest for `date`, with one outbox row per channel. Idempotent per

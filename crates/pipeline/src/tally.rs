@@ -4,21 +4,11 @@
 use std::sync::Mutex;
 
 use podsift_core::JobOutcome;
+use podsift_poller::JobsSummary;
 use serde::Serialize;
 
 use crate::ExtractReport;
 use crate::stage::{JobEvent, Produced, StageEvents};
-
-/// Transcript and chapter downloads.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct FetchTally {
-    pub done: usize,
-    pub retrying: usize,
-    pub dead: usize,
-    /// Publisher transcripts stored, and their segments.
-    pub transcripts: usize,
-    pub segments: usize,
-}
 
 /// Speech-to-text.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -32,7 +22,8 @@ pub struct SpeechTally {
 /// A pass, added up.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Tally {
-    pub transcripts: FetchTally,
+    /// Transcript and chapter downloads.
+    pub transcripts: JobsSummary,
     pub speech_to_text: SpeechTally,
     /// Every episode read (or tried).
     pub extracted: Vec<ExtractReport>,
