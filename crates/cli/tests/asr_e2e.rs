@@ -6,28 +6,12 @@
 //! episode, with the reason, and is retried later. Skips loudly without the test assets,
 //! espeak-ng or ffmpeg (`scripts/ci-deps` installs them).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use podsift_testkit::{Route, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_podsift");
-
-fn assets() -> PathBuf {
-    std::env::var_os("PODSIFT_TEST_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/podsift-test-assets")
-        })
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
 
 fn podsift(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -143,19 +127,15 @@ fn words(s: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_episode() {
-    let model = assets().join("ggml-tiny.en.bin");
-    let vad = assets().join("ggml-silero-v6.2.0.bin");
-    let (Some(espeak), Some(ffmpeg)) = (which("espeak-ng"), which("ffmpeg")) else {
-        podsift_testkit::skip(
-            "asr_e2e",
-            "espeak-ng and ffmpeg are needed (scripts/ci-deps installs them)",
-        );
+    let Some(podsift_testkit::SpeechInputs {
+        model,
+        vad,
+        espeak,
+        ffmpeg,
+    }) = podsift_testkit::speech_inputs("asr_e2e")
+    else {
         return;
     };
-    if !model.exists() || !vad.exists() {
-        podsift_testkit::skip("asr_e2e", "test models missing (scripts/fetch-test-assets)");
-        return;
-    }
     let work = tempfile::tempdir().unwrap();
     let (mp3, starts) = synthesise(work.path(), &espeak, &ffmpeg);
     let total = starts.last().unwrap() + 8.0;

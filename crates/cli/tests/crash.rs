@@ -346,11 +346,7 @@ async fn sigkilled_workers_lose_nothing_and_send_each_days_digest_once() {
         .unwrap_or(3);
     for round in 0..rounds {
         let seed = base_seed.wrapping_add(round.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
-        let Some(smtp) = Smtp::start() else {
-            podsift_testkit::skip(
-                "crash",
-                "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
-            );
+        let Some(smtp) = Smtp::start_or_skip("crash") else {
             return;
         };
         let Some(db) = TestDb::create().await else {

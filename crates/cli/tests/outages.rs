@@ -76,11 +76,7 @@ fn serve_survives_a_429_storm_a_database_crash_and_an_smtp_outage() {
         .enable_all()
         .build()
         .expect("runtime");
-    let Some(mut smtp) = Smtp::start() else {
-        podsift_testkit::skip(
-            "outages",
-            "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
-        );
+    let Some(mut smtp) = Smtp::start_or_skip("outages") else {
         return;
     };
     let Some(pg) = TempCluster::start() else {

@@ -5,7 +5,7 @@
 //! Feeds, transcripts and audio are served over loopback, the model is the scripted
 //! OpenAI-compatible API, email goes to aiosmtpd, speech-to-text is whisper.cpp.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,15 @@ fn jobs(dir: &Path, env: &[(&str, String)]) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// `podsift run` in the background, to be killed.
+fn spawn_run(dir: &Path, env: &[(&str, String)]) -> Child {
+    command(dir, env, &["run", "--json"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn podsift run")
 }
 
 /// The job of `kind`, once it is running (claimed by the run being watched).
@@ -166,11 +175,7 @@ async fn a_run_killed_while_reading_an_episode_is_finished_by_the_next_run() {
 
     let mut slow_env = env.clone();
     slow_env.push(("PODSIFT_LLM__BASE_URL", slow.base_url()));
-    let mut run = command(dir, &slow_env, &["run", "--json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = spawn_run(dir, &slow_env);
     let job = wait_running(dir, &env, "extract_insights", &mut run);
     let deadline = Instant::now() + Duration::from_secs(30);
     while slow.requests() == 0 {
@@ -189,22 +194,6 @@ async fn a_run_killed_while_reading_an_episode_is_finished_by_the_next_run() {
     assert_eq!(report["digest"]["result"], "created", "{report:#}");
     assert!(fast.requests() >= 1);
     assert_taken_over(dir, &env, &job);
-}
-
-fn assets() -> PathBuf {
-    std::env::var_os("PODSIFT_TEST_ASSETS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/podsift-test-assets")
-        })
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 /// About a minute of speech (espeak-ng), as MP3.
@@ -243,22 +232,15 @@ fn speech_mp3(work: &Path, espeak: &Path, ffmpeg: &Path) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_killed_while_transcribing_is_finished_by_the_next_run() {
-    let model = assets().join("ggml-tiny.en.bin");
-    let vad = assets().join("ggml-silero-v6.2.0.bin");
-    let (Some(espeak), Some(ffmpeg)) = (which("espeak-ng"), which("ffmpeg")) else {
-        podsift_testkit::skip(
-            "resume",
-            "espeak-ng and ffmpeg (scripts/ci-deps installs them)",
-        );
+    let Some(podsift_testkit::SpeechInputs {
+        model,
+        vad,
+        espeak,
+        ffmpeg,
+    }) = podsift_testkit::speech_inputs("resume")
+    else {
         return;
     };
-    if !model.exists() || !vad.exists() {
-        podsift_testkit::skip(
-            "resume",
-            "the Whisper test models (scripts/fetch-test-assets)",
-        );
-        return;
-    }
     let work = tempfile::tempdir().unwrap();
     let mp3 = speech_mp3(work.path(), &espeak, &ffmpeg);
     let llm = ScriptedLlm::start().await;
@@ -277,11 +259,7 @@ async fn a_run_killed_while_transcribing_is_finished_by_the_next_run() {
     ];
     podsift(dir, &env, &["subscribe", &srv.url("/feed.xml")]);
 
-    let mut run = command(dir, &env, &["run", "--json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut run = spawn_run(dir, &env);
     let job = wait_running(dir, &env, "transcribe", &mut run);
     // The audio is on loopback: a moment after the claim, whisper.cpp is at work.
     std::thread::sleep(Duration::from_millis(1500));
@@ -304,11 +282,7 @@ async fn a_run_killed_while_transcribing_is_finished_by_the_next_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_as_a_user_makes_their_digest_with_their_size_and_channels() {
-    let Some(smtp) = Smtp::start() else {
-        podsift_testkit::skip(
-            "resume",
-            "aiosmtpd (python3 -m pip install aiosmtpd==1.4.6)",
-        );
+    let Some(smtp) = Smtp::start_or_skip("resume") else {
         return;
     };
     let llm = ScriptedLlm::start().await;

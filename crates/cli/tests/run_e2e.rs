@@ -68,11 +68,7 @@ async fn run_extracts_grounded_insights_and_emails_the_digest_once() {
         );
         return;
     };
-    let Some(smtp) = Smtp::start() else {
-        podsift_testkit::skip(
-            "run_e2e",
-            "aiosmtpd not installed (python3 -m pip install aiosmtpd)",
-        );
+    let Some(smtp) = Smtp::start_or_skip("run_e2e") else {
         return;
     };
     let srv = TestServer::start().await;

@@ -34,7 +34,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use tokio::sync::watch;
 
-pub use assets::{test_asset, test_assets_dir};
+pub use assets::{SpeechInputs, speech_inputs, test_asset, test_assets_dir, which};
 pub use farm::feed_farm;
 pub use llm::ScriptedLlm;
 pub use route::Route;

@@ -47,6 +47,19 @@ impl Smtp {
         smtp.resume().then_some(smtp)
     }
 
+    /// [`Smtp::start`], or `None` after [`crate::skip`] (a failure under
+    /// `PODSIFT_REQUIRE_ALL=1`) naming `test`.
+    pub fn start_or_skip(test: &str) -> Option<Smtp> {
+        let smtp = Self::start();
+        if smtp.is_none() {
+            crate::skip(
+                test,
+                "aiosmtpd not installed (python3 -m pip install aiosmtpd==1.4.6)",
+            );
+        }
+        smtp
+    }
+
     /// Stops the server (connections are refused until [`Smtp::resume`]).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
