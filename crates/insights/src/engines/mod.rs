@@ -1,5 +1,6 @@
 //! Remote LLM engines behind core's [`Llm`] port, and what they share: the HTTP client,
-//! the body cap and the status → error mapping.
+//! the body cap and the status → error mapping; [`detect`] finds model servers already
+//! running on this machine.
 //!
 //! LLM endpoints come from the user's own configuration and are very often on the user's own
 //! machine or network (Ollama on `localhost:11434`, llama.cpp's server, vLLM on a home GPU
@@ -7,6 +8,8 @@
 //! exists for URLs that come from untrusted feeds.
 
 pub mod anthropic;
+pub mod detect;
+pub mod ollama;
 pub mod openai;
 
 use std::sync::Once;
@@ -18,6 +21,7 @@ use podsift_core::config::{LlmConfig, LlmEngine};
 use crate::secret::Secret;
 
 pub use anthropic::Anthropic;
+pub use ollama::Ollama;
 pub use openai::OpenAiCompatible;
 
 /// Largest response body read from a model API.
@@ -26,8 +30,10 @@ pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// Why an engine could not be built from the configuration.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineConfigError {
-    #[error("llm.engine = {0:?} is not a remote engine (use \"openai\" or \"anthropic\")")]
-    /// The engine name is not openai or anthropic.
+    #[error(
+        "llm.engine = {0:?} is not a remote engine (use \"openai\", \"anthropic\" or \"ollama\")"
+    )]
+    /// The engine name is not openai, anthropic or ollama.
     UnknownEngine(String),
     #[error("llm.model is required for the {0} engine")]
     /// No model named.
@@ -40,8 +46,10 @@ pub enum EngineConfigError {
     Client(String),
 }
 
-/// Builds the engine named by `cfg.engine` (`openai` or `anthropic`), reading the API key
-/// from the environment variable `cfg.api_key_env` when one is named.
+/// Builds the engine named by `cfg.engine` (`openai`, `anthropic` or `ollama`), reading the
+/// API key from the environment variable `cfg.api_key_env` when one is named (Ollama takes
+/// none). Ollama needs `cfg.model` here too: picking an installed one is the caller's job
+/// (see [`detect`]).
 pub fn from_config(cfg: &LlmConfig) -> Result<Box<dyn podsift_core::Llm>, EngineConfigError> {
     let key = match cfg.api_key_env.as_deref().filter(|v| !v.is_empty()) {
         Some(var) => {
@@ -77,6 +85,14 @@ pub fn from_config(cfg: &LlmConfig) -> Result<Box<dyn podsift_core::Llm>, Engine
                 timeout,
             )?))
         }
+        LlmEngine::Ollama => Ok(Box::new(
+            Ollama::new(
+                cfg.base_url.as_deref().unwrap_or(ollama::DEFAULT_BASE_URL),
+                &model,
+                timeout,
+            )?
+            .context(cfg.ollama_num_ctx, cfg.context()),
+        )),
         other @ LlmEngine::Local => Err(EngineConfigError::UnknownEngine(other.to_string())),
     }
 }
@@ -272,6 +288,9 @@ mod tests {
         // A boxed engine goes behind the retry layer.
         let wrapped = crate::Resilient::boxed_from_config(from_config(&cfg).unwrap(), &cfg);
         assert_eq!(podsift_core::Llm::model_id(&wrapped), "openai:m");
+        cfg.engine = LlmEngine::Ollama;
+        cfg.base_url = Some("http://127.0.0.1:9/v1/".into());
+        assert_eq!(from_config(&cfg).unwrap().model_id(), "ollama:m");
         cfg.engine = LlmEngine::Local;
         assert!(matches!(
             from_config(&cfg),
