@@ -21,6 +21,8 @@ struct RunJson {
     feeds: podsift_poller::PollSummary,
     #[serde(flatten)]
     tally: Tally,
+    /// How much of the episodes read in this run was read (per episode and in total).
+    read: podsift_pipeline::ReadCoverage,
     digest: DigestOutcome,
     deliveries: Vec<DeliveryReport>,
     seconds: f64,
@@ -117,12 +119,14 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         })
         .await?;
 
+    let read = tally.coverage();
     if json {
         tally.errors = errors;
         return print_json(&RunJson {
             subscribed_starter,
             feeds,
             tally,
+            read,
             digest,
             deliveries,
             seconds: started.elapsed().as_secs_f64(),
@@ -144,6 +148,10 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         }
         DigestOutcome::NothingNew => println!("nothing new since the last digest"),
     }
+    for line in read.lines() {
+        println!("{line}");
+    }
+    println!("{}", crate::llm::in_use(&app));
     let (prompt, completion, cost) = tally.spent();
     println!(
         "run done in {:.1}s: {} feeds polled, {} new episodes, {} transcripts, {} transcribed, {} episodes read, {} + {} tokens (${:.4}), {}",

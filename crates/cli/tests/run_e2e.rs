@@ -186,3 +186,104 @@ async fn run_extracts_grounded_insights_and_emails_the_digest_once() {
     assert!(shown.status.success());
     assert!(String::from_utf8_lossy(&shown.stdout).contains("City Desk"));
 }
+
+/// A long episode (about 3,800 words, 28 minutes) through `podsift run` with the local
+/// runtime and a small context: it takes many windows, and every one of them is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_reads_every_window_of_a_long_episode() {
+    let (Some(model), Some(llm_bin)) = (model(), llm_bin()) else {
+        podsift_testkit::skip(
+            "run_e2e",
+            "needs the SmolLM2 test model (scripts/fetch-test-assets) and the \
+             podsift-llm binary (cargo build -p podsift-llm-server)",
+        );
+        return;
+    };
+    const TOPICS: [&str; 8] = [
+        "the harbour authority raised docking fees by 12 percent this spring",
+        "the new ferry line to the island carries 400 passengers a day",
+        "fishing quotas for cod were cut in half after the survey",
+        "the shipyard hired 80 welders to build two research vessels",
+        "a storm in March closed the port for three days",
+        "the city plans a tidal power pilot near the lighthouse",
+        "container traffic grew for the fifth year in a row",
+        "the maritime school opened a course on electric engines",
+    ];
+    let mut vtt = String::from("WEBVTT\n");
+    let cues = 240;
+    for i in 0..cues {
+        let (a, b) = (i * 7, i * 7 + 6);
+        let who = if i % 2 == 0 { "Ann" } else { "Bob" };
+        vtt.push_str(&format!(
+            "\n{:02}:{:02}:{:02}.000 --> {:02}:{:02}:{:02}.000\n<v {who}>In part {i} we heard that {}, and we talked it through.\n",
+            a / 3600, (a / 60) % 60, a % 60, b / 3600, (b / 60) % 60, b % 60,
+            TOPICS[i % TOPICS.len()]
+        ));
+    }
+    let srv = TestServer::start().await;
+    let feed = format!(
+        r#"<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>
+<title>Harbour Radio</title><link>https://example.com/</link>
+<item><title>The long one</title><guid>long-1</guid><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate>
+<description>&lt;p&gt;Ann and Bob on the harbour.&lt;/p&gt;</description>
+<enclosure url="https://cdn.example.com/long.mp3" type="audio/mpeg" length="1"/>
+<podcast:transcript url="{}" type="text/vtt"/></item></channel></rss>"#,
+        srv.url("/long.vtt")
+    );
+    srv.route("/feed.xml", Route::ok(feed, "application/rss+xml"));
+    srv.route("/long.vtt", Route::ok(vtt, "text/vtt"));
+    let dir = tempfile::tempdir().unwrap();
+    let env: Vec<(String, String)> = [
+        ("PODSIFT_LLM__ENGINE", "local".to_string()),
+        ("PODSIFT_LLM__LOCAL_MODEL_PATH", model.display().to_string()),
+        (
+            "PODSIFT_LLM__LOCAL_SERVER_BIN",
+            llm_bin.display().to_string(),
+        ),
+        ("PODSIFT_LLM__LOCAL_CONTEXT", "2048".to_string()),
+        ("PODSIFT_LLM__MAX_OUTPUT_TOKENS", "256".to_string()),
+        ("PODSIFT_LLM__TEMPERATURE", "0".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let out = podsift(dir.path(), &env, &["subscribe", &srv.url("/feed.xml")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = podsift(dir.path(), &env, &["run", "--json", "--date", "2026-11-26"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "run failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_str(&stdout).expect("run --json");
+    let ex = &run["extracted"][0];
+    assert_eq!(ex["state"], "done", "{ex}");
+    let report = &ex["report"];
+    let total = report["windows_total"].as_u64().unwrap();
+    assert!(total >= 4, "a small context takes many windows: {report}");
+    assert_eq!(
+        report["windows_processed"].as_u64(),
+        Some(total),
+        "{report}"
+    );
+    assert_eq!(
+        report["windows_skipped"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    assert_eq!(report["words_read"], report["words_total"], "{report}");
+    assert!(report["cap"].is_null());
+    assert!(
+        report["editor"].is_string(),
+        "the editor ran or said why not: {report}"
+    );
+    eprintln!(
+        "long episode: {total} windows, {} words read, {} claims, editor: {}",
+        report["words_read"], report["claims"], report["editor"]
+    );
+}

@@ -52,9 +52,19 @@ config_enum! {
     LlmEngine {
         /// podsift runs a GGUF model itself (the `podsift-llm` process).
         Local = "local",
-        /// Any OpenAI-compatible API (OpenAI, OpenRouter, Groq, Ollama, vLLM, llama.cpp).
+        /// Any OpenAI-compatible API (OpenAI, OpenRouter, Groq, LM Studio, vLLM, llama.cpp).
         Openai = "openai",
         Anthropic = "anthropic",
+        /// A running Ollama, through its native `/api/chat` (which honours `num_ctx`).
+        Ollama = "ollama",
+    }
+}
+
+impl LlmEngine {
+    /// An API with a long context and a per-token price (the daily editor is on by default,
+    /// whole episodes are read in one call when they fit).
+    pub fn is_remote_api(self) -> bool {
+        matches!(self, Self::Openai | Self::Anthropic)
     }
 }
 
@@ -127,7 +137,7 @@ impl Config {
             })
         };
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
-        if self.llm.engine != LlmEngine::Local && blank(&self.llm.model) {
+        if self.llm.engine.is_remote_api() && blank(&self.llm.model) {
             return err(
                 "llm.model",
                 &format!("the {} engine needs a model name", self.llm.engine),
@@ -141,6 +151,25 @@ impl Config {
         }
         if !blank(&self.email.to) && blank(&self.email.smtp_host) {
             return err("email.smtp_host", "email.to is set, but no SMTP server");
+        }
+        if self.llm.window_tokens.is_some_and(|w| w < 200) {
+            return err("llm.window_tokens", "must be at least 200 (or unset)");
+        }
+        if self.llm.context() < 2048 {
+            return err(
+                "llm.context_tokens",
+                "the model's context must hold at least 2048 tokens",
+            );
+        }
+        if self
+            .llm
+            .daily_usd_budget
+            .is_some_and(|d| !(d.is_finite() && d > 0.0))
+        {
+            return err(
+                "llm.daily_usd_budget",
+                "must be a positive number of dollars",
+            );
         }
         if self.digest.size == 0 {
             return err("digest.size", "must be at least 1");
@@ -289,15 +318,21 @@ impl Default for PollConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct LlmConfig {
     /// `local` (podsift runs a GGUF model itself), `openai` (any OpenAI-compatible API:
-    /// OpenAI, OpenRouter, Groq, Ollama, vLLM, llama.cpp's server) or `anthropic`.
+    /// OpenAI, OpenRouter, Groq, LM Studio, vLLM, llama.cpp's server), `anthropic`, or
+    /// `ollama` (Ollama's native API; `model` may be left out to use the best one installed).
     pub engine: LlmEngine,
-    /// API base URL, e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`.
+    /// API base URL, e.g. `https://api.openai.com/v1`; for `ollama` its root (default
+    /// `http://127.0.0.1:11434`).
     pub base_url: Option<String>,
     pub model: Option<String>,
     /// Name of the environment variable holding the API key (the key never goes in the file).
     pub api_key_env: Option<String>,
     /// Local engine: a GGUF file to use instead of the default download.
     pub local_model_path: Option<PathBuf>,
+    /// Local engine: which model of the catalogue to download (`podsift models list`): a tier
+    /// (`small`, `default`, `quality`) or the file's name. None: `default`. Ignored when
+    /// `local_model_path` is set.
+    pub local_model: Option<String>,
     /// Local engine: the `podsift-llm` binary (default: next to `podsift`, then on PATH).
     pub local_server_bin: Option<PathBuf>,
     /// Local engine: CPU threads (0 = all cores).
@@ -309,15 +344,35 @@ pub struct LlmConfig {
     /// Requests in flight at once.
     pub concurrency: usize,
     pub temperature: f32,
-    /// Transcript tokens per window.
-    pub window_tokens: usize,
+    /// Transcript tokens per window; none: windows fill the model's context (see
+    /// `context_tokens`), and an episode that fits is read in one call.
+    pub window_tokens: Option<usize>,
     pub window_overlap_tokens: usize,
-    /// Prompt tokens one episode may spend (windows are chosen by a cheap pre-score).
-    pub episode_token_budget: usize,
+    /// The model's context in tokens, for sizing windows; none: `local_context` for the local
+    /// engine, `ollama_num_ctx` for Ollama, 128000 for API engines.
+    pub context_tokens: Option<u32>,
+    /// Ollama: the `num_ctx` asked for when a request needs less (requests that need more
+    /// ask for what they need, up to `context_tokens`).
+    pub ollama_num_ctx: u32,
+    /// An opt-in cap: prompt tokens one episode may spend. None (the default): every
+    /// non-ad window is read. When set, windows are spread over the episode (one per chapter
+    /// or time decile first, then those closest to the title, description and interests),
+    /// and what was left out is reported.
+    pub episode_token_budget: Option<u64>,
+    /// An opt-in cap on prompt tokens per day, over all episodes (UTC day).
+    pub daily_token_budget: Option<u64>,
+    /// An opt-in cap on dollars per day (from `prices`), over all episodes (UTC day).
+    pub daily_usd_budget: Option<f64>,
     /// Completion tokens per window.
     pub max_output_tokens: u32,
     /// Insights kept per episode after merging.
     pub insights_per_episode: usize,
+    /// The per-episode editor pass: one more call turns the episode's grounded claims into
+    /// its best insights. Off: the claims themselves are the insights.
+    pub editor: bool,
+    /// The daily editor across episodes (one "connection" insight tying claims of two or
+    /// more episodes). None: on for API engines, off for local ones.
+    pub daily_editor: Option<bool>,
     /// USD per million tokens, by model name: `{ "gpt-4o-mini" = { prompt = 0.15, completion = 0.6 } }`.
     pub prices: std::collections::BTreeMap<String, Price>,
 }
@@ -329,6 +384,38 @@ pub struct Price {
     pub completion: f64,
 }
 
+impl LlmConfig {
+    /// The model's context in tokens (see `context_tokens`).
+    pub fn context(&self) -> u32 {
+        self.context_tokens.unwrap_or(match self.engine {
+            LlmEngine::Local => self.local_context,
+            LlmEngine::Ollama => self.ollama_num_ctx,
+            LlmEngine::Openai | LlmEngine::Anthropic => 128_000,
+        })
+    }
+
+    /// Whether the daily editor across episodes runs.
+    pub fn daily_editor_on(&self) -> bool {
+        self.daily_editor
+            .unwrap_or_else(|| self.engine.is_remote_api())
+    }
+
+    /// A description of the caps in force, or none when every window is read.
+    pub fn caps(&self) -> Option<String> {
+        let mut caps = Vec::new();
+        if let Some(t) = self.episode_token_budget {
+            caps.push(format!("episode_token_budget = {t}"));
+        }
+        if let Some(t) = self.daily_token_budget {
+            caps.push(format!("daily_token_budget = {t}"));
+        }
+        if let Some(d) = self.daily_usd_budget {
+            caps.push(format!("daily_usd_budget = {d}"));
+        }
+        (!caps.is_empty()).then(|| caps.join(", "))
+    }
+}
+
 impl Default for LlmConfig {
     fn default() -> Self {
         Self {
@@ -337,18 +424,25 @@ impl Default for LlmConfig {
             model: None,
             api_key_env: None,
             local_model_path: None,
+            local_model: None,
             local_server_bin: None,
             local_threads: 0,
-            local_context: 4096,
+            local_context: 8192,
             timeout_secs: 300,
             retries: 3,
             concurrency: 1,
             temperature: 0.2,
-            window_tokens: 1200,
+            window_tokens: None,
             window_overlap_tokens: 120,
-            episode_token_budget: 8000,
-            max_output_tokens: 700,
+            context_tokens: None,
+            ollama_num_ctx: 8192,
+            episode_token_budget: None,
+            daily_token_budget: None,
+            daily_usd_budget: None,
+            max_output_tokens: 1200,
             insights_per_episode: 5,
+            editor: true,
+            daily_editor: None,
             prices: Default::default(),
         }
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::EpisodeId;
 
 /// One insight as extracted from an episode's transcript and grounded in it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct InsightDraft {
     /// 2–3 standalone sentences: a concrete claim and what it implies.
     pub text: String,
@@ -26,6 +26,64 @@ pub struct InsightDraft {
     pub specificity: f32,
     /// The chapter the quote falls in, when the episode has chapters.
     pub chapter: Option<String>,
+    /// Fact, opinion or prediction (as the model labelled the claim).
+    #[serde(default)]
+    pub kind: Option<ClaimKind>,
+    /// The editor's one-line reason for choosing it: what the reader is shown.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Further grounded quotes, when the editor combined claims (the first is `quote`).
+    #[serde(default)]
+    pub evidence: Vec<Evidence>,
+}
+
+/// What kind of claim an insight makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimKind {
+    Fact,
+    Opinion,
+    Prediction,
+}
+
+impl ClaimKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fact => "fact",
+            Self::Opinion => "opinion",
+            Self::Prediction => "prediction",
+        }
+    }
+
+    /// Lenient: `"Fact"`, `"opinion "`, `"forecast"`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "fact" | "facts" | "factual" => Some(Self::Fact),
+            "opinion" | "view" | "claim" => Some(Self::Opinion),
+            "prediction" | "forecast" | "predict" => Some(Self::Prediction),
+            _ => None,
+        }
+    }
+}
+
+/// One more verbatim quote backing an insight, where it really is in the episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub quote: String,
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub speaker: Option<String>,
+    /// The episode the quote is from, when it is not the insight's own (a daily editor's
+    /// connection across episodes).
+    #[serde(default)]
+    pub episode_id: Option<i64>,
+}
+
+/// An insight the checks refused, with why (shown in the extraction report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedInsight {
+    pub text: String,
+    pub reason: String,
 }
 
 /// What extraction did for one episode (coverage, drops, cost): nothing is silent.
@@ -47,6 +105,50 @@ pub struct ExtractionReport {
     pub coverage: f64,
     /// Tokens of the whole transcript (estimate), for the send-everything baseline.
     pub transcript_tokens: u64,
+    /// Words in the transcript, outside sponsor reads, and of those the words read.
+    #[serde(default)]
+    pub words_total: usize,
+    #[serde(default)]
+    pub words_ad: usize,
+    #[serde(default)]
+    pub words_read: usize,
+    /// The cap in force, when one is (`episode_token_budget = 8000`); none: everything read.
+    #[serde(default)]
+    pub cap: Option<String>,
+    /// Grounded claims the windows gave the editor.
+    #[serde(default)]
+    pub claims: usize,
+    /// How the editor pass went (`wrote 5 insights from 14 claims`, or why it failed and the
+    /// claims were kept as they are).
+    #[serde(default)]
+    pub editor: Option<String>,
+    /// Insights refused by the checks (an invented figure or name), with the reason.
+    #[serde(default)]
+    pub dropped: Vec<DroppedInsight>,
+    /// The engine's model calls (windows, repairs, the editor).
+    #[serde(default)]
+    pub calls: usize,
+}
+
+impl ExtractionReport {
+    /// Share of the non-ad words read (0–1); 1 for an episode with nothing but ads.
+    pub fn read_share(&self) -> f64 {
+        let content = self.words_total.saturating_sub(self.words_ad);
+        if self.words_total == 0 {
+            return self.coverage;
+        }
+        if content == 0 {
+            return 1.0;
+        }
+        (self.words_read as f64 / content as f64).min(1.0)
+    }
+}
+
+/// What extraction spent since some time (for the daily caps).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmSpend {
+    pub prompt_tokens: u64,
+    pub cost_usd: f64,
 }
 
 /// A stored insight, joined with its episode and show for ranking and rendering.
@@ -170,6 +272,25 @@ pub struct DigestStats {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
     pub cost_usd: f64,
+    /// Of the episodes, the non-ad words and those read (the footer's "read 100 % of 4
+    /// episodes"), and how many were read in part because a cap was set.
+    #[serde(default)]
+    pub words_content: u64,
+    #[serde(default)]
+    pub words_read: u64,
+    #[serde(default)]
+    pub episodes_capped: usize,
+}
+
+impl DigestStats {
+    /// Share of the episodes' non-ad words that were read (1 when nothing is known).
+    pub fn read_share(&self) -> f64 {
+        if self.words_content == 0 {
+            1.0
+        } else {
+            (self.words_read as f64 / self.words_content as f64).min(1.0)
+        }
+    }
 }
 
 /// A digest rendered for delivery.

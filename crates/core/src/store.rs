@@ -177,6 +177,11 @@ pub trait Store: Send + Sync {
         report: &ExtractionReport,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError>;
+    /// Prompt tokens and dollars of the extractions saved at or after `since`.
+    async fn llm_spend_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<crate::insight::LlmSpend, StoreError>;
     /// The model and report of an episode's extraction.
     async fn get_extraction(
         &self,
@@ -194,6 +199,14 @@ pub trait Store: Send + Sync {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<CandidateInsight>, StoreError>;
+    /// Add one insight to an episode's stored ones (the daily editor's connection), leaving
+    /// the others and their ids as they are. Returns its id; an unknown episode is `NotFound`.
+    async fn add_insight(
+        &self,
+        episode: EpisodeId,
+        insight: &InsightDraft,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
 
     // ----- digests and the delivery outbox ------------------------------------------------
     /// Store the user's digest for `digest.date` with one pending delivery per channel, in one

@@ -7,6 +7,7 @@
 //! baseline ([`run`], [`report`]).
 
 pub mod corpus;
+pub mod coverage;
 pub mod matching;
 pub mod report;
 pub mod run;

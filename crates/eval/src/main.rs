@@ -29,7 +29,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Python Bytes: share of the top 5 on host-chosen items, grounding, coverage, tokens.
-    PythonBytes(Args),
+    PythonBytes(Box<Args>),
+    /// Long episodes (Changelog-style Markdown transcripts): words read and prompt tokens
+    /// per episode-hour under the baseline and today's defaults, with an instant engine.
+    Coverage {
+        /// The transcript files.
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,17 +77,17 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Local: context size.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 8192)]
     ctx: u32,
-    /// Prompt tokens one episode may spend.
-    #[arg(long, default_value_t = 8000)]
-    budget: usize,
-    /// Completion tokens per window.
-    #[arg(long, default_value_t = 700)]
-    max_output_tokens: u32,
-    /// Transcript tokens per window.
+    /// An opt-in cap: prompt tokens one episode may spend (default: read everything).
+    #[arg(long)]
+    budget: Option<u64>,
+    /// Completion tokens per window (at least).
     #[arg(long, default_value_t = 1200)]
-    window_tokens: usize,
+    max_output_tokens: u32,
+    /// Transcript tokens per window (default: fill the model's context).
+    #[arg(long)]
+    window_tokens: Option<usize>,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -107,7 +113,8 @@ fn llm_config(a: &Args) -> LlmConfig {
         concurrency: a.concurrency.max(1),
         episode_token_budget: a.budget,
         max_output_tokens: a.max_output_tokens,
-        window_tokens: a.window_tokens.max(100),
+        local_context: a.ctx,
+        window_tokens: a.window_tokens.map(|w| w.max(200)),
         ..LlmConfig::default()
     }
 }
@@ -186,7 +193,7 @@ async fn python_bytes(a: Args) -> Result<(), EvalError> {
         );
         results.push(r);
     }
-    let ev = evaluation(llm.model_id(), a.budget, results);
+    let ev = evaluation(llm.model_id(), a.budget.unwrap_or(0) as usize, results);
     print!("{}", markdown(&ev));
     if let Some(path) = &a.json {
         let body = serde_json::to_vec_pretty(&ev).map_err(|e| EvalError::Write {
@@ -215,7 +222,10 @@ async fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::PythonBytes(a) => python_bytes(a).await,
+        Command::PythonBytes(a) => python_bytes(*a).await,
+        Command::Coverage { files } => podsift_eval::coverage::measure(&files)
+            .await
+            .map(|r| print!("{}", podsift_eval::coverage::table(&r, 0.15, 0.60))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use crate::run::{EpisodeResult, ratio};
 pub struct Evaluation {
     /// The model, as `engine:model`.
     pub model: String,
-    /// Prompt-token budget per episode.
+    /// Prompt-token cap per episode (0: none, every window read).
     pub budget_tokens: usize,
     /// The matching rule.
     pub rule: String,
@@ -124,8 +124,13 @@ pub fn markdown(ev: &Evaluation) -> String {
     let t = &ev.totals;
     let _ = writeln!(
         out,
-        "Model: `{}`, episode budget {} prompt tokens.\n",
-        ev.model, ev.budget_tokens
+        "Model: `{}`, {}.\n",
+        ev.model,
+        if ev.budget_tokens == 0 {
+            "every window read (no cap)".to_owned()
+        } else {
+            format!("episode cap {} prompt tokens", ev.budget_tokens)
+        }
     );
     out.push_str("| Episode | Hours | Host items | Insights | Top-5 on host items | Items found | Grounded | Coverage | Prompt tokens / baseline | Tokens per hour | Wall |\n");
     out.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");

@@ -172,6 +172,7 @@ pub async fn evaluate_episode(
         segments: &episode.segments,
         chapters: &[],
         interests,
+        ..EpisodeInput::default()
     };
     let baseline = podsift_insights::baseline_tokens(&input);
     let cache = MemoryCache::new();

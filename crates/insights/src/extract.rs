@@ -1,50 +1,68 @@
-//! The per-episode pipeline: windows → ads → selection → model (cached) → parse (with one
-//! repair) → grounding → merge.
+//! The per-episode pipeline: sponsor reads out → windows sized to the engine → (a cap's
+//! selection, only when one is set) → map: each window's grounded claims → reduce: the
+//! editor's insights → faithful figures → merge.
 
 use futures::StreamExt;
 use podsift_core::config::LlmConfig;
 use podsift_core::{
-    Chapter, ExtractionReport, InsightDraft, Llm, LlmCache, LlmError, LlmRequest, LlmResponse,
-    Segment,
+    Chapter, DroppedInsight, ExtractionReport, InsightDraft, Llm, LlmCache, LlmError, Segment,
 };
 
+use crate::call::{Ask, Called, Ctx, ask};
 use crate::cost::{self, estimate_tokens};
-use crate::ground::TranscriptIndex;
-use crate::parse::{Parsed, parse_answer};
-use crate::windows::{Window, Windowed, build_windows};
-use crate::{ads, cache, merge, prompt, select};
+use crate::ground::{Grounded, TranscriptIndex};
+use crate::parse::{RawClaim, parse_answer};
+use crate::prompt::{self, EpisodeContext};
+use crate::windows::{Windowed, build_windows};
+use crate::{ads, reduce, select};
 
-/// Skip reason of an ad-dense window.
-pub const SKIP_SPONSOR: &str = "sponsor read";
-/// Skip reason of a window left out by the budget.
-pub const SKIP_BUDGET: &str = "over the episode token budget";
+/// Skip reason of a window left out by a cap.
+pub const SKIP_BUDGET: &str = "left out by the cap";
+/// Share of the context kept free for the error of the token estimate (4 characters a token).
+const ESTIMATE_SLACK: f64 = 0.15;
 
 /// One episode to extract from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct EpisodeInput<'a> {
     /// The show's name.
     pub show: &'a str,
     /// The episode's title.
     pub title: &'a str,
+    /// The episode's description as plain text (sanitised by the caller).
+    pub description: &'a str,
+    /// Who speaks, from the feed's `podcast:person` (the transcript's labels are added).
+    pub speakers: &'a [String],
     /// The transcript.
     pub segments: &'a [Segment],
     /// The episode's chapters (may be empty).
     pub chapters: &'a [Chapter],
-    /// The user's interest keywords (they raise a window's pre-score).
+    /// The reader's interests.
     pub interests: &'a [String],
+    /// A cap from outside (what is left of a daily cap): prompt tokens, and the cap's name.
+    pub cap: Option<(u64, &'a str)>,
 }
 
 /// Extraction failed for the whole episode.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExtractError {
     /// Every window sent failed in the engine, at least one with a retryable error (5xx,
-    /// timeout, 429, unreachable): retry the episode later.
-    #[error("the model failed for all {windows} windows sent; last error: {last}")]
+    /// timeout, 429, unreachable), or the editor could not be reached: retry the episode
+    /// later (the windows' answers are cached).
+    #[error("the model failed for all {windows} calls sent; last error: {last}")]
     EngineUnavailable {
-        /// Windows sent.
+        /// Calls sent.
         windows: usize,
         /// The last error.
         last: LlmError,
+    },
+    /// A cap left not one window's worth of tokens: nothing was read, the episode waits (for
+    /// tomorrow, when the cap is a daily one).
+    #[error("{cap} leaves too little to read any of the episode's {windows} windows")]
+    CapSpent {
+        /// The cap's name.
+        cap: String,
+        /// The episode's windows.
+        windows: usize,
     },
     /// Every window sent was refused (bad key, unknown model): fix the configuration. Not
     /// retryable, but not "done with no insights" either.
@@ -60,7 +78,7 @@ pub enum ExtractError {
 impl ExtractError {
     /// `true` when retrying the episode later may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::EngineUnavailable { .. })
+        matches!(self, Self::EngineUnavailable { .. } | Self::CapSpent { .. })
     }
 }
 
@@ -69,53 +87,138 @@ impl ExtractError {
 pub fn baseline_tokens(input: &EpisodeInput<'_>) -> u64 {
     let all = build_windows(input.segments, usize::MAX / 8, 0);
     let text: Vec<&str> = all.windows.iter().map(|w| w.text.as_str()).collect();
+    let header = prompt::header(&context(input, &[]), true);
     estimate_tokens(&prompt::system_prompt())
-        + estimate_tokens(&prompt::user_message(
-            input.show,
-            input.title,
-            input.chapters,
-            &text.join("\n"),
-        ))
+        + estimate_tokens(&prompt::user_message(&header, "", &text.join("\n"), 4))
 }
 
-struct Failure {
-    reason: String,
-    engine_error: Option<LlmError>,
+fn context<'a>(input: &EpisodeInput<'a>, speakers: &'a [String]) -> EpisodeContext<'a> {
+    EpisodeContext {
+        show: input.show,
+        title: input.title,
+        description: input.description,
+        speakers,
+        chapters: input.chapters,
+        interests: input.interests,
+    }
 }
 
-struct Outcome {
-    index: usize,
-    result: Result<Parsed, Failure>,
-    prompt_tokens: u64,
-    completion_tokens: u64,
-    cost_usd: f64,
-    cached: bool,
+/// Speakers from the metadata, then the transcript's own labels (at most 20).
+fn speakers(input: &EpisodeInput<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let labels = input.segments.iter().filter_map(|s| s.speaker.as_deref());
+    for s in input.speakers.iter().map(String::as_str).chain(labels) {
+        let s = s.trim();
+        if !s.is_empty() && out.len() < 20 && !out.iter().any(|o| o.eq_ignore_ascii_case(s)) {
+            out.push(s.to_owned());
+        }
+    }
+    out
 }
 
-struct Ctx<'a> {
-    llm: &'a dyn Llm,
-    cache: &'a dyn LlmCache,
-    model_id: String,
-    system: String,
-    schema: serde_json::Value,
-    cfg: &'a LlmConfig,
-    price: podsift_core::config::Price,
+/// Answer tokens to reserve for `claims` claims (at least `max_output_tokens`).
+pub(crate) fn answer_tokens(cfg: &LlmConfig, claims: usize) -> u32 {
+    cfg.max_output_tokens
+        .max(claims as u32 * prompt::ANSWER_TOKENS_PER_CLAIM + 100)
+}
+
+/// Claims asked of a window of `tokens`: four per window, fewer when `max_output_tokens`
+/// cannot hold four (a small local model's setting is honoured), more for a window much
+/// longer than usual (a whole episode in one call).
+pub(crate) fn claims_asked(cfg: &LlmConfig, tokens: u64) -> usize {
+    if tokens > prompt::TOKENS_PER_CLAIM_BATCH {
+        return prompt::claims_for(tokens);
+    }
+    let fit = cfg.max_output_tokens.saturating_sub(100) / prompt::ANSWER_TOKENS_PER_CLAIM;
+    (fit as usize).clamp(1, prompt::MAX_CLAIMS_PER_WINDOW)
+}
+
+/// The context tokens usable for the prompt and answer (the estimate's slack taken off).
+pub(crate) fn usable_context(cfg: &LlmConfig) -> u64 {
+    (f64::from(cfg.context()) * (1.0 - ESTIMATE_SLACK)) as u64
+}
+
+/// Transcript tokens per window: what fills the context after the prompt and the answer (or
+/// `window_tokens` when set, never more than fits). `None` when the whole transcript of
+/// `transcript` tokens fits in one call.
+fn window_size(cfg: &LlmConfig, overhead: u64, transcript: u64) -> Option<usize> {
+    let usable = usable_context(cfg).saturating_sub(overhead);
+    let fits = |w: u64| w + u64::from(answer_tokens(cfg, claims_asked(cfg, w))) <= usable;
+    let mut fill = usable.saturating_sub(u64::from(answer_tokens(cfg, claims_asked(cfg, 1))));
+    while fill > 200 && !fits(fill) {
+        fill -= fill / 10;
+    }
+    let fill = fill.max(200);
+    match cfg.window_tokens {
+        Some(w) => Some((w as u64).min(fill) as usize),
+        None if fits(transcript) => None,
+        None => Some(fill as usize),
+    }
+}
+
+/// A claim grounded in the transcript, from one window.
+pub(crate) struct Claim {
+    pub raw: RawClaim,
+    pub grounded: Grounded,
+    pub window: usize,
 }
 
 /// Extracts the insights of one episode. Partial failures are recorded per window in the
-/// report; `Err` only when the engine failed for every window sent (see [`ExtractError`]).
+/// report; `Err` only when the engine failed for every window sent, or could not be reached
+/// for the editor (see [`ExtractError`]).
 pub async fn extract_episode(
     llm: &dyn Llm,
     cache: &dyn LlmCache,
     input: &EpisodeInput<'_>,
     cfg: &LlmConfig,
 ) -> Result<(Vec<InsightDraft>, ExtractionReport), ExtractError> {
-    let windowed = build_windows(input.segments, cfg.window_tokens, cfg.window_overlap_tokens);
+    let speakers = speakers(input);
+    let ectx = context(input, &speakers);
+    let header = prompt::header(&ectx, true);
+    let system = prompt::system_prompt();
+
+    // Sponsor reads are never sent; the rest is windowed to fill the engine's context.
+    let ad_segs = ads::ad_segments(input.segments);
+    let (content, orig): (Vec<Segment>, Vec<usize>) = input
+        .segments
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !ad_segs[*i])
+        .map(|(i, s)| (s.clone(), i))
+        .unzip();
+    let all = build_windows(input.segments, usize::MAX / 8, 0);
+    let overhead = estimate_tokens(&system)
+        + estimate_tokens(&prompt::user_message(
+            &header,
+            &prompt::position(0.0, 1.0, 1.0, 0, 2),
+            "",
+            24,
+        ));
+    let content_tokens: u64 = build_windows(&content, usize::MAX / 8, 0)
+        .windows
+        .iter()
+        .map(|w| w.tokens)
+        .sum();
+    let windowed = match window_size(cfg, overhead, content_tokens) {
+        None => build_windows(&content, usize::MAX / 8, 0),
+        Some(w) => build_windows(&content, w, cfg.window_overlap_tokens),
+    };
+    let duration = input
+        .segments
+        .iter()
+        .map(|s| s.end)
+        .filter(|e| e.is_finite())
+        .fold(0.0f64, f64::max);
+    let words_total = all.total_words;
     let mut report = ExtractionReport {
         windows_total: windowed.windows.len(),
-        transcript_tokens: windowed.pieces.iter().map(|p| p.tokens as u64).sum(),
+        transcript_tokens: all.pieces.iter().map(|p| p.tokens as u64).sum(),
+        words_total,
+        words_ad: words_total.saturating_sub(windowed.total_words),
+        ad_windows: sponsor_reads(&ad_segs),
         ..ExtractionReport::default()
     };
+
     let model_id = llm.model_id();
     let model_name = cfg.model.clone().unwrap_or_else(|| {
         model_id
@@ -123,76 +226,93 @@ pub async fn extract_episode(
             .map_or(model_id.clone(), |(_, m)| m.to_owned())
     });
     let price = cost::lookup(&cfg.prices, &model_name);
-    if !price.known {
+    if !price.known && cfg.engine.is_remote_api() {
         tracing::warn!(model = %model_name, "no price for this model in llm.prices; its cost is counted as 0");
     }
     let ctx = Ctx {
         llm,
         cache,
         model_id,
-        system: prompt::system_prompt(),
-        schema: prompt::schema(),
         cfg,
         price: price.price,
     };
-    let ad_segs = ads::ad_segments(input.segments);
-    let overhead = estimate_tokens(&ctx.system)
-        + estimate_tokens(&prompt::user_message(
-            input.show,
-            input.title,
-            input.chapters,
-            "",
-        ));
 
-    // Ads, then the budget.
-    let mut candidates = Vec::new();
-    for w in &windowed.windows {
-        if ad_share(&windowed, w, &ad_segs) >= ads::AD_WINDOW_SHARE {
-            report.ad_windows += 1;
-            report.windows_skipped.push((w.index, SKIP_SPONSOR.into()));
-            continue;
+    // Every window, unless a cap is set.
+    let cap = match (cfg.episode_token_budget, input.cap) {
+        (Some(a), Some((b, name))) if b < a => Some((b, name.to_owned())),
+        (Some(a), _) => Some((a, format!("episode_token_budget = {a}"))),
+        (None, Some((b, name))) => Some((b, name.to_owned())),
+        (None, None) => None,
+    };
+    let chosen: Vec<usize> = match &cap {
+        None => (0..windowed.windows.len()).collect(),
+        Some((budget, name)) => {
+            report.cap = Some(name.clone());
+            let query = select::Query::new(input.title, input.description, input.interests);
+            let mut starts: Vec<f64> = input.chapters.iter().map(|c| c.start_seconds).collect();
+            starts.sort_by(f64::total_cmp);
+            let cands: Vec<select::Candidate> = windowed
+                .windows
+                .iter()
+                .map(|w| {
+                    let raw: Vec<&str> = windowed.pieces[w.pieces.clone()]
+                        .iter()
+                        .map(|p| p.text.as_str())
+                        .collect();
+                    select::Candidate {
+                        index: w.index,
+                        cost: w.tokens + overhead,
+                        bucket: select::bucket(w.start, duration, &starts),
+                        relevance: query.relevance(&raw.join(" ")),
+                    }
+                })
+                .collect();
+            let (chosen, over) = select::select(&cands, *budget);
+            if chosen.is_empty() && !over.is_empty() && input.cap.is_some() {
+                return Err(ExtractError::CapSpent {
+                    cap: name.clone(),
+                    windows: over.len(),
+                });
+            }
+            report.windows_skipped.extend(
+                over.into_iter()
+                    .map(|i| (i, format!("{SKIP_BUDGET} ({name})"))),
+            );
+            chosen
         }
-        let raw: Vec<&str> = windowed.pieces[w.pieces.clone()]
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect();
-        candidates.push(select::Candidate {
-            index: w.index,
-            cost: w.tokens + overhead,
-            score: select::prescore(&raw.join(" "), input.interests),
-        });
-    }
-    let (chosen, over) = select::select(&candidates, cfg.episode_token_budget as u64);
-    report
-        .windows_skipped
-        .extend(over.into_iter().map(|i| (i, SKIP_BUDGET.to_owned())));
+    };
 
-    // The model, a few windows at a time (the engine's own limiter has the final say).
+    // Map: each window's claims, a few windows at a time (the engine's limiter decides).
+    let n_windows = windowed.windows.len();
     let ctx = &ctx;
+    let (header, system, windowed_ref) = (&header, &system, &windowed);
     // Boxed before `.buffered`: without it the future of a caller is not provably `Send`
     // (rust-lang/rust#104382), and the drivers would have to run it on a blocking thread.
-    let windows: futures::stream::BoxStream<'_, _> =
-        futures::stream::iter(chosen.iter().map(|&i| {
-            let user = prompt::user_message(
-                input.show,
-                input.title,
-                input.chapters,
-                &windowed.windows[i].text,
-            );
-            async move { run_window(ctx, i, user).await }
-        }))
-        .boxed();
-    let outcomes: Vec<Outcome> = windows.buffered(cfg.concurrency.max(1)).collect().await;
+    let calls: futures::stream::BoxStream<'_, _> = futures::stream::iter(chosen.iter().map(|&i| {
+        let w = &windowed_ref.windows[i];
+        let claims = claims_asked(cfg, w.tokens);
+        let position = prompt::position(w.start, w.end, duration, i, n_windows);
+        let q = Ask {
+            system: system.clone(),
+            user: prompt::user_message(header, &position, &w.text, claims),
+            schema: prompt::schema(claims),
+            max_tokens: answer_tokens(cfg, claims),
+            shape: prompt::CLAIMS_SHAPE,
+        };
+        async move { (i, ask(ctx, q, parse_answer).await) }
+    }))
+    .boxed();
+    let outcomes: Vec<(usize, Called<_>)> = calls.buffered(cfg.concurrency.max(1)).collect().await;
 
     let index = TranscriptIndex::new(input.segments);
-    let mut candidates = Vec::new();
+    let mut claims: Vec<Claim> = Vec::new();
     let mut processed = Vec::new();
     let (mut retryable_fail, mut permanent_fail, mut last_err) = (0, 0, None);
-    let mut ad_insights = 0;
-    for o in outcomes {
+    for (i, o) in outcomes {
         report.prompt_tokens += o.prompt_tokens;
         report.completion_tokens += o.completion_tokens;
         report.cost_usd += o.cost_usd;
+        report.calls += o.calls;
         let parsed = match o.result {
             Ok(p) => p,
             Err(f) => {
@@ -204,47 +324,56 @@ pub async fn extract_episode(
                     }
                     last_err = Some(e);
                 }
-                report.windows_skipped.push((o.index, f.reason));
+                report.windows_skipped.push((i, f.reason));
                 continue;
             }
         };
         report.windows_processed += 1;
         report.cached_windows += usize::from(o.cached);
-        processed.push(o.index);
-        let window = &windowed.windows[o.index];
-        for raw in parsed.insights {
+        processed.push(i);
+        if parsed.cut_off {
+            tracing::debug!(
+                window = i,
+                kept = parsed.claims.len(),
+                "answer cut off; its complete claims kept"
+            );
+        }
+        let w = &windowed.windows[i];
+        let near = orig[w.segments.start]..orig[w.segments.end - 1] + 1;
+        for raw in parsed.claims {
             if raw.is_ad {
-                ad_insights += 1;
                 continue;
             }
-            let Some(g) = index.find(&raw.quote, Some(window.segments.clone())) else {
+            let Some(g) = index.find(&raw.quote, Some(near.clone())) else {
                 report.dropped_ungrounded += 1;
-                tracing::debug!(window = o.index, quote = %crate::text::truncate(&raw.quote, 120), "quote not in the transcript");
+                tracing::debug!(window = i, quote = %crate::text::truncate(&raw.quote, 120), "quote not in the transcript");
                 continue;
             };
-            if ad_segs[g.segments.clone()].iter().any(|&a| a) {
-                ad_insights += 1;
+            if g.segments.start >= near.end || g.segments.end <= near.start {
+                report.dropped_ungrounded += 1;
+                report.dropped.push(DroppedInsight {
+                    text: raw.claim,
+                    reason: "its quote is not in the part of the transcript the model read".into(),
+                });
                 continue;
             }
-            candidates.push(merge::Candidate {
-                draft: InsightDraft {
-                    text: raw.text,
-                    quote: g.quote,
-                    start_seconds: g.start,
-                    end_seconds: g.end,
-                    speaker: g.speaker,
-                    topics: raw.topics,
-                    importance: raw.importance,
-                    novelty: raw.novelty,
-                    specificity: raw.specificity,
-                    chapter: chapter_at(input.chapters, g.start),
-                },
-                span: g.span,
+            if ad_segs[g.segments.clone()].iter().any(|&a| a) {
+                continue;
+            }
+            let dup = claims.iter().any(|c| {
+                crate::merge::span_overlap(&c.grounded.span, &g.span)
+                    >= crate::merge::MIN_SPAN_OVERLAP
             });
+            if dup {
+                report.merged += 1;
+            } else {
+                claims.push(Claim {
+                    raw,
+                    grounded: g,
+                    window: i,
+                });
+            }
         }
-    }
-    if ad_insights > 0 {
-        tracing::debug!(ad_insights, "insights dropped as ads");
     }
     if !chosen.is_empty() && report.windows_processed == 0 {
         let windows = chosen.len();
@@ -261,28 +390,71 @@ pub async fn extract_episode(
             });
         }
     }
-    let (kept, merged) = merge::merge(candidates, cfg.insights_per_episode);
-    report.merged = merged;
+    claims.sort_by(|a, b| a.grounded.start.total_cmp(&b.grounded.start));
+    report.claims = claims.len();
+    report.words_read = words_read(&windowed, &processed);
+    report.coverage = if words_total == 0 {
+        1.0
+    } else {
+        report.words_read as f64 / words_total as f64
+    };
+
+    // Reduce: the editor writes the episode's insights from its claims.
+    let reduced = reduce::reduce(
+        ctx,
+        &reduce::Episode {
+            header: &prompt::header(&ectx, false),
+            windowed: &windowed,
+            metadata: metadata(input, &speakers),
+            chapters: input.chapters,
+        },
+        &claims,
+        &mut report,
+    )
+    .await?;
+    let (kept, merged) = crate::merge::merge(reduced, cfg.insights_per_episode);
+    report.merged += merged;
     report.insights_kept = kept.len();
-    report.coverage = windowed.coverage(processed);
     report.windows_skipped.sort();
     Ok((kept, report))
 }
 
-fn ad_share(windowed: &Windowed, w: &Window, ad_segs: &[bool]) -> f64 {
-    if w.words == 0 {
-        return 0.0;
+/// Where names may also come from: the show, the title, the description and the speakers.
+fn metadata<'a>(input: &EpisodeInput<'a>, speakers: &'a [String]) -> Vec<&'a str> {
+    let mut m = vec![input.show, input.title, input.description];
+    m.extend(speakers.iter().map(String::as_str));
+    m.extend(input.chapters.iter().filter_map(|c| c.title.as_deref()));
+    m
+}
+
+/// Words of the windows read (each piece once).
+fn words_read(windowed: &Windowed, processed: &[usize]) -> usize {
+    let mut seen = vec![false; windowed.pieces.len()];
+    for &w in processed {
+        for p in windowed.windows[w].pieces.clone() {
+            seen[p] = true;
+        }
     }
-    let ad: usize = windowed.pieces[w.pieces.clone()]
+    windowed
+        .pieces
         .iter()
-        .filter(|p| ad_segs.get(p.segment).copied().unwrap_or(false))
-        .map(|p| p.words)
-        .sum();
-    ad as f64 / w.words as f64
+        .zip(seen)
+        .filter(|(_, s)| *s)
+        .map(|(p, _)| p.words)
+        .sum()
+}
+
+/// Sponsor reads: runs of ad segments.
+fn sponsor_reads(ad_segs: &[bool]) -> usize {
+    ad_segs
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| **a && (*i == 0 || !ad_segs[i - 1]))
+        .count()
 }
 
 /// The title of the chapter playing at `t` (chapters sorted or not).
-fn chapter_at(chapters: &[Chapter], t: f64) -> Option<String> {
+pub(crate) fn chapter_at(chapters: &[Chapter], t: f64) -> Option<String> {
     let mut best: Option<&Chapter> = None;
     for c in chapters {
         if c.start_seconds <= t
@@ -293,86 +465,4 @@ fn chapter_at(chapters: &[Chapter], t: f64) -> Option<String> {
         }
     }
     best.and_then(|c| c.title.clone())
-}
-
-async fn run_window(ctx: &Ctx<'_>, index: usize, user: String) -> Outcome {
-    let key = cache::cache_key(&user, &ctx.model_id);
-    let mut out = Outcome {
-        index,
-        result: Err(Failure {
-            reason: String::new(),
-            engine_error: None,
-        }),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        cost_usd: 0.0,
-        cached: false,
-    };
-    if let Some(hit) = ctx.cache.get(&key).await
-        && let Ok(parsed) = parse_answer(&hit.text)
-    {
-        out.result = Ok(parsed);
-        out.cached = true;
-        return out;
-    }
-    let mut req = LlmRequest {
-        system: ctx.system.clone(),
-        user,
-        json_schema: Some(ctx.schema.clone()),
-        max_tokens: ctx.cfg.max_output_tokens,
-        temperature: ctx.cfg.temperature,
-    };
-    let first = match call(ctx, &req, &mut out).await {
-        Ok(r) => r,
-        Err(e) => {
-            out.result = Err(Failure {
-                reason: format!("model error: {e}"),
-                engine_error: Some(e),
-            });
-            return out;
-        }
-    };
-    let problem = match parse_answer(&first.text) {
-        Ok(parsed) => {
-            ctx.cache.put(&key, &first).await;
-            out.result = Ok(parsed);
-            return out;
-        }
-        Err(problem) => problem,
-    };
-    // One repair attempt: the bad answer goes back with the schema.
-    req.user = prompt::repair_message(&req.user, &first.text, &problem.to_string());
-    out.result = match call(ctx, &req, &mut out).await {
-        Err(e) => Err(Failure {
-            reason: format!("invalid JSON ({problem}); the repair attempt failed: {e}"),
-            engine_error: None,
-        }),
-        Ok(second) => match parse_answer(&second.text) {
-            Ok(parsed) => {
-                ctx.cache.put(&key, &second).await;
-                Ok(parsed)
-            }
-            Err(again) => Err(Failure {
-                reason: format!("invalid JSON after one repair attempt: {again}"),
-                engine_error: None,
-            }),
-        },
-    };
-    out
-}
-
-async fn call(ctx: &Ctx<'_>, req: &LlmRequest, out: &mut Outcome) -> Result<LlmResponse, LlmError> {
-    let resp = ctx.llm.complete(req).await?;
-    let usd = cost::cost_usd(ctx.price, resp.prompt_tokens, resp.completion_tokens);
-    tracing::debug!(
-        window = out.index,
-        prompt_tokens = resp.prompt_tokens,
-        completion_tokens = resp.completion_tokens,
-        cost_usd = usd,
-        "model call"
-    );
-    out.prompt_tokens += resp.prompt_tokens;
-    out.completion_tokens += resp.completion_tokens;
-    out.cost_usd += usd;
-    Ok(resp)
 }

@@ -25,10 +25,9 @@ pub fn rank_score(d: &InsightDraft) -> f64 {
 }
 
 /// Merges duplicates (overlapping quote spans, or Jaccard of the texts ≥ 0.6), keeping the
-/// better-scored one (with the topics of both), then keeps the best `keep`. Returns the kept
-/// insights, best first, and how many were merged away.
-pub fn merge(mut cands: Vec<Candidate>, keep: usize) -> (Vec<InsightDraft>, usize) {
-    cands.sort_by(|a, b| rank_score(&b.draft).total_cmp(&rank_score(&a.draft)));
+/// earlier one (with the topics of both), then keeps the first `keep`. `cands` come best
+/// first (the editor's order). Returns the kept insights and how many were merged away.
+pub fn merge(cands: Vec<Candidate>, keep: usize) -> (Vec<InsightDraft>, usize) {
     let mut kept: Vec<(Candidate, HashSet<String>)> = Vec::new();
     let mut merged = 0;
     for c in cands {
@@ -64,7 +63,7 @@ fn jaccard(a: &HashSet<String>, b: &HashSet<String>) -> f64 {
     a.intersection(b).count() as f64 / union as f64
 }
 
-fn span_overlap(a: &Range<usize>, b: &Range<usize>) -> f64 {
+pub(crate) fn span_overlap(a: &Range<usize>, b: &Range<usize>) -> f64 {
     let shorter = a.len().min(b.len());
     if shorter == 0 {
         return 0.0;
@@ -90,6 +89,7 @@ mod tests {
                 novelty: 0.5,
                 specificity: 0.5,
                 chapter: None,
+                ..Default::default()
             },
             span,
         }
@@ -112,6 +112,8 @@ mod tests {
             cand("Rust ships async closures.", 200..210, 0.7),
             cand("Go adds generics.", 300..310, 0.1),
         ];
+        let mut cands = cands;
+        cands.sort_by(|a, b| rank_score(&b.draft).total_cmp(&rank_score(&a.draft)));
         let (kept, merged) = merge(cands, 2);
         assert_eq!(merged, 2, "text near-duplicate and overlapping span");
         assert_eq!(kept.len(), 2);

@@ -1,42 +1,39 @@
-//! Lenient parsing of the model's answer.
+//! Lenient parsing of the model's answers.
 //!
-//! Models wrap JSON in ```json fences, add a sentence before it, return numbers as strings or
-//! scores above 1. The parser takes the outermost JSON object (or array), accepts
-//! `{"insights": [...]}` or a bare array, clamps scores to 0–1 and drops insights with empty
-//! text or quote. Only an answer with no usable JSON at all is an error (the caller then makes
-//! one repair attempt).
+//! Models wrap JSON in ```json fences, add a sentence before it, return numbers as strings,
+//! or are cut off mid-answer when they run out of tokens. The parser takes the outermost JSON
+//! object (or array) and the array under one of the expected keys (or a bare array); an answer
+//! cut off mid-JSON keeps its complete items ([`Items::cut_off`]). Only an answer with no
+//! usable JSON at all is an error (the caller then makes one repair attempt).
 
+use podsift_core::ClaimKind;
 use serde_json::Value;
 
 use crate::text::truncate;
 
 /// Longest answer parsed (bytes).
 pub const MAX_ANSWER_BYTES: usize = 512 * 1024;
-/// Insights read from one answer (more are ignored).
-pub const MAX_INSIGHTS_PER_ANSWER: usize = 10;
+/// Items read from one answer (more are ignored and counted invalid).
+pub const MAX_ITEMS_PER_ANSWER: usize = 32;
 const MAX_TEXT_BYTES: usize = 2000;
 const MAX_QUOTE_BYTES: usize = 1500;
 const MAX_TOPICS: usize = 6;
 const MAX_TOPIC_BYTES: usize = 48;
 
-/// One insight as the model wrote it (validated, not yet grounded).
+/// One claim as the model wrote it (validated, not yet grounded).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawInsight {
-    /// The note.
-    pub text: String,
+pub struct RawClaim {
     /// The quote as the model wrote it.
     pub quote: String,
+    /// The claim, one sentence.
+    pub claim: String,
     /// The speaker the model named.
     pub speaker: Option<String>,
+    /// Fact, opinion or prediction.
+    pub kind: Option<ClaimKind>,
     /// Lowercased topic tags.
     pub topics: Vec<String>,
-    /// 0–1.
-    pub importance: f32,
-    /// 0–1.
-    pub novelty: f32,
-    /// 0–1.
-    pub specificity: f32,
-    /// The model says this is an ad.
+    /// The model says this is an ad (older answers).
     pub is_ad: bool,
 }
 
@@ -53,24 +50,27 @@ pub enum ParseError {
     /// No `{` or `[` at all.
     NoJson,
     #[error("invalid JSON: {0}")]
-    /// JSON that does not parse.
+    /// JSON that does not parse, and no complete item could be saved from it.
     InvalidJson(String),
-    #[error("JSON without an \"insights\" array")]
-    /// Parses, but holds no insights array.
-    WrongShape,
+    #[error("JSON without a {0:?} array")]
+    /// Parses, but holds no array under the expected key.
+    WrongShape(&'static str),
+    #[error("none of its {0} items has the fields asked for")]
+    /// Items, but not one usable (the editor cited no claim it was given, say).
+    NoUsableItems(usize),
 }
 
-/// The answer's insights plus how many were dropped as invalid.
+/// The JSON items of an answer.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Parsed {
-    /// The valid insights.
-    pub insights: Vec<RawInsight>,
-    /// Items without text or quote, or not objects.
-    pub invalid_items: usize,
+pub struct Items {
+    /// The array's items.
+    pub items: Vec<Value>,
+    /// The answer was cut off mid-JSON; `items` are the complete ones before the cut.
+    pub cut_off: bool,
 }
 
-/// Parses a model answer.
-pub fn parse_answer(answer: &str) -> Result<Parsed, ParseError> {
+/// The items of the array under one of `keys` (or a bare array) in `answer`.
+pub fn answer_items(answer: &str, keys: &[&'static str]) -> Result<Items, ParseError> {
     let answer = answer.trim();
     if answer.is_empty() {
         return Err(ParseError::Empty);
@@ -78,28 +78,114 @@ pub fn parse_answer(answer: &str) -> Result<Parsed, ParseError> {
     if answer.len() > MAX_ANSWER_BYTES {
         return Err(ParseError::TooLong(answer.len()));
     }
-    let json = outermost_json(strip_fences(answer)).ok_or(ParseError::NoJson)?;
-    // serde_json bounds nesting depth (128) itself.
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| ParseError::InvalidJson(truncate(&e.to_string(), 200).to_owned()))?;
-    let items = match &value {
-        Value::Object(map) => match map.get("insights") {
-            Some(Value::Array(items)) => items,
-            Some(Value::Null) => return Ok(Parsed::default()),
-            _ => return Err(ParseError::WrongShape),
-        },
-        Value::Array(items) => items,
-        _ => return Err(ParseError::WrongShape),
+    let body = strip_fences(answer);
+    let expected = keys.first().copied().unwrap_or("items");
+    let Some(json) = outermost_json(body) else {
+        return salvage(body, keys).ok_or(ParseError::NoJson);
     };
-    let mut parsed = Parsed::default();
-    for item in items.iter().take(MAX_INSIGHTS_PER_ANSWER) {
+    // serde_json bounds nesting depth (128) itself.
+    let value: Value = match serde_json::from_str(json) {
+        Ok(v) => v,
+        Err(e) => {
+            return salvage(body, keys)
+                .ok_or_else(|| ParseError::InvalidJson(truncate(&e.to_string(), 200).to_owned()));
+        }
+    };
+    let items = match value {
+        Value::Object(mut map) => {
+            let Some(key) = keys.iter().find(|k| map.contains_key(**k)) else {
+                return Err(ParseError::WrongShape(expected));
+            };
+            match map.remove(*key) {
+                Some(Value::Array(items)) => items,
+                Some(Value::Null) => Vec::new(),
+                _ => return Err(ParseError::WrongShape(expected)),
+            }
+        }
+        Value::Array(items) => items,
+        _ => return Err(ParseError::WrongShape(expected)),
+    };
+    Ok(Items {
+        items,
+        cut_off: false,
+    })
+}
+
+/// A window's claims plus how many items were unusable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    /// The valid claims.
+    pub claims: Vec<RawClaim>,
+    /// Items without a claim or quote, or not objects.
+    pub invalid_items: usize,
+    /// The answer was cut off; the complete claims before the cut are kept.
+    pub cut_off: bool,
+}
+
+/// Parses a window's answer: `{"claims": [...]}` (or, from older prompts and simple
+/// servers, `{"insights": [{"text", "quote"}]}`).
+pub fn parse_answer(answer: &str) -> Result<Parsed, ParseError> {
+    let items = answer_items(answer, &["claims", "insights"])?;
+    let mut parsed = Parsed {
+        cut_off: items.cut_off,
+        ..Parsed::default()
+    };
+    let n = items.items.len();
+    for item in items.items.iter().take(MAX_ITEMS_PER_ANSWER) {
         match validate(item) {
-            Some(i) => parsed.insights.push(i),
+            Some(c) => parsed.claims.push(c),
             None => parsed.invalid_items += 1,
         }
     }
-    parsed.invalid_items += items.len().saturating_sub(MAX_INSIGHTS_PER_ANSWER);
+    parsed.invalid_items += n.saturating_sub(MAX_ITEMS_PER_ANSWER);
     Ok(parsed)
+}
+
+/// Complete `{...}` objects of the array after the first of `keys` in a cut-off answer.
+fn salvage(body: &str, keys: &[&'static str]) -> Option<Items> {
+    let at = keys
+        .iter()
+        .filter_map(|k| body.find(&format!("\"{k}\"")))
+        .min()?;
+    let open = at + body[at..].find('[')?;
+    let mut items = Vec::new();
+    let bytes = body.as_bytes();
+    let (mut depth, mut in_str, mut escape, mut start) = (0usize, false, false, None);
+    for (i, &b) in bytes.iter().enumerate().skip(open + 1) {
+        if in_str {
+            match b {
+                _ if escape => escape = false,
+                b'\\' => escape = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'{' => {
+                if depth == 0 {
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            b'}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0
+                    && let Some(s) = start.take()
+                    && let Ok(v) = serde_json::from_str::<Value>(&body[s..=i])
+                {
+                    items.push(v);
+                }
+            }
+            b']' if depth == 0 => return None, // a complete array: not a cut-off answer
+            _ => {}
+        }
+    }
+    (!items.is_empty()).then_some(Items {
+        items,
+        cut_off: true,
+    })
 }
 
 fn strip_fences(s: &str) -> &str {
@@ -129,70 +215,48 @@ fn outermost_json(s: &str) -> Option<&str> {
     (end > start).then(|| &s[start..=end])
 }
 
-fn validate(item: &Value) -> Option<RawInsight> {
+fn validate(item: &Value) -> Option<RawClaim> {
     let obj = item.as_object()?;
-    let text = clean(obj.get("text")?.as_str()?, MAX_TEXT_BYTES);
-    let quote = clean(obj.get("quote")?.as_str()?, MAX_QUOTE_BYTES);
-    if text.is_empty() || quote.is_empty() {
+    let text = |k: &str| obj.get(k).and_then(Value::as_str);
+    let claim = clean(text("claim").or_else(|| text("text"))?, MAX_TEXT_BYTES);
+    let quote = clean(text("quote")?, MAX_QUOTE_BYTES);
+    if claim.is_empty() || quote.is_empty() {
         return None;
     }
-    let speaker = obj
-        .get("speaker")
-        .and_then(Value::as_str)
+    let speaker = text("speaker")
         .map(|s| clean(s, 100))
         .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("null"));
-    let topics = obj
-        .get("topics")
-        .and_then(Value::as_array)
-        .map(|ts| {
-            let mut out: Vec<String> = Vec::new();
-            for t in ts.iter().filter_map(Value::as_str) {
-                let t = clean(t, MAX_TOPIC_BYTES).to_lowercase();
-                if !t.is_empty() && !out.contains(&t) && out.len() < MAX_TOPICS {
-                    out.push(t);
-                }
-            }
-            out
-        })
-        .unwrap_or_default();
     let is_ad = match obj.get("is_ad") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
-    Some(RawInsight {
-        text,
+    Some(RawClaim {
         quote,
+        claim,
         speaker,
-        topics,
-        importance: score(obj.get("importance")),
-        novelty: score(obj.get("novelty")),
-        specificity: score(obj.get("specificity")),
+        kind: text("kind").and_then(ClaimKind::parse),
+        topics: topics(obj.get("topics")),
         is_ad,
     })
 }
 
-fn clean(s: &str, max: usize) -> String {
-    truncate(s.trim(), max).trim().to_owned()
+/// Lowercased, de-duplicated topic tags (at most six).
+pub(crate) fn topics(v: Option<&Value>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in v.and_then(Value::as_array).into_iter().flatten() {
+        if let Some(t) = t.as_str() {
+            let t = clean(t, MAX_TOPIC_BYTES).to_lowercase();
+            if !t.is_empty() && !out.contains(&t) && out.len() < MAX_TOPICS {
+                out.push(t);
+            }
+        }
+    }
+    out
 }
 
-/// A 0–1 score from a number or numeric string; missing or unreadable → 0.5; scores given on
-/// a 0–10 or 0–100 scale are scaled down; clamped.
-fn score(v: Option<&Value>) -> f32 {
-    let x = match v {
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    };
-    let Some(mut x) = x.filter(|x| x.is_finite()) else {
-        return 0.5;
-    };
-    if x > 10.0 {
-        x /= 100.0;
-    } else if x > 1.0 {
-        x /= 10.0;
-    }
-    x.clamp(0.0, 1.0) as f32
+pub(crate) fn clean(s: &str, max: usize) -> String {
+    truncate(s.trim(), max).trim().to_owned()
 }
 
 #[cfg(test)]
@@ -201,43 +265,54 @@ mod tests {
 
     #[test]
     fn fenced_and_chatty() {
-        let a = "Sure! Here you go:\n```json\n{\"insights\":[{\"text\":\"T.\",\"quote\":\"Q\",\
-                 \"speaker\":null,\"topics\":[\"AI\",\"ai\"],\"importance\":\"0.8\",\
-                 \"novelty\":7,\"specificity\":1.5,\"is_ad\":false}]}\n```\nHope it helps.";
+        let a = "Sure! Here you go:\n```json\n{\"claims\":[{\"quote\":\"Q\",\"claim\":\"C.\",\
+                 \"speaker\":null,\"kind\":\"Prediction\",\"topics\":[\"AI\",\"ai\"]}]}\n```\nHope it helps.";
         let p = parse_answer(a).unwrap();
-        assert_eq!(p.insights.len(), 1);
-        let i = &p.insights[0];
-        assert_eq!(i.topics, vec!["ai"]);
-        assert!((i.importance - 0.8).abs() < 1e-6);
-        assert!((i.novelty - 0.7).abs() < 1e-6);
-        assert!((i.specificity - 0.15).abs() < 1e-6);
-        assert_eq!(i.speaker, None);
+        assert_eq!(p.claims.len(), 1);
+        let c = &p.claims[0];
+        assert_eq!(c.topics, vec!["ai"]);
+        assert_eq!(c.kind, Some(ClaimKind::Prediction));
+        assert_eq!(c.speaker, None);
+        // The older shape is still read.
+        let old = r#"{"insights":[{"text":"T.","quote":"Q","is_ad":true}]}"#;
+        let p = parse_answer(old).unwrap();
+        assert_eq!(
+            (p.claims[0].claim.as_str(), p.claims[0].is_ad),
+            ("T.", true)
+        );
     }
 
     #[test]
-    fn drops_empty_and_clamps() {
-        let a = r#"{"insights":[{"text":"  ","quote":"q"},{"text":"t","quote":""},
-                  {"text":"t","quote":"q","importance":-3,"novelty":null},"junk"]}"#;
+    fn drops_empty_items() {
+        let a = r#"{"claims":[{"claim":"  ","quote":"q"},{"claim":"t","quote":""},
+                  {"claim":"t","quote":"q","kind":"rumour"},"junk"]}"#;
         let p = parse_answer(a).unwrap();
-        assert_eq!(p.insights.len(), 1);
+        assert_eq!(p.claims.len(), 1);
         assert_eq!(p.invalid_items, 3);
-        assert_eq!(p.insights[0].importance, 0.0);
-        assert_eq!(p.insights[0].novelty, 0.5);
+        assert_eq!(p.claims[0].kind, None);
+    }
+
+    #[test]
+    fn cut_off_answer_keeps_complete_items() {
+        let a = r#"{"claims": [{"quote": "a b c", "claim": "x {y}", "speaker": null, "kind": "fact",
+                  "topics": []}, {"quote": "d e f", "claim": "cut here"#;
+        let p = parse_answer(a).unwrap();
+        assert!(p.cut_off);
+        assert_eq!(p.claims.len(), 1);
+        assert_eq!(p.claims[0].claim, "x {y}");
+        // Nothing complete before the cut: an error, so the caller repairs.
+        assert!(parse_answer(r#"{"claims": [{"quote": "a b"#).is_err());
     }
 
     #[test]
     fn errors() {
         assert_eq!(parse_answer("  "), Err(ParseError::Empty));
         assert_eq!(parse_answer("no json here"), Err(ParseError::NoJson));
-        assert!(matches!(
-            parse_answer("{\"insights\": [ {\"text\": "),
-            Err(ParseError::NoJson | ParseError::InvalidJson(_))
-        ));
-        assert_eq!(parse_answer("{\"foo\": 1}"), Err(ParseError::WrongShape));
         assert_eq!(
-            parse_answer("{\"insights\": null}").unwrap().insights,
-            vec![]
+            parse_answer("{\"foo\": 1}"),
+            Err(ParseError::WrongShape("claims"))
         );
-        assert_eq!(parse_answer("[]").unwrap().insights, vec![]);
+        assert_eq!(parse_answer("{\"claims\": null}").unwrap().claims, vec![]);
+        assert_eq!(parse_answer("[]").unwrap().claims, vec![]);
     }
 }

@@ -49,9 +49,11 @@ fn norm(s: &str) -> String {
 fn windows_cover_real_transcripts() {
     let dir = require_corpora!();
     let cfg = LlmConfig::default();
+    // The size windows of the local engine's default 8k context come to.
+    let size = 4500;
     for name in FILES {
         let segs = load(&dir, name);
-        let w = build_windows(&segs, cfg.window_tokens, cfg.window_overlap_tokens);
+        let w = build_windows(&segs, size, cfg.window_overlap_tokens);
         let words: usize = segs.iter().map(|s| s.text.split_whitespace().count()).sum();
         assert_eq!(w.total_words, words, "{name}");
         assert!(
@@ -71,7 +73,7 @@ fn windows_cover_real_transcripts() {
         }
         for win in &w.windows {
             assert!(
-                win.tokens <= cfg.window_tokens as u64 + 150,
+                win.tokens <= size as u64 + 150,
                 "{name}: window of {} tokens",
                 win.tokens
             );
@@ -205,13 +207,20 @@ impl Llm for MiddleLine {
         "fake:middle".into()
     }
     async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
+        if podsift_testkit::llm::is_editor_request(&req.system) {
+            return Ok(LlmResponse {
+                prompt_tokens: estimate_tokens(&req.system) + estimate_tokens(&req.user),
+                completion_tokens: 80,
+                text: podsift_testkit::llm::echo_editor_answer(&req.user).to_string(),
+            });
+        }
         let excerpt = req.user.split("Transcript excerpt:\n").nth(1).unwrap_or("");
         let lines: Vec<&str> = excerpt.lines().filter(|l| l.starts_with('[')).collect();
         let line = lines[lines.len() / 2];
         let text = line.split_once("] ").map_or(line, |(_, t)| t);
         let quote: Vec<&str> = text.split_whitespace().take(12).collect();
-        let answer = serde_json::json!({"insights": [{"text": format!("Note: {}.", quote.join(" ")), "quote": quote.join(" "), "speaker": null,
-            "topics": ["python"], "importance": 0.6, "novelty": 0.5, "specificity": 0.5, "is_ad": false}]});
+        let answer = serde_json::json!({"claims": [{"quote": quote.join(" "), "claim": format!("Note: {}.", quote.join(" ")),
+            "speaker": null, "kind": "fact", "topics": ["python"]}]});
         Ok(LlmResponse {
             prompt_tokens: estimate_tokens(&req.system) + estimate_tokens(&req.user),
             completion_tokens: 80,
@@ -234,6 +243,7 @@ async fn extraction_on_a_real_episode() {
         segments: &segs,
         chapters: &[],
         interests: &[],
+        ..EpisodeInput::default()
     };
     let (insights, report) = extract_episode(&MiddleLine, &MemoryCache::new(), &input, &cfg)
         .await
@@ -257,9 +267,20 @@ async fn extraction_on_a_real_episode() {
         report.windows_processed + report.windows_skipped.len(),
         report.windows_total
     );
-    assert!(report.prompt_tokens <= cfg.episode_token_budget as u64);
-    assert!(baseline > report.prompt_tokens);
-    assert!(report.coverage > 0.0 && report.coverage < 1.0);
+    assert!(
+        report.windows_skipped.is_empty(),
+        "{:?}",
+        report.windows_skipped
+    );
+    assert_eq!(report.read_share(), 1.0, "every non-ad word is read");
+    assert!(
+        report
+            .editor
+            .as_deref()
+            .is_some_and(|e| e.starts_with("the editor wrote")),
+        "{:?}",
+        report.editor
+    );
     assert!(!insights.is_empty());
     let all = norm(
         &segs

@@ -16,7 +16,7 @@ fn req() -> LlmRequest {
     LlmRequest {
         system: "system".into(),
         user: "user".into(),
-        json_schema: Some(prompt::schema()),
+        json_schema: Some(prompt::schema(4)),
         max_tokens: 100,
         temperature: 0.2,
     }
@@ -271,10 +271,10 @@ async fn anthropic_forced_tool_use() {
     assert_eq!(llm.model_id(), "anthropic:claude-x");
     let body = llm.body(&req());
     assert_eq!(body["tool_choice"]["name"], "record_insights");
-    assert_eq!(body["tools"][0]["input_schema"]["required"][0], "insights");
+    assert_eq!(body["tools"][0]["input_schema"]["required"][0], "claims");
     let r = llm.complete(&req()).await.unwrap();
     let parsed = podsift_insights::parse::parse_answer(&r.text).unwrap();
-    assert_eq!(parsed.insights[0].text, "T.");
+    assert_eq!(parsed.claims[0].claim, "T.");
     assert_eq!((r.prompt_tokens, r.completion_tokens), (321, 54));
     let sent = &server.requests("/v1/messages")[0];
     assert_eq!(sent.header("x-api-key"), Some(KEY));

@@ -64,13 +64,14 @@ fn window_lines(req: &LlmRequest) -> Vec<String> {
         .collect()
 }
 
-fn insight(text: &str, quote: &str, importance: f64, is_ad: bool) -> serde_json::Value {
-    serde_json::json!({"text": text, "quote": quote, "speaker": null, "topics": ["test"],
-        "importance": importance, "novelty": 0.5, "specificity": 0.5, "is_ad": is_ad})
+/// One claim of a window's answer (`_importance` is what older prompts asked for).
+fn insight(text: &str, quote: &str, _importance: f64, is_ad: bool) -> serde_json::Value {
+    serde_json::json!({"quote": quote, "claim": text, "speaker": null, "kind": "fact",
+        "topics": ["test"], "is_ad": is_ad})
 }
 
 fn answer(items: Vec<serde_json::Value>) -> String {
-    serde_json::json!({ "insights": items }).to_string()
+    serde_json::json!({ "claims": items }).to_string()
 }
 
 const TOPICS: [&str; 12] = [
@@ -102,13 +103,14 @@ fn transcript() -> Vec<Segment> {
     segs
 }
 
+/// The map stage alone: the claims are the insights (the editor has its own tests).
 fn cfg(window_tokens: usize, overlap: usize) -> LlmConfig {
     LlmConfig {
         engine: podsift_core::config::LlmEngine::Openai,
-        window_tokens,
+        window_tokens: Some(window_tokens),
         window_overlap_tokens: overlap,
-        episode_token_budget: 1_000_000,
         insights_per_episode: 100,
+        editor: false,
         ..LlmConfig::default()
     }
 }
@@ -124,6 +126,7 @@ fn input<'a>(
         segments: segs,
         chapters,
         interests,
+        ..EpisodeInput::default()
     }
 }
 
@@ -293,7 +296,7 @@ async fn answer_still_invalid_after_repair_skips_the_window() {
 }
 
 #[tokio::test]
-async fn sponsor_reads_are_skipped_and_ad_insights_dropped() {
+async fn sponsor_reads_are_never_sent_and_ad_insights_dropped() {
     let mut segs = transcript();
     let read = [
         "This episode is brought to you by Rollbar, the error tracking service for Python teams.",
@@ -347,24 +350,22 @@ async fn sponsor_reads_are_skipped_and_ad_insights_dropped() {
     let (insights, report) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &cfg(110, 0))
         .await
         .unwrap();
-    assert!(report.ad_windows >= 1, "{report:?}");
-    assert!(
-        report
-            .windows_skipped
-            .iter()
-            .any(|(_, r)| r == "sponsor read")
-    );
+    assert_eq!(report.ad_windows, 1, "one sponsor read: {report:?}");
+    assert!(report.words_ad > 60, "{report:?}");
+    assert!(report.windows_skipped.is_empty(), "{report:?}");
     let seen = llm.seen.lock().unwrap();
     assert!(
-        seen.iter().all(|r| !r.user.contains("PYTHONBYTES")),
-        "the ad-dense window never reaches the model"
+        seen.iter()
+            .all(|r| !r.user.contains("PYTHONBYTES") && !r.user.contains("Rollbar catches")),
+        "the sponsor read never reaches the model"
     );
     assert!(
         insights.iter().all(|i| !i.text.contains("Rollbar")),
         "ad insights dropped: {insights:?}"
     );
     assert!(insights.iter().all(|i| i.text == "A real note."));
-    assert!(report.coverage < 1.0);
+    assert!(report.coverage < 1.0, "the ad's words are not read");
+    assert_eq!(report.read_share(), 1.0, "every other word is");
 }
 
 #[tokio::test]
@@ -403,14 +404,16 @@ async fn duplicates_from_overlapping_windows_merge() {
 }
 
 #[tokio::test]
-async fn budget_picks_the_substantive_windows() {
+async fn everything_is_read_unless_a_cap_is_set_and_then_the_episode_decides() {
     let filler =
         "yeah um you know it was like kind of fun, okay, right, yeah so um anyway whatever";
+    let digits = "In 1999 NASA and IBM spent 42 million on 77 percent of 3.5 billion units.";
     let mut segs = Vec::new();
     for i in 0..30 {
         let text = match i {
-            7 => "Quantum error correction crossed the threshold: Google measured a 2.1 times drop in logical errors in 2024.".to_owned(),
-            22 => "The Rust Foundation announced 3 million dollars because memory safety bugs cost 70 percent of CVEs.".to_owned(),
+            7 => "Quantum error correction crossed the threshold where logical qubits beat physical ones.".to_owned(),
+            22 => "Memory safety in the Linux kernel is why Rust drivers are now accepted upstream.".to_owned(),
+            15 => digits.to_owned(),
             _ => filler.to_owned(),
         };
         segs.push(Segment {
@@ -422,50 +425,49 @@ async fn budget_picks_the_substantive_windows() {
     }
     let llm = Scripted::new(|_, _| Ok(answer(vec![])));
     let mut c = cfg(60, 0);
-    let windows_cost = {
-        // Two windows' worth of prompt tokens, measured on an unlimited run.
-        let (_, full) = extract_episode(&llm, &MemoryCache::new(), &input(&segs, &[], &[]), &c)
-            .await
-            .unwrap();
-        full.prompt_tokens / full.windows_total as u64
-    };
-    c.episode_token_budget = (windows_cost * 2 + windows_cost / 2) as usize;
+    // No cap: every window is read, and the report says so.
+    let (_, full) = extract_episode(&llm, &MemoryCache::new(), &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    assert!(full.windows_total >= 8, "{full:?}");
+    assert_eq!(llm.calls(), full.windows_total);
+    assert_eq!((full.read_share(), full.cap.clone()), (1.0, None));
+    let windows_cost = full.prompt_tokens / full.windows_total as u64;
+    // A cap of two and a half windows: the two that match what the episode is about (its
+    // description and the reader's interests) are read, not the one full of digits.
+    c.episode_token_budget = Some(windows_cost * 2 + windows_cost / 2);
     let before = llm.calls();
-    let interests = vec!["quantum".to_owned()];
-    let (_, report) = extract_episode(
-        &llm,
-        &MemoryCache::new(),
-        &input(&segs, &[], &interests),
-        &c,
-    )
-    .await
-    .unwrap();
+    let interests = vec!["memory safety".to_owned()];
+    let mut inp = input(&segs, &[], &interests);
+    inp.description = "Quantum computing milestones, and the state of systems programming.";
+    let (_, report) = extract_episode(&llm, &MemoryCache::new(), &inp, &c)
+        .await
+        .unwrap();
     let sent: Vec<String> = llm.seen.lock().unwrap()[before..]
         .iter()
         .map(|r| r.user.clone())
         .collect();
-    assert!(sent.len() <= 2, "{}", sent.len());
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().any(|u| u.contains("Quantum error")));
+    assert!(sent.iter().any(|u| u.contains("Linux kernel")));
     assert!(
-        sent.iter().any(|u| u.contains("Quantum")),
-        "the interest window is chosen"
+        !sent.iter().any(|u| u.contains("NASA")),
+        "digits do not choose"
     );
-    assert!(
-        sent.iter().any(|u| u.contains("Rust Foundation")),
-        "the claim-dense window is chosen"
-    );
-    assert!(
-        report.prompt_tokens <= c.episode_token_budget as u64,
-        "{} > {}",
-        report.prompt_tokens,
-        c.episode_token_budget
-    );
+    assert!(report.prompt_tokens <= c.episode_token_budget.unwrap());
     let over = report
         .windows_skipped
         .iter()
-        .filter(|(_, r)| r == "over the episode token budget")
+        .filter(|(_, r)| {
+            r.starts_with(podsift_insights::SKIP_BUDGET) && r.contains("episode_token_budget")
+        })
         .count();
     assert_eq!(over, report.windows_total - sent.len());
-    assert!(report.coverage < 0.3, "{}", report.coverage);
+    assert!(report.read_share() < 0.3, "{}", report.read_share());
+    assert_eq!(
+        report.cap.as_deref(),
+        Some(format!("episode_token_budget = {}", c.episode_token_budget.unwrap()).as_str())
+    );
 }
 
 #[tokio::test]
@@ -578,7 +580,13 @@ async fn cache_makes_a_rerun_free_through_a_real_engine() {
         1,
         "the same quote from every window merges into one"
     );
-    assert_eq!(r1.merged, hits - 1);
+    // Windows that hold the quote merge their copies; the others quoted a passage they were
+    // never shown, and those claims are dropped with the reason.
+    assert_eq!(r1.merged + r1.dropped_ungrounded, hits - 1, "{r1:?}");
+    assert!(r1.dropped.iter().all(|d| {
+        d.reason
+            .contains("not in the part of the transcript the model read")
+    }));
     let (second, r2) = extract_episode(&llm, &cache, &input(&segs, &[], &[]), &c)
         .await
         .unwrap();

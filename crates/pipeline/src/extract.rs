@@ -33,6 +33,9 @@ pub struct Extractor {
     lease: Duration,
 }
 
+/// The end of the message of an episode deferred by a daily cap.
+const CAP_SPENT: &str = "it waits until the cap renews tomorrow (UTC)";
+
 /// The default extraction lease; renewed while the job runs ([`podsift_core::LeaseKeeper`]).
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(120);
 
@@ -67,6 +70,42 @@ impl Extractor {
         self
     }
 
+    /// What is left today (UTC) of the daily caps, in prompt tokens, with the cap's name;
+    /// `None` when no daily cap is set.
+    async fn daily_left(&self) -> Result<Option<(u64, String)>, PipelineError> {
+        let (tokens, usd) = (self.cfg.daily_token_budget, self.cfg.daily_usd_budget);
+        if tokens.is_none() && usd.is_none() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        let spent = self.store.llm_spend_since(midnight).await?;
+        let mut left: Option<(u64, String)> = tokens.map(|t| {
+            (
+                t.saturating_sub(spent.prompt_tokens),
+                format!("daily_token_budget = {t}"),
+            )
+        });
+        if let Some(d) = usd {
+            let id = self.llm.model_id();
+            let model =
+                self.cfg.model.clone().unwrap_or_else(|| {
+                    id.split_once(':').map_or(id.clone(), |(_, m)| m.to_owned())
+                });
+            let price = podsift_insights::cost::lookup(&self.cfg.prices, &model).price;
+            if price.prompt > 0.0 {
+                let usd_left = (d - spent.cost_usd).max(0.0);
+                let t = (usd_left / price.prompt * 1e6) as u64;
+                if left.as_ref().is_none_or(|(l, _)| t < *l) {
+                    left = Some((t, format!("daily_usd_budget = {d}")));
+                }
+            } else {
+                tracing::warn!(model = %model, "llm.daily_usd_budget needs the model's price in llm.prices; not applied");
+            }
+        }
+        Ok(left)
+    }
+
     /// Queue an extraction job for every candidate episode with a transcript and no insights.
     /// Returns how many were queued (already queued ones are not counted).
     pub async fn enqueue_pending(&self) -> Result<usize, PipelineError> {
@@ -88,16 +127,28 @@ impl Extractor {
         mut on_job: impl FnMut(&ExtractReport),
     ) -> Result<Vec<ExtractReport>, PipelineError> {
         let mut out = Vec::new();
-        while let Some(job) = self
-            .store
-            .claim(
-                &[JobKind::ExtractInsights],
-                worker,
-                self.lease,
-                self.clock.now(),
-            )
-            .await?
-        {
+        loop {
+            let daily = self.daily_left().await?;
+            if let Some((0, cap)) = &daily {
+                // The jobs stay queued: tomorrow's run (or the next pass after midnight UTC)
+                // takes them. Nothing is lost, and the user is told.
+                tracing::warn!(
+                    "the daily cap ({cap}) is spent: the remaining episodes wait until tomorrow (UTC)"
+                );
+                break;
+            }
+            let Some(job) = self
+                .store
+                .claim(
+                    &[JobKind::ExtractInsights],
+                    worker,
+                    self.lease,
+                    self.clock.now(),
+                )
+                .await?
+            else {
+                break;
+            };
             let Some(episode_id) = job.episode_id() else {
                 self.store
                     .fail(
@@ -130,7 +181,7 @@ impl Extractor {
                 worker,
                 self.lease,
             );
-            let extracted = self.extract(episode_id).await;
+            let extracted = self.extract(episode_id, daily.as_ref()).await;
             drop(keeper);
             let rep = match extracted? {
                 Ok((title, insights, report)) => {
@@ -152,9 +203,18 @@ impl Extractor {
                     } else {
                         FailureKind::Permanent
                     };
-                    let backoff = Duration::from_secs(
-                        (300u64 << job.attempts.saturating_sub(1).min(6)).min(6 * 3600),
-                    );
+                    let now = self.clock.now();
+                    let backoff = if err.contains(CAP_SPENT) {
+                        // A daily cap: the episode waits for the next UTC day.
+                        let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
+                        (tomorrow.and_time(chrono::NaiveTime::MIN).and_utc() - now)
+                            .to_std()
+                            .unwrap_or(Duration::from_secs(3600))
+                    } else {
+                        Duration::from_secs(
+                            (300u64 << job.attempts.saturating_sub(1).min(6)).min(6 * 3600),
+                        )
+                    };
                     let state = self
                         .store
                         .fail(job.id, worker, &err, kind, backoff, self.clock.now())
@@ -182,6 +242,7 @@ impl Extractor {
     async fn extract(
         &self,
         episode_id: i64,
+        daily: Option<&(u64, String)>,
     ) -> Result<Result<(String, usize, ExtractionReport), (String, String, bool)>, PipelineError>
     {
         let Some(ep) = self.store.get_episode(episode_id).await? else {
@@ -195,23 +256,29 @@ impl Extractor {
         let Some(transcript) = self.store.get_transcript(episode_id).await? else {
             return Ok(Err((title, "the episode has no transcript".into(), false)));
         };
-        let show = self
-            .store
-            .find_feed(&FeedKey::Id(ep.feed_id))
-            .await?
-            .map(|f| f.title.unwrap_or(f.url))
+        let feed = self.store.find_feed(&FeedKey::Id(ep.feed_id)).await?;
+        let show = feed
+            .as_ref()
+            .map(|f| f.title.clone().unwrap_or_else(|| f.url.clone()))
             .unwrap_or_default();
         let chapters = self
             .store
             .get_chapters(episode_id)
             .await?
             .unwrap_or_default();
+        let description = plain_description(ep.data.description.as_deref());
+        // The episode's `podcast:person`s (the transcript's speaker labels are added by the
+        // extractor).
+        let speakers: Vec<String> = ep.data.persons.iter().map(|p| p.name.clone()).collect();
         let input = EpisodeInput {
             show: &show,
             title: &title,
+            description: &description,
+            speakers: &speakers,
             segments: &transcript.segments,
             chapters: &chapters,
             interests: &self.interests,
+            cap: daily.map(|(tokens, name)| (*tokens, name.as_str())),
         };
         match extract_episode(self.llm.as_ref(), self.cache.as_ref(), &input, &self.cfg).await {
             Ok((insights, report)) => {
@@ -226,10 +293,44 @@ impl Extractor {
                     .await?;
                 Ok(Ok((title, insights.len(), report)))
             }
+            Err(e @ podsift_insights::ExtractError::CapSpent { .. }) => {
+                Ok(Err((title, format!("{e}; {CAP_SPENT}"), true)))
+            }
             Err(e) => {
                 let retryable = e.is_retryable();
                 Ok(Err((title, e.to_string(), retryable)))
             }
         }
+    }
+}
+
+/// The publisher's description as plain text (it is HTML, and hostile: only its visible
+/// text goes to the model, nothing of it is rendered), at most 4,000 characters.
+fn plain_description(html: Option<&str>) -> String {
+    let Some(html) = html.filter(|h| !h.trim().is_empty()) else {
+        return String::new();
+    };
+    let parsed = podsift_transcripts::parse_html(html);
+    let text: Vec<&str> = parsed
+        .segments
+        .iter()
+        .flat_map(|s| s.text.split_whitespace())
+        .collect();
+    let mut out = text.join(" ");
+    if let Some((cut, _)) = out.char_indices().nth(4000) {
+        out.truncate(cut);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn descriptions_become_plain_text() {
+        let d = super::plain_description(Some(
+            "<p>Guest: <b>Ann Lee</b> &amp; friends.</p><script>alert(1)</script><p>Links</p>",
+        ));
+        assert_eq!(d, "Guest: Ann Lee & friends. Links");
+        assert_eq!(super::plain_description(None), "");
     }
 }

@@ -26,6 +26,8 @@ impl Clock for TestClock {
 struct ScriptedLlm {
     calls: AtomicUsize,
     fail: bool,
+    /// Prompt tokens each call reports.
+    tokens: u64,
 }
 
 #[async_trait]
@@ -41,6 +43,13 @@ impl Llm for ScriptedLlm {
                 message: "down".into(),
             });
         }
+        if podsift_testkit::llm::is_editor_request(&req.system) {
+            return Ok(LlmResponse {
+                text: podsift_testkit::llm::echo_editor_answer(&req.user).to_string(),
+                prompt_tokens: self.tokens,
+                completion_tokens: 20,
+            });
+        }
         let quote = if req.user.contains("eight percent") {
             "The union now gets eight percent of streaming revenue"
         } else {
@@ -53,7 +62,7 @@ impl Llm for ScriptedLlm {
         }]});
         Ok(LlmResponse {
             text: answer.to_string(),
-            prompt_tokens: 100,
+            prompt_tokens: self.tokens,
             completion_tokens: 20,
         })
     }
@@ -167,6 +176,7 @@ async fn extraction_digest_and_outbox_exactly_once() {
     let down = Arc::new(ScriptedLlm {
         calls: AtomicUsize::new(0),
         fail: true,
+        tokens: 100,
     });
     let ex = Extractor::new(
         store.clone(),
@@ -193,6 +203,7 @@ async fn extraction_digest_and_outbox_exactly_once() {
     let llm = Arc::new(ScriptedLlm {
         calls: AtomicUsize::new(0),
         fail: false,
+        tokens: 100,
     });
     let ex = Extractor::new(
         store.clone(),
@@ -236,7 +247,8 @@ async fn extraction_digest_and_outbox_exactly_once() {
     };
     assert_eq!(digest.insights.len(), 2);
     assert_eq!(digest.stats.episodes, 2);
-    assert_eq!(digest.stats.prompt_tokens, 200);
+    // One window and the editor per episode.
+    assert_eq!(digest.stats.prompt_tokens, 400);
     assert_eq!(
         digest.insights[0]
             .link
@@ -275,4 +287,62 @@ async fn extraction_digest_and_outbox_exactly_once() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// `[llm] daily_token_budget`: what one day's extractions spent is counted from the store; an
+/// episode the rest of the cap cannot read waits for the next day, and is read then.
+#[tokio::test]
+async fn a_spent_daily_cap_defers_episodes_to_the_next_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+    let noon = NaiveDate::from_ymd_opt(2026, 11, 26)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc();
+    let clock = TestClock(Arc::new(Mutex::new(noon)));
+    seed(&store, noon).await;
+    let llm = Arc::new(ScriptedLlm {
+        calls: AtomicUsize::new(0),
+        fail: false,
+        tokens: 1000,
+    });
+    // One episode costs 2000 prompt tokens (a window and the editor); what is left of the
+    // cap after it is less than one window.
+    let cfg = LlmConfig {
+        daily_token_budget: Some(2300),
+        ..LlmConfig::default()
+    };
+    let ex = Extractor::new(
+        store.clone(),
+        llm.clone(),
+        store.clone(),
+        Arc::new(clock.clone()),
+        cfg,
+    );
+    assert_eq!(ex.enqueue_pending().await.unwrap(), 2);
+    let reps = ex.run_jobs("w", |_| {}).await.unwrap();
+    assert_eq!(reps.len(), 2, "{reps:?}");
+    assert_eq!(reps[0].state, JobOutcome::Done);
+    let report = reps[0].report.as_ref().unwrap();
+    assert_eq!(report.cap.as_deref(), Some("daily_token_budget = 2300"));
+    assert_eq!(report.read_share(), 1.0, "the cap left room for all of it");
+    assert_eq!(reps[1].state, JobOutcome::Retrying);
+    let err = reps[1].error.as_deref().unwrap();
+    assert!(
+        err.contains("daily_token_budget = 2300") && err.contains("tomorrow"),
+        "{err}"
+    );
+    assert_eq!(
+        llm.calls.load(Ordering::SeqCst),
+        2,
+        "no call for the deferred one"
+    );
+    // Still today: nothing runs.
+    assert!(ex.run_jobs("w", |_| {}).await.unwrap().is_empty());
+    // Tomorrow the cap renews and the episode is read.
+    *clock.0.lock().unwrap() = noon + chrono::Duration::hours(13);
+    let reps = ex.run_jobs("w", |_| {}).await.unwrap();
+    assert_eq!(reps.len(), 1);
+    assert_eq!(reps[0].state, JobOutcome::Done, "{reps:?}");
 }

@@ -90,6 +90,7 @@ fn draft(text: &str) -> InsightDraft {
         novelty: 0.6,
         specificity: 0.7,
         chapter: None,
+        ..Default::default()
     }
 }
 

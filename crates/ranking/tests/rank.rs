@@ -566,6 +566,7 @@ fn a_stored_insight_becomes_a_candidate() {
             novelty: 0.2,
             specificity: 0.4,
             chapter: None,
+            ..Default::default()
         },
         created_at: now(),
     };

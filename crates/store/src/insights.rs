@@ -130,6 +130,62 @@ impl SqliteStore {
         Ok(ids)
     }
 
+    pub(crate) async fn llm_spend_since_impl(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<podsift_core::LlmSpend, StoreError> {
+        let row = sqlx::query(crate::rows::LLM_SPEND_SQL)
+            .bind(ms(since))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        use sqlx::Row as _;
+        let tokens: i64 = row.try_get("tokens").map_err(map_sqlx_error)?;
+        Ok(podsift_core::LlmSpend {
+            prompt_tokens: tokens.max(0) as u64,
+            cost_usd: row.try_get("usd").map_err(map_sqlx_error)?,
+        })
+    }
+
+    pub(crate) async fn add_insight_impl(
+        &self,
+        episode: EpisodeId,
+        insight: &InsightDraft,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        if !insight.start_seconds.is_finite() || !insight.end_seconds.is_finite() {
+            return Err(StoreError::Permanent(
+                "insight time is not a finite number".into(),
+            ));
+        }
+        let data = to_json(insight, "insight")?;
+        let mut tx = self.begin_write().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM episodes WHERE id = ?")
+            .bind(episode)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("episode {episode}")));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
+             data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(episode)
+        .bind(&insight.text)
+        .bind(&insight.quote)
+        .bind(insight.start_seconds)
+        .bind(insight.end_seconds)
+        .bind(data)
+        .bind(ms(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
+        Ok(id)
+    }
+
     pub(crate) async fn get_extraction_impl(
         &self,
         episode: EpisodeId,

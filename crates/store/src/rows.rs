@@ -286,3 +286,8 @@ pub(crate) fn job_backlog_from_rows<R: Columns>(
     }
     Ok(out)
 }
+
+/// What extraction spent since `$1` (milliseconds): prompt tokens and dollars, both backends.
+pub(crate) const LLM_SPEND_SQL: &str = "SELECT CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS tokens, \
+     CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) AS usd \
+     FROM extractions WHERE created_at >= $1";

@@ -32,7 +32,9 @@ macro_rules! contract {
 contract!(
     feedback::feedback_round_trip,
     insights::extraction_round_trip,
+    insights::llm_spend_adds_up_saved_extractions,
     insights::episode_with_an_extraction_job_is_not_listed,
+    insights::add_insight_keeps_the_others,
     insights::digest_and_outbox,
     feeds::default_user_is_stable,
     feeds::subscribe_twice_reuses_feed,

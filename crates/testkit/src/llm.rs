@@ -102,20 +102,29 @@ async fn chat(State(s): State<Arc<Script>>, Json(body): Json<serde_json::Value>)
         .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
         .and_then(|m| m["content"].as_str())
         .unwrap_or("");
-    let excerpt = user.split("Transcript excerpt:\n").nth(1).unwrap_or("");
-    let line = excerpt
-        .lines()
-        .find(|l| l.starts_with('['))
-        .and_then(|l| l.split_once("] "))
-        .map(|(_, t)| t)
+    let system = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "system"))
+        .and_then(|m| m["content"].as_str())
         .unwrap_or("");
-    let quote: Vec<&str> = line.split_whitespace().take(10).collect();
-    let quote = quote.join(" ");
-    let content = serde_json::json!({"insights": [{
-        "text": format!("Reported: {quote}. That changes what comes next."),
-        "quote": quote, "speaker": null, "topics": ["news"],
-        "importance": 0.8, "novelty": 0.6, "specificity": 0.7, "is_ad": false
-    }]});
+    let content = if is_editor_request(system) {
+        echo_editor_answer(user)
+    } else {
+        let excerpt = user.split("Transcript excerpt:\n").nth(1).unwrap_or("");
+        let line = excerpt
+            .lines()
+            .find(|l| l.starts_with('['))
+            .and_then(|l| l.split_once("] "))
+            .map(|(_, t)| t)
+            .unwrap_or("");
+        let quote: Vec<&str> = line.split_whitespace().take(10).collect();
+        let quote = quote.join(" ");
+        serde_json::json!({"claims": [{
+            "quote": quote,
+            "claim": format!("Reported: {quote}. That changes what comes next."),
+            "speaker": null, "kind": "fact", "topics": ["news"]
+        }]})
+    };
     s.stats.answered.fetch_add(1, Ordering::SeqCst);
     Json(serde_json::json!({
         "id": format!("c{n}"),
@@ -124,4 +133,30 @@ async fn chat(State(s): State<Arc<Script>>, Json(body): Json<serde_json::Value>)
         "usage": {"prompt_tokens": 200, "completion_tokens": 40, "total_tokens": 240}
     }))
     .into_response()
+}
+
+/// Whether podsift sent `system` to its editor (reduce) rather than to read a window (map).
+pub fn is_editor_request(system: &str) -> bool {
+    system.contains("You are the editor of")
+}
+
+/// An editor's answer that keeps every claim of the message as it is: one insight per
+/// `[Cn] ...` / `Claim: ...` pair, citing it.
+pub fn echo_editor_answer(user: &str) -> serde_json::Value {
+    let mut insights = Vec::new();
+    let mut id: Option<String> = None;
+    for line in user.lines() {
+        if let Some(rest) = line.strip_prefix("[C")
+            && let Some((n, _)) = rest.split_once(']')
+        {
+            id = Some(format!("C{n}"));
+        } else if let Some(claim) = line.strip_prefix("Claim: ")
+            && let Some(id) = id.take()
+        {
+            insights.push(serde_json::json!({
+                "claims": [id], "text": claim, "reason": "Kept as found.", "topics": ["news"]
+            }));
+        }
+    }
+    serde_json::json!({ "insights": insights })
 }

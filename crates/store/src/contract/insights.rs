@@ -23,6 +23,7 @@ pub(crate) fn draft(text: &str, start: f64) -> InsightDraft {
         novelty: 0.5,
         specificity: 0.7,
         chapter: None,
+        ..Default::default()
     }
 }
 
@@ -172,6 +173,78 @@ pub async fn extraction_round_trip(store: &dyn Store) {
             .await
             .is_err()
     );
+}
+
+/// The daily caps' query: what the extractions saved since a time spent.
+pub async fn llm_spend_adds_up_saved_extractions(store: &dyn Store) {
+    let none = store.llm_spend_since(at(0)).await.unwrap();
+    assert_eq!((none.prompt_tokens, none.cost_usd), (0, 0.0));
+    let a = episode_with_transcript(store, "https://example.org/s1.xml").await;
+    let b = episode_with_transcript(store, "https://example.org/s2.xml").await;
+    let report = |tokens, usd| ExtractionReport {
+        prompt_tokens: tokens,
+        cost_usd: usd,
+        ..Default::default()
+    };
+    store
+        .save_extraction(a, "m", &[], &report(1000, 0.25), at(1))
+        .await
+        .unwrap();
+    store
+        .save_extraction(b, "m", &[], &report(500, 0.5), at(3))
+        .await
+        .unwrap();
+    let all = store.llm_spend_since(at(1)).await.unwrap();
+    assert_eq!(all.prompt_tokens, 1500);
+    assert!((all.cost_usd - 0.75).abs() < 1e-9, "{all:?}");
+    let late = store.llm_spend_since(at(2)).await.unwrap();
+    assert_eq!(late.prompt_tokens, 500);
+}
+
+/// One insight added to an episode's (the daily editor's connection): the others and their
+/// ids stay, it is a candidate with its evidence's episodes, an unknown episode is refused.
+pub async fn add_insight_keeps_the_others(store: &dyn Store) {
+    use podsift_core::insight::Evidence;
+    let ep = episode_with_transcript(store, "https://example.org/add.xml").await;
+    let user = store.default_user(t0()).await.unwrap();
+    let ids = store
+        .save_extraction(
+            ep,
+            "m",
+            &[draft("A", 1.0)],
+            &ExtractionReport::default(),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let mut connection = draft("C", 3.0);
+    connection.topics = vec!["connection".into()];
+    connection.evidence = vec![Evidence {
+        quote: "from elsewhere".into(),
+        start_seconds: 40.0,
+        end_seconds: 45.0,
+        speaker: None,
+        episode_id: Some(7),
+    }];
+    let id = store.add_insight(ep, &connection, at(2)).await.unwrap();
+    assert!(!ids.contains(&id));
+    let stored = store.episode_insights(ep).await.unwrap();
+    let got: Vec<(i64, &str)> = stored
+        .iter()
+        .map(|c| (c.id, c.draft.text.as_str()))
+        .collect();
+    assert_eq!(got, vec![(ids[0], "A"), (id, "C")]);
+    let candidates = store.insight_candidates(user, at(0)).await.unwrap();
+    let c = candidates.iter().find(|c| c.id == id).expect("a candidate");
+    assert_eq!(c.draft, connection);
+    assert_eq!(c.draft.evidence[0].episode_id, Some(7));
+    assert!(matches!(
+        store.add_insight(9999, &connection, at(2)).await,
+        Err(podsift_core::store::StoreError::NotFound(_))
+    ));
+    let mut bad = connection.clone();
+    bad.start_seconds = f64::NAN;
+    assert!(store.add_insight(ep, &bad, at(2)).await.is_err());
 }
 
 /// One digest per user and day; candidates exclude what the user was already sent; the

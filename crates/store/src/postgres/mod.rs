@@ -315,11 +315,27 @@ impl Store for PgStore {
             .await
     }
 
+    async fn llm_spend_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<podsift_core::LlmSpend, StoreError> {
+        self.llm_spend_since_impl(since).await
+    }
+
     async fn get_extraction(
         &self,
         episode: EpisodeId,
     ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
         self.get_extraction_impl(episode).await
+    }
+
+    async fn add_insight(
+        &self,
+        episode: EpisodeId,
+        insight: &InsightDraft,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.add_insight_impl(episode, insight, now).await
     }
 
     async fn episode_insights(
