@@ -138,6 +138,11 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
         None => None,
     };
     let eps = app.store.list_episodes(feed_id, limit).await?;
+    // How much of each extracted episode was read (none: not extracted yet).
+    let mut reports = Vec::with_capacity(eps.len());
+    for e in &eps {
+        reports.push(app.store.get_extraction(e.id).await?.map(|(_, r)| r));
+    }
     if json {
         #[derive(Serialize)]
         struct Row<'a> {
@@ -150,10 +155,19 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
             state: &'static str,
             transcript_source: Option<&'a str>,
             segment_count: u64,
+            /// Share of the words outside sponsor reads that were read (0–1).
+            read_share: Option<f64>,
+            words_total: Option<usize>,
+            words_ad: Option<usize>,
+            words_read: Option<usize>,
+            /// The cap in force when it was read, and whether it left part unread.
+            cap: Option<&'a str>,
+            capped: Option<bool>,
         }
         let rows: Vec<Row> = eps
             .iter()
-            .map(|e| Row {
+            .zip(&reports)
+            .map(|(e, r)| Row {
                 id: e.id,
                 feed_id: e.feed_id,
                 title: e.data.title.as_deref(),
@@ -163,6 +177,12 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
                 state: e.state.as_str(),
                 transcript_source: e.transcript_source.as_deref(),
                 segment_count: e.segment_count,
+                read_share: r.as_ref().map(|r| r.read_share()),
+                words_total: r.as_ref().map(|r| r.words_total),
+                words_ad: r.as_ref().map(|r| r.words_ad),
+                words_read: r.as_ref().map(|r| r.words_read),
+                cap: r.as_ref().and_then(|r| r.cap.as_deref()),
+                capped: r.as_ref().map(podsift_digest::coverage::was_capped),
             })
             .collect();
         return print_json(&rows);
@@ -173,7 +193,8 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
     }
     let rows: Vec<Vec<String>> = eps
         .iter()
-        .map(|e| {
+        .zip(&reports)
+        .map(|(e, r)| {
             vec![
                 e.id.to_string(),
                 ellipsize(e.data.title.as_deref().unwrap_or("-"), 40),
@@ -189,6 +210,7 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
                 ),
                 e.transcript_source.clone().unwrap_or_else(|| "-".into()),
                 e.segment_count.to_string(),
+                podsift_digest::coverage::read_cell(r.as_ref()),
             ]
         })
         .collect();
@@ -202,7 +224,8 @@ async fn episodes(app: &App, feed: Option<String>, limit: usize, json: bool) -> 
                 "DURATION",
                 "AUDIO",
                 "TRANSCRIPT",
-                "SEGMENTS"
+                "SEGMENTS",
+                "READ"
             ],
             &rows
         )

@@ -192,6 +192,12 @@ async fn a_run_killed_while_reading_an_episode_is_finished_by_the_next_run() {
     assert_eq!(extracted.len(), 1, "{report:#}");
     assert_eq!(extracted[0]["state"], "done", "{report:#}");
     assert_eq!(report["digest"]["result"], "created", "{report:#}");
+    // How much of it was read travels with the run's JSON (issue 13).
+    assert_eq!(report["read"]["episodes"], 1, "{report:#}");
+    assert!(
+        report["read"]["per_episode"][0]["read_share"].is_number(),
+        "{report:#}"
+    );
     assert!(fast.requests() >= 1);
     assert_taken_over(dir, &env, &job);
 }

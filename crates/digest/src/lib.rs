@@ -1,7 +1,8 @@
 //! podsift's daily digest: which insights go in ([`select`]), the digest's stable shape
-//! ([`build_digest`]), how it reads ([`render`]: Markdown, email-safe HTML, plain text, JSON)
-//! and where it goes (the [`podsift_core::Channel`] implementations [`FileChannel`],
-//! [`StdoutChannel`] and [`SmtpChannel`]).
+//! ([`build_digest`]), how it reads ([`render`]: Markdown, email-safe HTML, plain text, JSON),
+//! how much of the episodes was read ([`coverage`]), and where it goes (the
+//! [`podsift_core::Channel`] implementations [`FileChannel`], [`StdoutChannel`] and
+//! [`SmtpChannel`]).
 //!
 //! Everything that comes from a feed or a model (insight text, quotes, show and episode
 //! titles, URLs) is untrusted: it is escaped for each output format, stripped of control
@@ -9,6 +10,7 @@
 
 mod build;
 pub mod channel;
+pub mod coverage;
 pub mod feed;
 pub mod feedback;
 mod render;

@@ -96,9 +96,11 @@ pub fn subject(digest: &Digest) -> String {
     )
 }
 
-fn footer(digest: &Digest) -> String {
+/// The footer's lines: how much of the episodes was read (when known), then what the
+/// digest was made from and what it cost.
+fn footer(digest: &Digest) -> Vec<String> {
     let s = &digest.stats;
-    format!(
+    let cost = format!(
         "From {} episode{}, {} insight{} considered; {} prompt + {} completion tokens, ${:.4}.",
         s.episodes,
         if s.episodes == 1 { "" } else { "s" },
@@ -111,7 +113,11 @@ fn footer(digest: &Digest) -> String {
         } else {
             0.0
         },
-    )
+    );
+    crate::coverage::digest_line(s)
+        .into_iter()
+        .chain(std::iter::once(cost))
+        .collect()
 }
 
 /// Renders `digest` in every format.
@@ -195,7 +201,12 @@ fn html_escape(s: &str) -> String {
     out
 }
 
-fn html(subject: &str, heading: &str, views: &[View], footer: &str) -> Result<String, DigestError> {
+fn html(
+    subject: &str,
+    heading: &str,
+    views: &[View],
+    footer: &[String],
+) -> Result<String, DigestError> {
     let tmpl = environment()?
         .get_template("digest.html")
         .map_err(|e| DigestError::Template(e.to_string()))?;
@@ -203,12 +214,12 @@ fn html(subject: &str, heading: &str, views: &[View], footer: &str) -> Result<St
         subject => subject,
         heading => heading,
         items => minijinja::Value::from(minijinja::value::Serde(views)),
-        footer => footer,
+        footer => footer.to_vec(),
     })
     .map_err(|e| DigestError::Template(e.to_string()))
 }
 
-fn markdown(heading: &str, views: &[View], footer: &str) -> String {
+fn markdown(heading: &str, views: &[View], footer: &[String]) -> String {
     let mut out = format!("# {heading}\n\n");
     if views.is_empty() {
         out.push_str("No new insights since your last digest.\n\n");
@@ -246,12 +257,13 @@ fn markdown(heading: &str, views: &[View], footer: &str) -> String {
         }
     }
     out.push_str("---\n\n");
-    out.push_str(&md_escape(footer));
+    let lines: Vec<String> = footer.iter().map(|l| md_escape(l)).collect();
+    out.push_str(&lines.join("\n\n"));
     out.push('\n');
     out
 }
 
-fn text(heading: &str, views: &[View], footer: &str) -> String {
+fn text(heading: &str, views: &[View], footer: &[String]) -> String {
     let mut out = wrap(heading, TEXT_WIDTH, "");
     out.push_str("\n\n");
     if views.is_empty() {
@@ -296,7 +308,9 @@ fn text(heading: &str, views: &[View], footer: &str) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&wrap(footer, TEXT_WIDTH, ""));
-    out.push('\n');
+    for line in footer {
+        out.push_str(&wrap(line, TEXT_WIDTH, ""));
+        out.push('\n');
+    }
     out
 }

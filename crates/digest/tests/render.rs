@@ -119,7 +119,10 @@ fn json_is_stable_and_round_trips() {
             "insights_considered",
             "prompt_tokens",
             "completion_tokens",
-            "cost_usd"
+            "cost_usd",
+            "words_content",
+            "words_read",
+            "episodes_capped"
         ])
     );
     let items = v["insights"].as_array().unwrap();
@@ -213,6 +216,95 @@ fn empty_digest_renders() {
     assert!(r.text.contains("No new insights"));
     assert!(r.html.contains("No new insights"));
     assert!(r.markdown.contains("No new insights"));
+}
+
+/// Each format's text with markup removed and whitespace collapsed: what a reader sees.
+fn visible(r: &podsift_core::RenderedDigest) -> Vec<(&'static str, String)> {
+    let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let html = Html::parse_document(&r.html);
+    let body: String = html.root_element().text().collect::<Vec<_>>().join(" ");
+    vec![
+        ("text", flat(&r.text)),
+        ("markdown", flat(&r.markdown.replace('\\', ""))),
+        ("html", flat(&body)),
+    ]
+}
+
+#[test]
+fn footer_says_how_much_was_read() {
+    let r = render(&common::fixed_digest()).unwrap();
+    for (fmt, out) in visible(&r) {
+        let read = out
+            .find("Read 100 % of 7 episodes (52,310 words).")
+            .unwrap_or_else(|| panic!("{fmt} lacks the coverage line: {out}"));
+        let cost = out.find("From 7 episodes").unwrap();
+        assert!(read < cost, "{fmt}: coverage comes first");
+    }
+    // Its own line in every format.
+    assert!(
+        r.text
+            .lines()
+            .any(|l| l == "Read 100 % of 7 episodes (52,310 words).")
+    );
+    assert!(
+        r.markdown
+            .lines()
+            .any(|l| l == "Read 100 % of 7 episodes (52,310 words).")
+    );
+    assert!(r.html.contains("(52,310 words).<br>From 7 episodes"));
+}
+
+#[test]
+fn footer_names_capped_episodes() {
+    let mut digest = common::fixed_digest();
+    digest.stats.episodes = 4;
+    digest.stats.words_read = 33_478;
+    digest.stats.episodes_capped = 2;
+    let r = render(&digest).unwrap();
+    let line = "Read 64 % of 4 episodes (33,478 of 52,310 words): 2 were capped by an [llm] \
+                budget; see podsift episodes.";
+    for (fmt, out) in visible(&r) {
+        assert!(out.contains(line), "{fmt} lacks {line:?}: {out}");
+        assert!(!out.contains("Read 100 %"), "{fmt}");
+    }
+    // One capped episode: singular.
+    digest.stats.episodes_capped = 1;
+    let r = render(&digest).unwrap();
+    assert!(r.text.contains("1 was capped"), "{}", r.text);
+}
+
+#[test]
+fn footer_never_rounds_a_partial_read_up_to_everything() {
+    let mut digest = common::fixed_digest();
+    digest.stats.words_read = 52_300; // 99.98 %: windows skipped, no cap
+    let r = render(&digest).unwrap();
+    for (fmt, out) in visible(&r) {
+        assert!(
+            out.contains(
+                "Read 99 % of 7 episodes (52,300 of 52,310 words); see podsift episodes for what \
+                 was skipped."
+            ),
+            "{fmt}: {out}"
+        );
+    }
+}
+
+#[test]
+fn digest_without_word_counts_has_no_coverage_line() {
+    // A digest stored before podsift counted words: its stats deserialise with zeros, and
+    // the footer does not claim that everything was read.
+    let mut v: serde_json::Value = serde_json::to_value(common::fixed_digest()).unwrap();
+    let stats = v["stats"].as_object_mut().unwrap();
+    for k in ["words_content", "words_read", "episodes_capped"] {
+        stats.remove(k);
+    }
+    let old: Digest = serde_json::from_value(v).unwrap();
+    assert_eq!(old.stats.words_content, 0);
+    let r = render(&old).unwrap();
+    for (fmt, out) in visible(&r) {
+        assert!(!out.contains("Read "), "{fmt}: {out}");
+        assert!(out.contains("From 7 episodes"), "{fmt}: {out}");
+    }
 }
 
 /// Writes the fixture's renderings to `PODSIFT_DIGEST_DUMP` (a directory) for eyeballing.

@@ -105,6 +105,8 @@ pub struct Digester {
     /// Signs the 👍/👎 links (they appear only with `digest.base_url` too).
     feedback_secret: Option<Vec<u8>>,
     policy: DeliveryPolicy,
+    /// The daily editor across episodes (`None`: off).
+    daily: Option<crate::DailyEditor>,
 }
 
 impl Digester {
@@ -122,7 +124,14 @@ impl Digester {
             ranker: None,
             feedback_secret: None,
             policy: DeliveryPolicy::default(),
+            daily: None,
         }
+    }
+
+    /// Run the daily editor over the reader's candidates before ranking them.
+    pub fn with_daily_editor(mut self, daily: crate::DailyEditor) -> Self {
+        self.daily = Some(daily);
+        self
     }
 
     /// When failed and interrupted sends are retried.
@@ -156,7 +165,14 @@ impl Digester {
         }
         let now = self.clock.now();
         let since = now - chrono::Duration::days(FIRST_DIGEST_LOOKBACK_DAYS);
-        let candidates = self.store.insight_candidates(user, since).await?;
+        let mut candidates = self.store.insight_candidates(user, since).await?;
+        if let Some(daily) = &self.daily
+            && daily
+                .run(self.store.as_ref(), user, date, now, &candidates)
+                .await
+        {
+            candidates = self.store.insight_candidates(user, since).await?;
+        }
         if candidates.is_empty() {
             tracing::info!(user, %date, "nothing new since the last digest: no digest");
             return Ok(DigestOutcome::NothingNew);
@@ -189,6 +205,8 @@ impl Digester {
                 stats.prompt_tokens += r.prompt_tokens;
                 stats.completion_tokens += r.completion_tokens;
                 stats.cost_usd += r.cost_usd;
+                // The footer's "read 100 % of 4 episodes" (and how many a cap cut short).
+                podsift_digest::coverage::add_episode(&mut stats, &r);
             }
         }
         let user_name = self

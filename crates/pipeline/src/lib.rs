@@ -6,6 +6,8 @@
 //! `podsift serve`/`worker` (loops over [`Pipeline::stages`]) run the same code.
 
 mod build;
+mod coverage;
+mod daily;
 mod deliver;
 mod extract;
 mod rank;
@@ -18,6 +20,8 @@ use std::sync::Arc;
 use podsift_core::{Clock, StoreError};
 
 pub use build::{Drained, Pipeline, Ports, build_poller};
+pub use coverage::{EpisodeCoverage, ReadCoverage};
+pub use daily::DailyEditor;
 pub use deliver::{DeliveryPolicy, DeliveryReport, DeliveryResult, DigestOutcome, Digester};
 pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Ranker, apply_feedback, rank_config};

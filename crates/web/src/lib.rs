@@ -13,6 +13,7 @@
 
 mod api;
 mod auth;
+mod coverage;
 mod error;
 mod pages;
 mod templates;

@@ -309,6 +309,8 @@ pub(crate) struct EpisodeView {
     pub transcript_source: Option<String>,
     pub insights: Vec<InsightView>,
     pub lines: Vec<LineView>,
+    /// How much of the episode was read (none: not read yet).
+    pub coverage: Option<crate::coverage::CoverageView>,
 }
 
 pub(crate) async fn episode(
@@ -375,6 +377,7 @@ pub(crate) async fn episode(
         transcript_source: ep.transcript_source,
         insights,
         lines,
+        coverage: crate::coverage::episode_coverage(store.as_ref(), id).await?,
     })
 }
 

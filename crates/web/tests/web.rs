@@ -288,6 +288,7 @@ fn draft(text: &str, start: f64) -> InsightDraft {
         novelty: 0.5,
         specificity: 0.8,
         chapter: None,
+        ..Default::default()
     }
 }
 

@@ -34,6 +34,7 @@ pub fn candidate(id: i64, feed_id: i64, text: &str) -> CandidateInsight {
             novelty: 0.6,
             specificity: 0.7,
             chapter: None,
+            ..Default::default()
         },
         created_at: now() - chrono::Duration::hours(2),
     }
@@ -76,6 +77,9 @@ pub fn fixed_digest() -> Digest {
             prompt_tokens: 12000,
             completion_tokens: 2100,
             cost_usd: 0.0123,
+            words_content: 52_310,
+            words_read: 52_310,
+            episodes_capped: 0,
         },
         None,
     )
