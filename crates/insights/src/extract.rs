@@ -19,7 +19,17 @@ use crate::{ads, reduce, select};
 /// Skip reason of a window left out by a cap.
 pub const SKIP_BUDGET: &str = "left out by the cap";
 /// Share of the context kept free for the error of the token estimate (4 characters a token).
-const ESTIMATE_SLACK: f64 = 0.15;
+const ESTIMATE_SLACK: f64 = 0.2;
+
+/// Whether the engine refused a call because the prompt and answer overflow its context
+/// (llama.cpp's server, OpenAI's "maximum context length", Anthropic's "prompt is too long").
+fn context_overflow(e: &LlmError) -> bool {
+    let LlmError::Permanent(m) = e else {
+        return false;
+    };
+    let m = m.to_ascii_lowercase();
+    m.contains("context") || m.contains("too long")
+}
 
 /// One episode to extract from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -141,7 +151,7 @@ pub(crate) fn usable_context(cfg: &LlmConfig) -> u64 {
 /// Transcript tokens per window: what fills the context after the prompt and the answer (or
 /// `window_tokens` when set, never more than fits). `None` when the whole transcript of
 /// `transcript` tokens fits in one call.
-fn window_size(cfg: &LlmConfig, overhead: u64, transcript: u64) -> Option<usize> {
+fn window_size(cfg: &LlmConfig, overhead: u64, transcript: u64, scale: f64) -> Option<usize> {
     let usable = usable_context(cfg).saturating_sub(overhead);
     let fits = |w: u64| w + u64::from(answer_tokens(cfg, claims_asked(cfg, w))) <= usable;
     let mut fill = usable.saturating_sub(u64::from(answer_tokens(cfg, claims_asked(cfg, 1))));
@@ -149,10 +159,11 @@ fn window_size(cfg: &LlmConfig, overhead: u64, transcript: u64) -> Option<usize>
         fill -= fill / 10;
     }
     let fill = fill.max(200);
+    let scaled = |w: u64| ((w as f64 * scale) as usize).max(50);
     match cfg.window_tokens {
-        Some(w) => Some((w as u64).min(fill) as usize),
-        None if fits(transcript) => None,
-        None => Some(fill as usize),
+        Some(w) => Some(scaled((w as u64).min(fill))),
+        None if scale >= 1.0 && fits(transcript) => None,
+        None => Some(scaled(fill.min(transcript.max(200)))),
     }
 }
 
@@ -199,26 +210,12 @@ pub async fn extract_episode(
         .iter()
         .map(|w| w.tokens)
         .sum();
-    let windowed = match window_size(cfg, overhead, content_tokens) {
-        None => build_windows(&content, usize::MAX / 8, 0),
-        Some(w) => build_windows(&content, w, cfg.window_overlap_tokens),
-    };
     let duration = input
         .segments
         .iter()
         .map(|s| s.end)
         .filter(|e| e.is_finite())
         .fold(0.0f64, f64::max);
-    let words_total = all.total_words;
-    let mut report = ExtractionReport {
-        windows_total: windowed.windows.len(),
-        transcript_tokens: all.pieces.iter().map(|p| p.tokens as u64).sum(),
-        words_total,
-        words_ad: words_total.saturating_sub(windowed.total_words),
-        ad_windows: sponsor_reads(&ad_segs),
-        ..ExtractionReport::default()
-    };
-
     let model_id = llm.model_id();
     let model_name = cfg.model.clone().unwrap_or_else(|| {
         model_id
@@ -237,6 +234,7 @@ pub async fn extract_episode(
         price: price.price,
     };
 
+    let ctx = &ctx;
     // Every window, unless a cap is set.
     let cap = match (cfg.episode_token_budget, input.cap) {
         (Some(a), Some((b, name))) if b < a => Some((b, name.to_owned())),
@@ -244,65 +242,97 @@ pub async fn extract_episode(
         (None, Some((b, name))) => Some((b, name.to_owned())),
         (None, None) => None,
     };
-    let chosen: Vec<usize> = match &cap {
-        None => (0..windowed.windows.len()).collect(),
-        Some((budget, name)) => {
-            report.cap = Some(name.clone());
-            let query = select::Query::new(input.title, input.description, input.interests);
-            let mut starts: Vec<f64> = input.chapters.iter().map(|c| c.start_seconds).collect();
-            starts.sort_by(f64::total_cmp);
-            let cands: Vec<select::Candidate> = windowed
-                .windows
-                .iter()
-                .map(|w| {
-                    let raw: Vec<&str> = windowed.pieces[w.pieces.clone()]
-                        .iter()
-                        .map(|p| p.text.as_str())
-                        .collect();
-                    select::Candidate {
-                        index: w.index,
-                        cost: w.tokens + overhead,
-                        bucket: select::bucket(w.start, duration, &starts),
-                        relevance: query.relevance(&raw.join(" ")),
-                    }
-                })
-                .collect();
-            let (chosen, over) = select::select(&cands, *budget);
-            if chosen.is_empty() && !over.is_empty() && input.cap.is_some() {
-                return Err(ExtractError::CapSpent {
-                    cap: name.clone(),
-                    windows: over.len(),
-                });
-            }
-            report.windows_skipped.extend(
-                over.into_iter()
-                    .map(|i| (i, format!("{SKIP_BUDGET} ({name})"))),
-            );
-            chosen
-        }
-    };
-
-    // Map: each window's claims, a few windows at a time (the engine's limiter decides).
-    let n_windows = windowed.windows.len();
-    let ctx = &ctx;
-    let (header, system, windowed_ref) = (&header, &system, &windowed);
-    // Boxed before `.buffered`: without it the future of a caller is not provably `Send`
-    // (rust-lang/rust#104382), and the drivers would have to run it on a blocking thread.
-    let calls: futures::stream::BoxStream<'_, _> = futures::stream::iter(chosen.iter().map(|&i| {
-        let w = &windowed_ref.windows[i];
-        let claims = claims_asked(cfg, w.tokens);
-        let position = prompt::position(w.start, w.end, duration, i, n_windows);
-        let q = Ask {
-            system: system.clone(),
-            user: prompt::user_message(header, &position, &w.text, claims),
-            schema: prompt::schema(claims),
-            max_tokens: answer_tokens(cfg, claims),
-            shape: prompt::CLAIMS_SHAPE,
+    let words_total = all.total_words;
+    let mut scale = 1.0f64;
+    let (windowed, chosen, outcomes, mut report) = loop {
+        let windowed = match window_size(cfg, overhead, content_tokens, scale) {
+            None => build_windows(&content, usize::MAX / 8, 0),
+            Some(w) => build_windows(&content, w, cfg.window_overlap_tokens),
         };
-        async move { (i, ask(ctx, q, parse_answer).await) }
-    }))
-    .boxed();
-    let outcomes: Vec<(usize, Called<_>)> = calls.buffered(cfg.concurrency.max(1)).collect().await;
+        let mut report = ExtractionReport {
+            windows_total: windowed.windows.len(),
+            transcript_tokens: all.pieces.iter().map(|p| p.tokens as u64).sum(),
+            words_total,
+            words_ad: words_total.saturating_sub(windowed.total_words),
+            ad_windows: sponsor_reads(&ad_segs),
+            ..ExtractionReport::default()
+        };
+
+        let chosen: Vec<usize> = match &cap {
+            None => (0..windowed.windows.len()).collect(),
+            Some((budget, name)) => {
+                report.cap = Some(name.clone());
+                let query = select::Query::new(input.title, input.description, input.interests);
+                let mut starts: Vec<f64> = input.chapters.iter().map(|c| c.start_seconds).collect();
+                starts.sort_by(f64::total_cmp);
+                let cands: Vec<select::Candidate> = windowed
+                    .windows
+                    .iter()
+                    .map(|w| {
+                        let raw: Vec<&str> = windowed.pieces[w.pieces.clone()]
+                            .iter()
+                            .map(|p| p.text.as_str())
+                            .collect();
+                        select::Candidate {
+                            index: w.index,
+                            cost: w.tokens + overhead,
+                            bucket: select::bucket(w.start, duration, &starts),
+                            relevance: query.relevance(&raw.join(" ")),
+                        }
+                    })
+                    .collect();
+                let (chosen, over) = select::select(&cands, *budget);
+                if chosen.is_empty() && !over.is_empty() && input.cap.is_some() {
+                    return Err(ExtractError::CapSpent {
+                        cap: name.clone(),
+                        windows: over.len(),
+                    });
+                }
+                report.windows_skipped.extend(
+                    over.into_iter()
+                        .map(|i| (i, format!("{SKIP_BUDGET} ({name})"))),
+                );
+                chosen
+            }
+        };
+
+        // Map: each window's claims, a few windows at a time (the engine's limiter decides).
+        let n_windows = windowed.windows.len();
+        let (header, system, windowed_ref) = (&header, &system, &windowed);
+        // Boxed before `.buffered`: without it the future of a caller is not provably `Send`
+        // (rust-lang/rust#104382), and the drivers would have to run it on a blocking thread.
+        let calls: futures::stream::BoxStream<'_, _> =
+            futures::stream::iter(chosen.iter().map(|&i| {
+                let w = &windowed_ref.windows[i];
+                let claims = claims_asked(cfg, w.tokens);
+                let position = prompt::position(w.start, w.end, duration, i, n_windows);
+                let q = Ask {
+                    system: system.clone(),
+                    user: prompt::user_message(header, &position, &w.text, claims),
+                    schema: prompt::schema(claims),
+                    max_tokens: answer_tokens(cfg, claims),
+                    shape: prompt::CLAIMS_SHAPE,
+                };
+                async move { (i, ask(ctx, q, parse_answer).await) }
+            }))
+            .boxed();
+        let outcomes: Vec<(usize, Called<_>)> =
+            calls.buffered(cfg.concurrency.max(1)).collect().await;
+        let overflow = outcomes.iter().any(|(_, o)| {
+            matches!(&o.result, Err(f) if f.engine_error.as_ref().is_some_and(context_overflow))
+        });
+        if overflow && scale > 0.3 {
+            // The estimate (4 characters a token) fell short for this model's tokenizer:
+            // smaller windows, read again (the refused calls cost nothing).
+            tracing::info!(
+                scale,
+                "the model's context overflowed; windows made smaller"
+            );
+            scale *= 0.6;
+            continue;
+        }
+        break (windowed, chosen, outcomes, report);
+    };
 
     let index = TranscriptIndex::new(input.segments);
     let mut claims: Vec<Claim> = Vec::new();

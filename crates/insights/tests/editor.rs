@@ -43,7 +43,7 @@ async fn chat(
             .lines()
             .filter_map(|l| l.split_once(": "))
             .map(|(_, t)| t)
-            .filter(|t| t.contains("Acme"))
+            .filter_map(|t| t.split(". ").find(|s| s.contains("Acme")))
             .map(|t| {
                 serde_json::json!({"quote": t, "claim": t, "speaker": null, "kind": "fact",
                     "topics": ["acme"]})

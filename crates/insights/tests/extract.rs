@@ -602,3 +602,40 @@ async fn cache_makes_a_rerun_free_through_a_real_engine() {
     );
     assert_eq!(first, second);
 }
+
+/// A tokenizer that counts more tokens than the estimate: the engine refuses windows that
+/// overflow its context, and the episode is windowed smaller and read whole anyway.
+#[tokio::test]
+async fn a_context_overflow_makes_the_windows_smaller() {
+    let mut segs = Vec::new();
+    for i in 0..200 {
+        segs.push(Segment {
+            start: i as f64 * 10.0,
+            end: i as f64 * 10.0 + 9.0,
+            speaker: Some("Ann".into()),
+            text: format!("{}. That matters for anyone shipping Python.", TOPICS[i % 12]),
+        });
+    }
+    let llm = Scripted::new(|req, _| {
+        if req.user.len() > 6000 {
+            return Err(LlmError::Permanent(
+                "HTTP 400: the prompt is 2100 tokens and max_tokens is 700, more than the context of 2048 tokens".into(),
+            ));
+        }
+        Ok(answer(vec![]))
+    });
+    let c = LlmConfig {
+        engine: podsift_core::config::LlmEngine::Local,
+        local_context: 4096,
+        editor: false,
+        ..LlmConfig::default()
+    };
+    let (_, report) = extract_episode(&llm, &MemoryCache::new(), &input(&segs, &[], &[]), &c)
+        .await
+        .unwrap();
+    assert!(report.windows_total > 2, "{report:?}");
+    assert_eq!(report.windows_processed, report.windows_total, "{report:?}");
+    assert!(report.windows_skipped.is_empty());
+    assert_eq!(report.read_share(), 1.0);
+    assert!(llm.calls() > report.windows_total, "the refused round was retried smaller");
+}
