@@ -82,6 +82,8 @@ impl Pipeline {
     pub fn build(config: &Config, ports: Ports) -> Self {
         let lease = config.service.job_lease();
         let poller = ports.poller;
+        let daily =
+            crate::DailyEditor::from_config(ports.llm.clone(), ports.cache.clone(), &config.llm);
         let extractor = Extractor::new(
             ports.store.clone(),
             ports.llm,
@@ -122,6 +124,7 @@ impl Pipeline {
             local_address: config.email.to.clone(),
             local_channels: ports.local_channels,
             allow_http_loopback: config.allow_private_networks,
+            daily,
         };
         Self {
             store: ports.store,

@@ -92,6 +92,8 @@ pub struct DigestRecipe {
     pub local_channels: Vec<Arc<dyn Channel>>,
     /// Allow `http://` webhook URLs on loopback (tests, a receiver on the same host).
     pub allow_http_loopback: bool,
+    /// The daily editor across episodes (`None`: off).
+    pub daily: Option<crate::DailyEditor>,
 }
 
 impl DigestRecipe {
@@ -103,6 +105,9 @@ impl DigestRecipe {
         }
         if let Some(secret) = &self.feedback_secret {
             d = d.with_feedback_secret(secret.clone());
+        }
+        if let Some(daily) = &self.daily {
+            d = d.with_daily_editor(daily.clone());
         }
         d
     }

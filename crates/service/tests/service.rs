@@ -165,6 +165,7 @@ async fn start(store: Arc<SqliteStore>) -> Running {
         local_address: None,
         local_channels: Vec::new(),
         allow_http_loopback: true,
+        daily: None,
     };
     let service = Service {
         store: store.clone(),
