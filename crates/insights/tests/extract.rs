@@ -613,7 +613,10 @@ async fn a_context_overflow_makes_the_windows_smaller() {
             start: i as f64 * 10.0,
             end: i as f64 * 10.0 + 9.0,
             speaker: Some("Ann".into()),
-            text: format!("{}. That matters for anyone shipping Python.", TOPICS[i % 12]),
+            text: format!(
+                "{}. That matters for anyone shipping Python.",
+                TOPICS[i % 12]
+            ),
         });
     }
     let llm = Scripted::new(|req, _| {
@@ -637,5 +640,8 @@ async fn a_context_overflow_makes_the_windows_smaller() {
     assert_eq!(report.windows_processed, report.windows_total, "{report:?}");
     assert!(report.windows_skipped.is_empty());
     assert_eq!(report.read_share(), 1.0);
-    assert!(llm.calls() > report.windows_total, "the refused round was retried smaller");
+    assert!(
+        llm.calls() > report.windows_total,
+        "the refused round was retried smaller"
+    );
 }
