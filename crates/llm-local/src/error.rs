@@ -56,6 +56,11 @@ pub enum LocalError {
     /// A model spec that cannot be valid (bad name or hash).
     #[error("invalid model spec: {0}")]
     InvalidSpec(String),
+    /// `[llm] local_model` names no model of the catalogue.
+    #[error(
+        "unknown local model {name:?}: not a tier or file of the catalogue ({known}); set llm.local_model_path for another GGUF file"
+    )]
+    UnknownModel { name: String, known: String },
     /// A local file operation failed.
     #[error("{what} {path}: {source}")]
     Io {
@@ -90,6 +95,7 @@ impl LocalError {
             | LocalError::BadResponse { .. }
             | LocalError::HashMismatch { .. }
             | LocalError::InvalidSpec(_)
+            | LocalError::UnknownModel { .. }
             | LocalError::Io { .. } => false,
         }
     }

@@ -191,6 +191,16 @@ pub fn completion(model: &str, out: &Output, created: u64, id: u64) -> Value {
             "prompt_tokens": out.prompt_tokens,
             "completion_tokens": out.completion_tokens,
             "total_tokens": out.prompt_tokens + out.completion_tokens,
+            // As OpenAI reports prompt caching: prompt tokens not processed again.
+            "prompt_tokens_details": {"cached_tokens": out.cached_tokens},
+        },
+        // Not OpenAI's: llama.cpp server's timing fields, for benchmarks (clients ignore them).
+        "timings": {
+            "cache_n": out.cached_tokens,
+            "prompt_n": out.prompt_tokens - out.cached_tokens,
+            "prompt_ms": out.prompt_secs * 1000.0,
+            "predicted_n": out.completion_tokens,
+            "predicted_ms": out.gen_secs * 1000.0,
         },
     })
 }

@@ -85,10 +85,12 @@ async fn chat(
         Err(e) => job_error(e),
         Ok(out) => {
             let rate = |n: usize, secs: f64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+            let decoded = out.prompt_tokens - out.cached_tokens;
             tracing::info!(
                 prompt_tokens = out.prompt_tokens,
+                cached_tokens = out.cached_tokens,
                 completion_tokens = out.completion_tokens,
-                prompt_tok_per_s = format!("{:.1}", rate(out.prompt_tokens, out.prompt_secs)),
+                prompt_tok_per_s = format!("{:.1}", rate(decoded, out.prompt_secs)),
                 gen_tok_per_s = format!("{:.1}", rate(out.completion_tokens, out.gen_secs)),
                 total_secs = format!("{:.2}", started.elapsed().as_secs_f64()),
                 "chat completion"

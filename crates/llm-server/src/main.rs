@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! podsift-llm --model FILE.gguf [--listen 127.0.0.1:0] [--threads N] [--ctx N]
+//!             [--gpu-layers N] [--no-prompt-cache] [--batch N]
 //! ```
 //! Once the model is loaded and the socket bound, it prints exactly one line on stdout,
 //! `listening on http://ADDR:PORT`, and serves until SIGTERM/SIGINT or until its stdin is
@@ -12,9 +13,11 @@
 //!
 //! Endpoints: `GET /health`, `GET /v1/models`, `POST /v1/chat/completions` (non-streaming;
 //! `response_format` `json_schema`/`json_object` become grammar-constrained decoding).
-//! Requests are served one at a time.
+//! Requests are served one at a time; the KV cache of the prompt prefix they share is kept
+//! between them (`--no-prompt-cache` turns that off).
 
 mod api;
+mod cache;
 mod engine;
 mod http;
 
@@ -45,6 +48,17 @@ struct Args {
     /// Context size in tokens (capped at the model's training context).
     #[arg(long, default_value_t = 4096)]
     ctx: u32,
+    /// Layers to offload to the GPU. Default: all of them in a GPU build (`--features
+    /// cuda|metal|vulkan`), none otherwise.
+    #[arg(long, value_name = "N")]
+    gpu_layers: Option<u32>,
+    /// Decode every prompt from scratch instead of keeping the KV cache of the prefix it
+    /// shares with the previous request (the baseline for benchmarks).
+    #[arg(long)]
+    no_prompt_cache: bool,
+    /// Prompt tokens per decode call (the prompt cache keeps whole batches of a message).
+    #[arg(long, value_name = "N", default_value_t = engine::DEFAULT_BATCH)]
+    batch: usize,
     /// Keep serving when stdin closes (for running under a service manager).
     #[arg(long)]
     ignore_stdin: bool,
@@ -79,12 +93,27 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         args.threads
     };
+    // u32::MAX: llama.cpp offloads min(N, layers + output) — all of them.
+    let gpu_layers = args
+        .gpu_layers
+        .unwrap_or(if engine::GPU_BUILD { u32::MAX } else { 0 });
     let started = std::time::Instant::now();
-    let engine = engine::load(&args.model, threads, args.ctx)?;
+    let engine = engine::load(
+        &args.model,
+        engine::Options {
+            threads,
+            ctx: args.ctx,
+            gpu_layers,
+            prompt_cache: !args.no_prompt_cache,
+            batch: args.batch,
+        },
+    )?;
     tracing::info!(
         model = %args.model.display(),
         ctx = engine.n_ctx,
         threads,
+        gpu_layers,
+        prompt_cache = !args.no_prompt_cache,
         secs = started.elapsed().as_secs_f32(),
         "model loaded"
     );

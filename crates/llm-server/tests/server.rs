@@ -38,10 +38,16 @@ fn model_path() -> Option<PathBuf> {
 /// tests may be shared, and ggml threads spin at barriers, so 2 threads on 2 busy cores are
 /// far slower than 1.
 fn spawn(model: &PathBuf) -> (Child, String) {
+    spawn_with(model, &[])
+}
+
+/// [`spawn`] with more command-line arguments.
+fn spawn_with(model: &PathBuf, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_podsift-llm"))
         .arg("--model")
         .arg(model)
         .args(["--ctx", &CTX.to_string(), "--threads", "1"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -213,6 +219,62 @@ async fn greedy_text_is_deterministic_and_max_tokens_is_honoured() {
     if n == 8 {
         assert_eq!(a["choices"][0]["finish_reason"], "length");
     }
+}
+
+/// podsift's windows of one episode share a long system prompt: the second request reuses its
+/// KV cache, and greedy output is the same as a fresh server's.
+#[tokio::test]
+async fn prompt_cache_reuses_the_shared_prefix_without_changing_the_answer() {
+    let Some(model) = model_path() else { return };
+    // Servers of their own: the shared one serves other tests in between.
+    let (_cached_child, cached) = spawn_with(&model, &[]);
+    let (_fresh_child, fresh) = spawn_with(&model, &["--no-prompt-cache"]);
+    let system = format!(
+        "You extract insights from podcast transcripts. {}",
+        "Each insight is one standalone sentence with a verbatim quote from the transcript. "
+            .repeat(25)
+    );
+    let request = |window: &str| {
+        json!({
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": format!("Transcript: {window}")}
+            ],
+            "max_tokens": 24,
+            "temperature": 0
+        })
+    };
+    let first = request("Sleep is when the brain clears waste. Most adults need seven hours.");
+    let second = request("Caffeine stays in the body for many hours after an afternoon coffee.");
+    let cached_tokens = |v: &Value| v["usage"]["prompt_tokens_details"]["cached_tokens"].as_u64();
+
+    let (status, a) = chat(&cached, &first).await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(cached_tokens(&a), Some(0), "{a}");
+    let (status, b) = chat(&cached, &second).await;
+    assert_eq!(status, 200, "{b}");
+    let reused = cached_tokens(&b).unwrap();
+    let prompt = b["usage"]["prompt_tokens"].as_u64().unwrap();
+    assert!(reused > 200 && reused < prompt, "{b}");
+
+    let (status, c) = chat(&fresh, &second).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(cached_tokens(&c), Some(0), "{c}");
+    assert_eq!(c["usage"]["prompt_tokens"].as_u64(), Some(prompt), "{c}");
+    assert_eq!(
+        b["choices"][0]["message"]["content"], c["choices"][0]["message"]["content"],
+        "the cached prefix changed the greedy answer"
+    );
+
+    // The same request again: all of it but the last, partial batch comes from the cache.
+    let (status, d) = chat(&cached, &second).await;
+    assert_eq!(status, 200, "{d}");
+    let again = cached_tokens(&d).unwrap();
+    assert!(again >= reused && again < prompt, "{d}");
+    assert_eq!(
+        d["choices"][0]["message"]["content"],
+        c["choices"][0]["message"]["content"]
+    );
 }
 
 #[tokio::test]
