@@ -71,10 +71,12 @@ pub const RAM_OVERHEAD_BYTES: u64 = 512 * 1024 * 1024;
 pub const ASSUMED_PREFILL_GFLOPS: f64 = 200.0;
 /// Generating is bound by memory: every token reads the whole file at this effective rate.
 pub const ASSUMED_GEN_GBPS: f64 = 25.0;
-/// An episode-hour for the estimate: ~9,000 words ≈ 12,000 transcript tokens, plus the
-/// system prompt and episode header (~1,000 tokens, read once thanks to the prompt cache), in
-/// 8 windows of ~1,500 tokens each answered with ~300 tokens.
-pub const EPISODE_HOUR_PROMPT_TOKENS: f64 = 13_000.0;
+/// An episode-hour for the estimate: ~9,000 words ≈ 12,000 transcript tokens in 8 windows of
+/// ~1,500, each answered with ~300 tokens; plus the system prompt (~500 tokens, read once: the
+/// prompt cache keeps it) and the episode header (~450 tokens, read with every window, as
+/// podsift sends it at the start of the user message; in the system message it would be read
+/// once too, see BENCHMARKS.md).
+pub const EPISODE_HOUR_PROMPT_TOKENS: f64 = 12_000.0 + 500.0 + 8.0 * 450.0;
 pub const EPISODE_HOUR_ANSWER_TOKENS: f64 = 8.0 * 300.0;
 
 impl LlmModel {
