@@ -202,39 +202,16 @@ fn proposed(item: &Value, sent: usize) -> Option<Proposed> {
     if text.is_empty() {
         return None;
     }
-    let refs = match obj.get("items") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ (Value::String(_) | Value::Number(_))) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    let mut cites = Vec::new();
-    for r in refs {
-        let n = match r {
-            Value::String(s) => s
-                .trim()
-                .trim_matches(['[', ']'])
-                .trim_start_matches(['I', 'i'])
-                .parse::<usize>()
-                .ok(),
-            Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
-            _ => None,
-        };
-        if let Some(n) = n
-            && (1..=sent).contains(&n)
-            && !cites.contains(&(n - 1))
-            && cites.len() < MAX_CITED
-        {
-            cites.push(n - 1);
-        }
-    }
+    let cites: Vec<usize> = parse::cited_numbers(obj.get("items"), 'I')
+        .into_iter()
+        .filter(|n| (1..=sent).contains(n))
+        .map(|n| n - 1)
+        .take(MAX_CITED)
+        .collect();
     if cites.is_empty() {
         return None;
     }
-    let reason = obj
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(|r| parse::clean(r, 300))
-        .filter(|r| !r.is_empty());
+    let reason = parse::reason(obj);
     Some(Proposed {
         cites,
         text,

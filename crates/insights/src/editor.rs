@@ -169,24 +169,10 @@ fn edited(item: &Value, notes: &[ClaimNote<'_>]) -> Option<Edited> {
     if text.is_empty() {
         return None;
     }
-    let mut cites = Vec::new();
-    let refs = match obj.get("claims") {
-        Some(Value::Array(a)) => a.clone(),
-        Some(one @ (Value::String(_) | Value::Number(_))) => vec![one.clone()],
-        _ => Vec::new(),
-    };
-    for r in refs {
-        let id = match r {
-            Value::String(s) => s.trim().trim_matches(['[', ']']).to_ascii_uppercase(),
-            Value::Number(n) => format!("C{n}"),
-            _ => continue,
-        };
-        let id = if id.starts_with('C') {
-            id
-        } else {
-            format!("C{id}")
-        };
-        if let Some(k) = notes.iter().position(|n| n.id == id)
+    let mut cites: Vec<usize> = Vec::new();
+    for n in parse::cited_numbers(obj.get("claims"), 'C') {
+        let id = format!("C{n}");
+        if let Some(k) = notes.iter().position(|note| note.id == id)
             && !cites.contains(&k)
             && cites.len() < MAX_CITED
         {
@@ -196,11 +182,7 @@ fn edited(item: &Value, notes: &[ClaimNote<'_>]) -> Option<Edited> {
     if cites.is_empty() {
         return None;
     }
-    let reason = obj
-        .get("reason")
-        .and_then(Value::as_str)
-        .map(|r| parse::clean(r, 300))
-        .filter(|r| !r.is_empty());
+    let reason = parse::reason(obj);
     Some(Edited {
         cites,
         text,

@@ -241,6 +241,45 @@ fn validate(item: &Value) -> Option<RawClaim> {
     })
 }
 
+/// The numbers an answer's citation field gives (`["C3", "c1", 2, "[C4]"]` with prefix `C`
+/// gives 3, 1, 2, 4), in order, de-duplicated; what does not read as one is skipped. Both the
+/// editor (`C` claims) and the daily editor (`I` items) cite this way.
+pub(crate) fn cited_numbers(v: Option<&Value>, prefix: char) -> Vec<usize> {
+    let refs = match v {
+        Some(Value::Array(a)) => a.as_slice(),
+        Some(one @ (Value::String(_) | Value::Number(_))) => std::slice::from_ref(one),
+        _ => &[],
+    };
+    let mut out = Vec::new();
+    for r in refs {
+        let n = match r {
+            Value::String(s) => {
+                let s = s.trim().trim_matches(['[', ']']);
+                s.strip_prefix([prefix, prefix.to_ascii_lowercase()])
+                    .unwrap_or(s)
+                    .parse::<usize>()
+                    .ok()
+            }
+            Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+            _ => None,
+        };
+        if let Some(n) = n
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
+/// An item's one-line `reason`, cleaned; none when absent or empty.
+pub(crate) fn reason(obj: &serde_json::Map<String, Value>) -> Option<String> {
+    obj.get("reason")
+        .and_then(Value::as_str)
+        .map(|r| clean(r, 300))
+        .filter(|r| !r.is_empty())
+}
+
 /// Lowercased, de-duplicated topic tags (at most six).
 pub(crate) fn topics(v: Option<&Value>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
