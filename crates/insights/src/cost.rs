@@ -18,6 +18,18 @@ pub struct PriceLookup {
     pub known: bool,
 }
 
+/// The model's name and price for `model_id` (`openai:gpt-4o-mini`): `[llm] model` when set,
+/// else the id without its engine prefix.
+pub fn price_of(cfg: &podsift_core::config::LlmConfig, model_id: &str) -> (String, PriceLookup) {
+    let name = cfg.model.clone().unwrap_or_else(|| {
+        model_id
+            .split_once(':')
+            .map_or(model_id.to_owned(), |(_, m)| m.to_owned())
+    });
+    let price = lookup(&cfg.prices, &name);
+    (name, price)
+}
+
 /// Looks up `model` in `prices` (config `llm.prices`, USD per million tokens): exact name
 /// first, then case-insensitively, then without a provider prefix (`openai/gpt-4o-mini` →
 /// `gpt-4o-mini`, as OpenRouter names models). Unknown → zero price, `known: false`.

@@ -261,17 +261,13 @@ pub async fn connect(
         )));
     }
     let model_id = llm.model_id();
-    let model_name = cfg.model.clone().unwrap_or_else(|| {
-        model_id
-            .split_once(':')
-            .map_or(model_id.clone(), |(_, m)| m.to_owned())
-    });
+    let price = cost::price_of(cfg, &model_id).1.price;
     let ctx = Ctx {
         llm,
         cache,
         model_id,
         cfg,
-        price: cost::lookup(&cfg.prices, &model_name).price,
+        price,
     };
     let q = Ask {
         system: system_prompt(),

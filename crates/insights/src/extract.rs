@@ -13,7 +13,7 @@ use crate::cost::{self, estimate_tokens};
 use crate::ground::{Grounded, TranscriptIndex};
 use crate::parse::{RawClaim, parse_answer};
 use crate::prompt::{self, EpisodeContext};
-use crate::windows::{Windowed, build_windows};
+use crate::windows::build_windows;
 use crate::{ads, reduce, select};
 
 /// Skip reason of a window left out by a cap.
@@ -205,11 +205,9 @@ pub async fn extract_episode(
             "",
             24,
         ));
-    let content_tokens: u64 = build_windows(&content, usize::MAX / 8, 0)
-        .windows
-        .iter()
-        .map(|w| w.tokens)
-        .sum();
+    // The content as one window: what a call reading it whole sends.
+    let whole = build_windows(&content, usize::MAX / 8, 0);
+    let content_tokens: u64 = whole.windows.iter().map(|w| w.tokens).sum();
     let duration = input
         .segments
         .iter()
@@ -217,12 +215,7 @@ pub async fn extract_episode(
         .filter(|e| e.is_finite())
         .fold(0.0f64, f64::max);
     let model_id = llm.model_id();
-    let model_name = cfg.model.clone().unwrap_or_else(|| {
-        model_id
-            .split_once(':')
-            .map_or(model_id.clone(), |(_, m)| m.to_owned())
-    });
-    let price = cost::lookup(&cfg.prices, &model_name);
+    let (model_name, price) = cost::price_of(cfg, &model_id);
     if !price.known && cfg.engine.is_remote_api() {
         tracing::warn!(model = %model_name, "no price for this model in llm.prices; its cost is counted as 0");
     }
@@ -246,7 +239,7 @@ pub async fn extract_episode(
     let mut scale = 1.0f64;
     let (windowed, chosen, outcomes, mut report) = loop {
         let windowed = match window_size(cfg, overhead, content_tokens, scale) {
-            None => build_windows(&content, usize::MAX / 8, 0),
+            None => whole.clone(),
             Some(w) => build_windows(&content, w, cfg.window_overlap_tokens),
         };
         let mut report = ExtractionReport {
@@ -422,7 +415,7 @@ pub async fn extract_episode(
     }
     claims.sort_by(|a, b| a.grounded.start.total_cmp(&b.grounded.start));
     report.claims = claims.len();
-    report.words_read = words_read(&windowed, &processed);
+    report.words_read = windowed.words_in(processed.iter().copied());
     report.coverage = if words_total == 0 {
         1.0
     } else {
@@ -455,23 +448,6 @@ fn metadata<'a>(input: &EpisodeInput<'a>, speakers: &'a [String]) -> Vec<&'a str
     m.extend(speakers.iter().map(String::as_str));
     m.extend(input.chapters.iter().filter_map(|c| c.title.as_deref()));
     m
-}
-
-/// Words of the windows read (each piece once).
-fn words_read(windowed: &Windowed, processed: &[usize]) -> usize {
-    let mut seen = vec![false; windowed.pieces.len()];
-    for &w in processed {
-        for p in windowed.windows[w].pieces.clone() {
-            seen[p] = true;
-        }
-    }
-    windowed
-        .pieces
-        .iter()
-        .zip(seen)
-        .filter(|(_, s)| *s)
-        .map(|(p, _)| p.words)
-        .sum()
 }
 
 /// Sponsor reads: runs of ad segments.

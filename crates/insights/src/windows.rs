@@ -76,6 +76,11 @@ impl Windowed {
         if self.total_words == 0 {
             return 1.0;
         }
+        self.words_in(windows) as f64 / self.total_words as f64
+    }
+
+    /// Words inside the given windows (each piece counted once).
+    pub fn words_in(&self, windows: impl IntoIterator<Item = usize>) -> usize {
         let mut seen = vec![false; self.pieces.len()];
         for w in windows {
             if let Some(win) = self.windows.get(w) {
@@ -91,7 +96,7 @@ impl Windowed {
             .filter(|(_, s)| **s)
             .map(|(p, _)| p.words)
             .sum();
-        read as f64 / self.total_words as f64
+        read
     }
 }
 

@@ -87,12 +87,8 @@ impl Extractor {
             )
         });
         if let Some(d) = usd {
-            let id = self.llm.model_id();
-            let model =
-                self.cfg.model.clone().unwrap_or_else(|| {
-                    id.split_once(':').map_or(id.clone(), |(_, m)| m.to_owned())
-                });
-            let price = podsift_insights::cost::lookup(&self.cfg.prices, &model).price;
+            let (model, price) = podsift_insights::cost::price_of(&self.cfg, &self.llm.model_id());
+            let price = price.price;
             if price.prompt > 0.0 {
                 let usd_left = (d - spent.cost_usd).max(0.0);
                 let t = (usd_left / price.prompt * 1e6) as u64;
