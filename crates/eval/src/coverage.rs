@@ -67,23 +67,8 @@ impl Llm for Instant {
         "eval:instant".into()
     }
     async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
-        let text = if req.system.contains("You are the editor of") {
-            let mut items = Vec::new();
-            let mut id = None;
-            for line in req.user.lines() {
-                if let Some(rest) = line.strip_prefix("[C")
-                    && let Some((n, _)) = rest.split_once(']')
-                {
-                    id = Some(format!("C{n}"));
-                } else if let Some(c) = line.strip_prefix("Claim: ")
-                    && let Some(id) = id.take()
-                {
-                    items.push(
-                        serde_json::json!({"claims": [id], "text": c, "reason": "r", "topics": []}),
-                    );
-                }
-            }
-            serde_json::json!({ "insights": items }).to_string()
+        let text = if podsift_testkit::llm::is_editor_request(&req.system) {
+            podsift_testkit::llm::echo_editor_answer(&req.user).to_string()
         } else {
             let excerpt = req.user.split("Transcript excerpt:\n").nth(1).unwrap_or("");
             let line = excerpt
