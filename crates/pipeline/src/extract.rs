@@ -33,6 +33,33 @@ pub struct Extractor {
     lease: Duration,
 }
 
+/// Why one episode's extraction failed, and when to try it again.
+struct Failed {
+    title: String,
+    error: String,
+    retry: Retry,
+}
+
+impl Failed {
+    fn never(title: String, error: String) -> Self {
+        Self {
+            title,
+            error,
+            retry: Retry::Never,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// A permanent failure.
+    Never,
+    /// With the job's backoff.
+    Later,
+    /// When a spent daily cap renews (the next UTC day).
+    Tomorrow,
+}
+
 /// The end of the message of an episode deferred by a daily cap.
 const CAP_SPENT: &str = "it waits until the cap renews tomorrow (UTC)";
 
@@ -193,14 +220,18 @@ impl Extractor {
                         report: Some(report),
                     }
                 }
-                Err((title, err, retryable)) => {
-                    let kind = if retryable {
-                        FailureKind::Retryable
-                    } else {
+                Err(Failed {
+                    title,
+                    error: err,
+                    retry,
+                }) => {
+                    let kind = if retry == Retry::Never {
                         FailureKind::Permanent
+                    } else {
+                        FailureKind::Retryable
                     };
                     let now = self.clock.now();
-                    let backoff = if err.contains(CAP_SPENT) {
+                    let backoff = if retry == Retry::Tomorrow {
                         // A daily cap: the episode waits for the next UTC day.
                         let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
                         (tomorrow.and_time(chrono::NaiveTime::MIN).and_utc() - now)
@@ -232,25 +263,25 @@ impl Extractor {
         Ok(out)
     }
 
-    /// `Ok(Ok(..))` extracted and saved; `Ok(Err((title, error, retryable)))` a per-episode
-    /// failure; `Err` a store failure.
-    #[allow(clippy::type_complexity)]
+    /// `Ok(Ok(..))` extracted and saved; `Ok(Err(..))` a per-episode failure; `Err` a store
+    /// failure.
     async fn extract(
         &self,
         episode_id: i64,
         daily: Option<&(u64, String)>,
-    ) -> Result<Result<(String, usize, ExtractionReport), (String, String, bool)>, PipelineError>
-    {
+    ) -> Result<Result<(String, usize, ExtractionReport), Failed>, PipelineError> {
         let Some(ep) = self.store.get_episode(episode_id).await? else {
-            return Ok(Err((
+            return Ok(Err(Failed::never(
                 String::new(),
                 format!("episode {episode_id} no longer exists"),
-                false,
             )));
         };
         let title = ep.data.title.clone().unwrap_or_default();
         let Some(transcript) = self.store.get_transcript(episode_id).await? else {
-            return Ok(Err((title, "the episode has no transcript".into(), false)));
+            return Ok(Err(Failed::never(
+                title,
+                "the episode has no transcript".into(),
+            )));
         };
         let feed = self.store.find_feed(&FeedKey::Id(ep.feed_id)).await?;
         let show = feed
@@ -289,13 +320,20 @@ impl Extractor {
                     .await?;
                 Ok(Ok((title, insights.len(), report)))
             }
-            Err(e @ podsift_insights::ExtractError::CapSpent { .. }) => {
-                Ok(Err((title, format!("{e}; {CAP_SPENT}"), true)))
-            }
-            Err(e) => {
-                let retryable = e.is_retryable();
-                Ok(Err((title, e.to_string(), retryable)))
-            }
+            Err(e @ podsift_insights::ExtractError::CapSpent { .. }) => Ok(Err(Failed {
+                title,
+                error: format!("{e}; {CAP_SPENT}"),
+                retry: Retry::Tomorrow,
+            })),
+            Err(e) => Ok(Err(Failed {
+                title,
+                error: e.to_string(),
+                retry: if e.is_retryable() {
+                    Retry::Later
+                } else {
+                    Retry::Never
+                },
+            })),
         }
     }
 }
