@@ -122,7 +122,12 @@ impl<L: Llm + ?Sized> Llm for Resilient<L> {
                 Ok(r) => return Ok(r),
                 Err(e) if e.is_retryable() && attempt < self.policy.retries => {
                     let wait = match e.retry_after() {
-                        Some(ra) => ra.min(self.policy.max_retry_after),
+                        // Never earlier than asked, and up to a quarter later: callers told
+                        // the same `Retry-After` would otherwise come back in lockstep and
+                        // meet the same throttle again (one of them every time).
+                        Some(ra) => ra
+                            .min(self.policy.max_retry_after)
+                            .mul_f64(rand::rng().random_range(1.0..1.25)),
                         None => self.backoff(attempt),
                     };
                     tracing::debug!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "model call failed, retrying");
