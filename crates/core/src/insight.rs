@@ -35,6 +35,13 @@ pub struct InsightDraft {
     /// Further grounded quotes, when the editor combined claims (the first is `quote`).
     #[serde(default)]
     pub evidence: Vec<Evidence>,
+    /// Its place in the episode editor's order (1 = the editor's best), when an editor wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editor_rank: Option<u32>,
+    /// Its figures and names were checked against its quotes and the windows they were read
+    /// in (the ranker, which has only the quotes, takes that word for it).
+    #[serde(default)]
+    pub faithful_checked: bool,
 }
 
 /// What kind of claim an insight makes.
@@ -280,6 +287,10 @@ pub struct DigestStats {
     pub words_read: u64,
     #[serde(default)]
     pub episodes_capped: usize,
+    /// Why the digest holds fewer insights than its size, when it does ("3 of 5: 4
+    /// candidates failed the register check, …; the digest is shorter rather than padded.").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
 }
 
 impl DigestStats {

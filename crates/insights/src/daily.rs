@@ -350,6 +350,8 @@ fn check(sent: &[&DayInsight<'_>], p: &Proposed) -> Connection {
         chapter: None,
         kind: None,
         reason: p.reason.clone(),
+        editor_rank: Some(1),
+        faithful_checked: true,
         evidence: grounded[1..]
             .iter()
             .zip(&cited[1..])

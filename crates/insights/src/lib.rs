@@ -30,7 +30,6 @@ pub mod daily;
 pub mod editor;
 pub mod engines;
 mod extract;
-pub mod faithful;
 pub mod ground;
 pub mod merge;
 pub mod parse;
@@ -47,6 +46,8 @@ pub use cost::estimate_tokens;
 pub use daily::{Connection, DailyError, DayInsight, connect};
 pub use extract::{EpisodeInput, ExtractError, SKIP_BUDGET, baseline_tokens, extract_episode};
 pub use podsift_core::{ExtractionReport, InsightDraft, Llm, LlmCache, LlmError};
+/// Faithful figures, from the register check.
+pub use podsift_register::faithful;
 pub use prompt::PROMPT_VERSION;
 pub use resilient::Resilient;
 pub use secret::Secret;

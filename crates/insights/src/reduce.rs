@@ -214,6 +214,10 @@ fn draft(ep: &Episode<'_>, main: &Claim, text: String) -> InsightDraft {
         kind: main.raw.kind,
         reason: None,
         evidence: Vec::new(),
+        editor_rank: None,
+        // Every draft is made after `check` (its figures and names against its quotes
+        // and their windows).
+        faithful_checked: true,
     }
 }
 
@@ -223,6 +227,7 @@ fn edited_draft(ep: &Episode<'_>, cited: &[&Claim], e: &Edited, rank: usize) -> 
     let main = cited[0];
     let mut d = draft(ep, main, e.text.clone());
     d.importance = (0.95 - 0.1 * rank as f32).max(0.3);
+    d.editor_rank = Some(rank as u32 + 1);
     d.reason = e.reason.clone();
     if !e.topics.is_empty() {
         d.topics = e.topics.clone();

@@ -129,6 +129,11 @@ impl Source {
         Ok(())
     }
 
+    /// Whether the figure `n` (normalised as [`numbers`] gives it) is in the source.
+    pub fn has_number(&self, n: &str) -> bool {
+        self.numbers.contains(n)
+    }
+
     fn has_phrase(&self, phrase: &[String]) -> bool {
         let joined = format!(" {} ", phrase.join(" "));
         if self.metadata.iter().any(|m| m.contains(&joined)) {
@@ -225,7 +230,7 @@ fn word_value(w: &str) -> Option<u64> {
 
 /// Numbers spelt out in words (`twenty five`, `two hundred`, `three thousand`), as digits.
 /// Scales (`million`, `billion`) are left as words: `$2 billion` is the figure `2`.
-fn spelled_numbers(text: &str) -> Vec<String> {
+pub fn spelled_numbers(text: &str) -> Vec<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
