@@ -11,6 +11,10 @@ use crate::output::{ellipsize, print_json, progress, table};
 use crate::{Cli, Command, JobStateArg, TranscriptFormatArg};
 
 pub async fn run(cli: Cli) -> Result<()> {
+    // Needs no data directory or database.
+    if let Command::Lint { file, json } = &cli.command {
+        return crate::rank::lint(file, *json);
+    }
     let app = App::new(&cli).await?;
     match cli.command {
         Command::Subscribe { urls, opml, json } => {
@@ -38,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
         } => crate::rank::rank(&app, input, top, explain, history, json).await,
         Command::Feedback { insight, vote } => crate::rank::feedback(&app, insight, &vote).await,
+        Command::Lint { .. } => unreachable!("handled before the app is opened"),
         Command::Users { action } => crate::service::users(&app, action).await,
         Command::Serve { listen } => crate::service::serve(app, listen).await,
         Command::Worker => crate::service::worker(app).await,

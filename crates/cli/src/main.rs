@@ -132,21 +132,33 @@ pub enum Command {
         #[command(subcommand)]
         action: ModelsAction,
     },
-    /// Rank a JSONL file of candidate insights with sentence embeddings: near-duplicates
-    /// across shows, repeats of what was sent, interests, MMR; each pick with its reasons.
+    /// Rank a JSONL file of candidate insights as the digest does ([ranking] engine): the
+    /// register check, the same claim across shows, repeats of what was sent, interests,
+    /// MMR; each pick with its reasons.
     Rank {
-        /// Candidate lines: {"text", "podcast", "episode", "quote"?, "scores"?, "published"?}.
+        /// Candidate lines: {"text", "podcast", "episode", "quote"?, "speaker"?, "reason"?,
+        /// "editor_rank"?, "scores"?, "published"?}.
         #[arg(long, value_name = "FILE.jsonl")]
         input: PathBuf,
         /// How many to pick.
         #[arg(long, default_value_t = 5)]
         top: usize,
-        /// Also print scores, clusters and every suppressed candidate with why.
+        /// Also print every register rule's result and every feature's contribution to each
+        /// pick's score, and every suppressed candidate with why.
         #[arg(long)]
         explain: bool,
         /// What was sent before: {"text", "podcast"?, "sent_on"}.
         #[arg(long, value_name = "FILE.jsonl")]
         history: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The register check on candidate lines (the `rank` input format): per line, pass or
+    /// the rules that failed and why. Rules that need a quote (faithful, not a copy) are
+    /// "not checked" on a line without one. Exits 1 when a line fails.
+    Lint {
+        #[arg(value_name = "FILE.jsonl")]
+        file: PathBuf,
         #[arg(long)]
         json: bool,
     },

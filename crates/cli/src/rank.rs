@@ -46,27 +46,43 @@ pub async fn embedder(app: &App) -> Result<Arc<dyn Embedder>> {
     Ok(Arc::new(model))
 }
 
-/// The digest's embeddings engine per `[ranking] engine`. A model that cannot be downloaded
-/// is not worth a missing digest: the simple selection runs instead and `errors` says why.
+/// The digest's ranking per `[ranking] engine`: with the embedding model, or words only
+/// (`simple`). A model that cannot be downloaded is not worth a missing digest: the words-only
+/// ranking runs instead and `errors` says why.
 pub async fn ranker(
     app: &App,
     errors: &mut Vec<String>,
 ) -> Result<Option<podsift_pipeline::Ranker>> {
-    match app.config.ranking.engine {
-        RankingEngine::Simple => Ok(None),
+    let cfg = app.config.ranking.clone();
+    Ok(Some(match app.config.ranking.engine {
+        RankingEngine::Simple => podsift_pipeline::Ranker::words_only(cfg),
         RankingEngine::Embeddings => match embedder(app).await {
-            Ok(e) => Ok(Some(podsift_pipeline::Ranker::new(
-                e,
-                app.config.ranking.clone(),
-            ))),
+            Ok(e) => podsift_pipeline::Ranker::new(e, cfg),
             Err(e) => {
                 errors.push(format!(
-                    "ranking: {e:#}; the digest used the simple selection instead"
+                    "ranking: {e:#}; the digest was ranked without the embedding model (words only)"
                 ));
-                Ok(None)
+                podsift_pipeline::Ranker::words_only(cfg)
             }
         },
+    }))
+}
+
+/// `podsift lint FILE.jsonl`: the register check, line by line; exit 1 when a line fails.
+pub fn lint(path: &Path, json: bool) -> Result<()> {
+    let text = read(path, "input")?;
+    let report = podsift_ranking::lint_jsonl(&text, &path.display().to_string())?;
+    if json {
+        print_json(&report)?;
+    } else {
+        print!("{}", podsift_ranking::render_lint(&report));
     }
+    if report.failed > 0 {
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
@@ -84,7 +100,10 @@ pub async fn rank(
 ) -> Result<()> {
     let candidates = read(&input, "input")?;
     let history = history.map(|h| read(&h, "history")).transpose()?;
-    let embedder = embedder(app).await?;
+    let embedder = match app.config.ranking.engine {
+        RankingEngine::Embeddings => Some(embedder(app).await?),
+        RankingEngine::Simple => None,
+    };
     let config = podsift_pipeline::rank_config(&app.config.ranking, top);
     let interests = app.config.ranking.interests.clone();
     let user = app.user().await?;
@@ -95,15 +114,16 @@ pub async fn rank(
         .await
         .context("cannot read the stored feedback")?;
     let report = tokio::task::spawn_blocking(move || {
+        let embedder = embedder.as_deref();
         let mut profile = Profile {
-            interests: podsift_ranking::embed_interests(embedder.as_ref(), &interests)?,
+            interests: podsift_ranking::embed_interests(embedder, &interests)?,
             ..Profile::default()
         };
-        podsift_pipeline::apply_feedback(embedder.as_ref(), &mut profile, &feedback)?;
+        podsift_pipeline::apply_feedback(embedder, &mut profile, &feedback)?;
         podsift_ranking::rank_jsonl(
             &candidates,
             history.as_deref(),
-            embedder.as_ref(),
+            embedder,
             &profile,
             &config,
             chrono::Utc::now(),

@@ -573,8 +573,9 @@ impl Default for AsrConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RankingConfig {
-    /// `embeddings` (sentence embeddings: duplicates across shows, memory of what was sent,
-    /// interests, feedback) or `simple` (model scores only).
+    /// `embeddings` (sentence embeddings: the same claim across shows, memory of what was
+    /// sent, interests, feedback) or `simple` (the same ranking without an embedding model:
+    /// the words decide).
     pub engine: RankingEngine,
     /// A local all-MiniLM-L6-v2 directory (config.json, tokenizer.json, model.safetensors);
     /// none: downloaded into DATA_DIR/models on first use.
@@ -585,7 +586,8 @@ pub struct RankingConfig {
     pub max_per_show: usize,
     /// 0 = no cap.
     pub max_per_episode: usize,
-    /// Cosine at or above which two insights are the same claim.
+    /// Cosine from which two insights may be the same claim; their figures, names and words
+    /// then decide (crates/ranking/src/claim.rs).
     pub duplicate_threshold: f32,
     /// Cosine from which a candidate is related to something already sent ("Update: …").
     pub update_threshold: f32,
@@ -604,7 +606,7 @@ impl Default for RankingConfig {
             max_per_show: 2,
             max_per_episode: 2,
             // The ranking crate's evaluated defaults (crates/ranking/README.md).
-            duplicate_threshold: 0.65,
+            duplicate_threshold: 0.6,
             update_threshold: 0.5,
             mmr_lambda: 0.7,
             interests: String::new(),

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use podsift_core::{Digest, DigestItem, DigestStats};
 
-use crate::select::Pick;
+use crate::pick::Pick;
 use crate::text::safe_url;
 
 /// The link to a moment of an episode: `AUDIO_URL#t=SECONDS` (whole seconds, rounded down;

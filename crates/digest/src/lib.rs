@@ -1,4 +1,4 @@
-//! podsift's daily digest: which insights go in ([`select`]), the digest's stable shape
+//! podsift's daily digest: the chosen insights ([`Pick`], chosen by `podsift-ranking`), the digest's stable shape
 //! ([`build_digest`]), how it reads ([`render`]: Markdown, email-safe HTML, plain text, JSON),
 //! how much of the episodes was read ([`coverage`]), and where it goes (the
 //! [`podsift_core::Channel`] implementations [`FileChannel`], [`StdoutChannel`] and
@@ -13,9 +13,9 @@ pub mod channel;
 pub mod coverage;
 pub mod feed;
 pub mod feedback;
+mod pick;
 mod render;
 mod sanitize;
-mod select;
 mod text;
 
 pub use build::{build_digest, moment_link};
@@ -27,9 +27,9 @@ pub use feedback::{
     FeedbackKeyError, FeedbackLinks, FeedbackVote, feedback_token, load_or_create_secret,
     verify_feedback_token,
 };
+pub use pick::Pick;
 pub use render::{html_environment, render, render_with_feedback, subject};
 pub use sanitize::sanitize_html;
-pub use select::{Pick, select};
 pub use text::safe_url;
 
 /// Errors of this crate outside delivery (delivery uses [`podsift_core::DeliveryError`]).

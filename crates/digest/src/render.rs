@@ -96,8 +96,8 @@ pub fn subject(digest: &Digest) -> String {
     )
 }
 
-/// The footer's lines: how much of the episodes was read (when known), then what the
-/// digest was made from and what it cost.
+/// The footer's lines: why the digest is short (when it is), how much of the episodes was
+/// read (when known), then what the digest was made from and what it cost.
 fn footer(digest: &Digest) -> Vec<String> {
     let s = &digest.stats;
     let cost = format!(
@@ -114,8 +114,10 @@ fn footer(digest: &Digest) -> Vec<String> {
             0.0
         },
     );
-    crate::coverage::digest_line(s)
-        .into_iter()
+    s.short
+        .iter()
+        .cloned()
+        .chain(crate::coverage::digest_line(s))
         .chain(std::iter::once(cost))
         .collect()
 }

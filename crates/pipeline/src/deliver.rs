@@ -177,27 +177,43 @@ impl Digester {
             tracing::info!(user, %date, "nothing new since the last digest: no digest");
             return Ok(DigestOutcome::NothingNew);
         }
-        let picks = match &self.ranker {
-            Some(r) => {
-                r.pick(
-                    self.store.as_ref(),
-                    user,
-                    date,
-                    &candidates,
-                    self.cfg.size,
-                    now,
-                )
-                .await?
+        // One ranking for both engines; without a configured one, the words-only engine
+        // with the digest's per-show cap.
+        let fallback;
+        let ranker = match &self.ranker {
+            Some(r) => r,
+            None => {
+                fallback = crate::Ranker::words_only(podsift_core::config::RankingConfig {
+                    max_per_show: self.cfg.max_per_show,
+                    ..Default::default()
+                });
+                &fallback
             }
-            None => podsift_digest::select(&candidates, self.cfg.size, self.cfg.max_per_show, now),
         };
+        let crate::rank::Picked { picks, short } = ranker
+            .pick(
+                self.store.as_ref(),
+                user,
+                date,
+                &candidates,
+                self.cfg.size,
+                now,
+            )
+            .await?;
         if picks.is_empty() {
+            tracing::info!(
+                user,
+                %date,
+                why = short.as_deref().unwrap_or(""),
+                "no candidate could be picked: no digest"
+            );
             return Ok(DigestOutcome::NothingNew);
         }
         let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
         let mut stats = DigestStats {
             episodes: episodes.len(),
             insights_considered: candidates.len(),
+            short,
             ..DigestStats::default()
         };
         for ep in &episodes {

@@ -1,7 +1,8 @@
-//! The digest's embeddings engine: today's candidates, what the user was sent in the last
-//! `history_days` (from the stored digests, embedded on the fly), their interests and
-//! feedback, through [`podsift_ranking::rank`]; picks keep their reasons ("also discussed
-//! on …", "Update: …").
+//! The digest's ranking, for both engines: today's candidates, what the user was sent in
+//! the last `history_days` (from the stored digests), their interests and feedback, through
+//! [`podsift_ranking::rank`]; with an embedding model (`embeddings`) or without one
+//! (`simple`: the words decide). Picks keep their reasons (the editor's, "said on 2 shows",
+//! "Update: …").
 
 use std::sync::Arc;
 
@@ -30,25 +31,39 @@ pub fn rank_config(cfg: &RankingConfig, top_k: usize) -> RankConfig {
     }
 }
 
-/// The embeddings engine of [`crate::Digester`]: an embedder (MiniLM in the binary, a tiny
-/// deterministic one in tests) and `[ranking]`.
+/// The ranking of [`crate::Digester`]: an embedder (MiniLM in the binary, a tiny
+/// deterministic one in tests; none for the `simple` engine) and `[ranking]`.
 #[derive(Clone)]
 pub struct Ranker {
-    pub embedder: Arc<dyn Embedder>,
+    pub embedder: Option<Arc<dyn Embedder>>,
     pub cfg: RankingConfig,
 }
 
 impl std::fmt::Debug for Ranker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ranker")
-            .field("model", &self.embedder.model_id())
+            .field(
+                "model",
+                &self.embedder.as_ref().map(|e| e.model_id().to_string()),
+            )
             .finish_non_exhaustive()
     }
 }
 
 impl Ranker {
     pub fn new(embedder: Arc<dyn Embedder>, cfg: RankingConfig) -> Self {
-        Self { embedder, cfg }
+        Self {
+            embedder: Some(embedder),
+            cfg,
+        }
+    }
+
+    /// The `simple` engine: the same ranking without an embedding model.
+    pub fn words_only(cfg: RankingConfig) -> Self {
+        Self {
+            embedder: None,
+            cfg,
+        }
     }
 
     /// What the user was sent before `date`, within `history_days`.
@@ -75,7 +90,7 @@ impl Ranker {
         Ok(out)
     }
 
-    /// Picks for the digest, best first, with the ranking's reasons.
+    /// Picks for the digest, best first, with the ranking's reasons, and why it is short.
     pub(crate) async fn pick(
         &self,
         store: &dyn Store,
@@ -84,7 +99,7 @@ impl Ranker {
         candidates: &[CandidateInsight],
         size: usize,
         now: DateTime<Utc>,
-    ) -> Result<Vec<podsift_digest::Pick>, PipelineError> {
+    ) -> Result<Picked, PipelineError> {
         let history = self.history(store, user, date).await?;
         let since = now - chrono::Duration::days(self.cfg.history_days.clamp(0, MAX_HISTORY_DAYS));
         let feedback = store.list_feedback(user, since).await?;
@@ -103,43 +118,47 @@ impl Ranker {
         let owned: Vec<CandidateInsight> = candidates.to_vec();
         // Embedding is CPU-bound (tens of sentences per second): off the async threads.
         tokio::task::spawn_blocking(move || {
+            let embedder = embedder.as_deref();
             let mut cands: Vec<Candidate> = owned
                 .iter()
                 .map(|c| Candidate::from_insight(c, None))
                 .collect();
             let mut history = history;
-            podsift_ranking::embed_candidates(embedder.as_ref(), &mut cands)?;
-            podsift_ranking::embed_history(embedder.as_ref(), &mut history)?;
+            if let Some(e) = embedder {
+                podsift_ranking::embed_candidates(e, &mut cands)?;
+                podsift_ranking::embed_history(e, &mut history)?;
+            }
             let mut profile = Profile {
-                interests: podsift_ranking::embed_interests(embedder.as_ref(), &interests)?,
+                interests: podsift_ranking::embed_interests(embedder, &interests)?,
                 ..Profile::default()
             };
             for w in show_weights {
                 profile.show_weights.insert(w.podcast, w.weight as f32);
             }
-            apply_feedback(embedder.as_ref(), &mut profile, &feedback)?;
+            apply_feedback(embedder, &mut profile, &feedback)?;
             let ranking = podsift_ranking::rank(&cands, &profile, &history, &config, now);
             tracing::info!(
                 considered = ranking.considered,
                 picks = ranking.picks.len(),
                 clusters = ranking.clusters.len(),
                 suppressed = ranking.suppressed.len(),
-                model = embedder.model_id(),
+                failed_register = ranking.failed_register,
+                model = embedder.map_or("none (words only)", |e| e.model_id()),
                 "ranked"
             );
-            Ok::<_, podsift_ranking::RankError>(
-                ranking
-                    .picks
-                    .into_iter()
-                    .filter_map(|p| {
-                        owned.get(p.index).map(|c| podsift_digest::Pick {
-                            candidate: c.clone(),
-                            score: p.score,
-                            reasons: p.reasons,
-                        })
+            let short = ranking.short.clone();
+            let picks = ranking
+                .picks
+                .into_iter()
+                .filter_map(|p| {
+                    owned.get(p.index).map(|c| podsift_digest::Pick {
+                        candidate: c.clone(),
+                        score: p.score,
+                        reasons: p.reasons,
                     })
-                    .collect::<Vec<_>>(),
-            )
+                })
+                .collect::<Vec<_>>();
+            Ok::<_, podsift_ranking::RankError>(Picked { picks, short })
         })
         .await
         .map_err(|e| PipelineError::Rank(format!("ranking task: {e}")))?
@@ -147,10 +166,19 @@ impl Ranker {
     }
 }
 
+/// What the ranking chose, and why the digest is short when it is.
+#[derive(Debug, Clone, Default)]
+pub struct Picked {
+    pub picks: Vec<podsift_digest::Pick>,
+    /// "3 of 5: …; the digest is shorter rather than padded."
+    pub short: Option<String>,
+}
+
 /// Folds stored votes (oldest first) into the profile, each through the ranking crate's
-/// bounded [`Profile::record_feedback`].
+/// bounded [`Profile::record_feedback`] (without an embedder only the shows' weights and
+/// likes move).
 pub fn apply_feedback(
-    embedder: &dyn Embedder,
+    embedder: Option<&dyn Embedder>,
     profile: &mut Profile,
     feedback: &[podsift_core::Feedback],
 ) -> Result<(), podsift_ranking::RankError> {
@@ -158,7 +186,10 @@ pub fn apply_feedback(
         return Ok(());
     }
     let texts: Vec<String> = feedback.iter().map(|f| f.text.clone()).collect();
-    let vectors = embedder.embed(&texts)?;
+    let vectors = match embedder {
+        Some(e) => e.embed(&texts)?,
+        None => vec![Vec::new(); texts.len()],
+    };
     for (f, v) in feedback.iter().zip(vectors) {
         let vote = if f.vote > 0 {
             podsift_ranking::Vote::Up

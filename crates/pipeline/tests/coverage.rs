@@ -19,6 +19,8 @@ fn draft(text: &str) -> InsightDraft {
         importance: 0.9,
         novelty: 0.6,
         specificity: 0.8,
+        // As the extraction stores it: figures checked against the windows.
+        faithful_checked: true,
         ..Default::default()
     }
 }

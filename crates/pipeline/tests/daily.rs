@@ -28,6 +28,14 @@ const LINES: [&str; 2] = [
     "Studios cut their streaming budgets by a third this year, says the report.",
 ];
 
+/// The insights written from those lines (in the digest's register, not copies of them).
+const INSIGHTS: [&str; 2] = [
+    "The voice actors' union won 8 % of streaming revenue in place of its flat fee. Actors' \
+     pay now rises and falls with how well a title streams.",
+    "Studios spent a third less on streaming this year, according to the report. Producers \
+     who depend on streaming commissions face fewer deals.",
+];
+
 const CONNECTION: &str = "The union now gets eight percent of streaming revenue while \
                           studios cut their streaming budgets by a third. The union's new \
                           income shrinks with the budgets it depends on.";
@@ -116,7 +124,7 @@ async fn seed(store: &SqliteStore, user: UserId, now: DateTime<Utc>) -> Vec<Epis
             .await
             .unwrap();
         let draft = InsightDraft {
-            text: line.to_string(),
+            text: INSIGHTS[i].to_string(),
             quote: line.to_string(),
             start_seconds: at,
             end_seconds: at + 5.0,

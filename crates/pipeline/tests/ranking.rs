@@ -179,13 +179,22 @@ async fn setup(base_url: Option<&str>) -> Setup {
     }
 }
 
-const WIDGET_A: &str = "Acme shipped Widget 2.0 with builds forty percent faster than before";
-const WIDGET_B: &str =
-    "Acme shipped Widget 2.0, builds forty percent faster than before, hosts said";
-const WIDGET_C: &str = "Acme shipped Widget 2.0 and builds are forty percent faster than before";
-const BATTERY: &str = "Battery prices fell sharply over two years according to analysts";
-const UNION: &str = "The union negotiated eight percent streaming revenue share";
-const FUSION: &str = "Fusion startup reached plasma ignition milestone during experiment";
+// Insights in the digest's register (two sentences, a figure or names, what follows), so
+// that the ranking's register check lets them through and their order is the test's.
+const WIDGET_A: &str = "Acme shipped Widget 2.0 with builds forty percent faster than before. \
+Teams with large codebases save time on every change, and rival build tools lose their edge.";
+const WIDGET_B: &str = "Acme shipped Widget 2.0, whose builds run forty percent faster than \
+before. Large codebases save minutes on every change, and rival build tools lose their edge.";
+const WIDGET_C: &str = "Acme shipped Widget 2.0 and builds are forty percent faster than \
+before. Developers on big projects wait less, so rival build tools lose their edge.";
+const BATTERY: &str = "Battery prices fell sharply over two years, according to analysts at \
+BloombergNEF. Home storage gets cheaper for households, and utilities lose evening demand.";
+const UNION: &str = "The voice actors' union negotiated an eight percent share of streaming \
+revenue. Actors' income now tracks a title's success, and studios share the risk of a flop.";
+const FUSION: &str = "Helion, a fusion startup, reached a plasma ignition milestone in its \
+latest experiment. Investors gain evidence for the design, and rival fusion firms face pressure.";
+const RECYCLING: &str = "Battery recycling plants across Europe doubled their output this \
+year, says Fastmarkets. Carmakers gain a cheaper local supply, and miners lose pricing power.";
 
 async fn created(s: &Setup, day: NaiveDate) -> Digest {
     match s.digester.make_digest(s.user, day).await.unwrap() {
@@ -218,14 +227,17 @@ async fn same_claim_on_two_shows_is_one_pick_and_the_next_day_does_not_repeat_it
         "Show A"
     };
     let why = widget[0].reasons.join("; ");
-    assert!(why.contains(&format!("also discussed on {other}")), "{why}");
+    assert!(
+        why.contains("said on 2 shows") && why.contains(other),
+        "{why}"
+    );
     assert!(d1.insights.iter().all(|i| !i.reasons.is_empty()));
 
     // Every format shows the reasons; no feedback links without a base URL.
     s.digester.deliver_pending(|_| {}).await.unwrap();
     let r = s.capture.0.lock().unwrap().pop().expect("delivered");
     for body in [&r.text, &r.markdown, &r.html] {
-        assert!(body.contains("also discussed on"), "{body}");
+        assert!(body.contains("said on 2 shows"), "{body}");
         assert!(!body.contains("/feedback?"), "{body}");
     }
 
@@ -286,18 +298,7 @@ async fn thumbs_down_on_everything_never_empties_the_digest() {
     // Day 2: more from the same (now disliked) shows, on the same topics.
     *s.clock.0.lock().unwrap() += chrono::Duration::days(1);
     let now = s.clock.now();
-    show(
-        &s.store,
-        s.user,
-        "Show A",
-        "A2",
-        &[
-            "Battery recycling plants doubled output across Europe this year",
-            FUSION,
-        ],
-        now,
-    )
-    .await;
+    show(&s.store, s.user, "Show A", "A2", &[RECYCLING, FUSION], now).await;
     let d2 = created(&s, day.succ_opt().unwrap()).await;
     assert_eq!(d2.insights.len(), 2, "👎 moves scores, it never filters");
     let why: Vec<String> = d2.insights.iter().map(|i| i.reasons.join("; ")).collect();
@@ -407,4 +408,37 @@ async fn a_users_show_weights_and_interests_steer_the_pick() {
         ["Battery Show", "Fusion Show", "Fusion Show"],
         "weights for a and b; c's own interests, not the config's"
     );
+}
+
+/// A candidate that fails a hard rule of the register check is never picked, even to fill
+/// the digest; the digest is shorter and says why in every format.
+#[tokio::test]
+async fn a_short_digest_says_why_in_every_format() {
+    let s = setup(None).await;
+    let now = s.clock.now();
+    let pointer = "They discussed it at length on the show. The host said it changes everything.";
+    show(&s.store, s.user, "Show A", "A1", &[WIDGET_A, pointer], now).await;
+    let day = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+    let d = created(&s, day).await;
+    let texts: Vec<&str> = d.insights.iter().map(|i| i.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [WIDGET_A],
+        "the failing candidate is not used to pad"
+    );
+    let short = d.stats.short.clone().expect("a short digest says why");
+    assert!(
+        short.starts_with("1 of 5: 2 candidates considered, 1 failed the register check"),
+        "{short}"
+    );
+    s.digester.deliver_pending(|_| {}).await.unwrap();
+    let r = s.capture.0.lock().unwrap().pop().expect("delivered");
+    for body in [&r.text, &r.markdown, &r.html] {
+        // Text and Markdown wrap their lines.
+        let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains("the digest is shorter rather than padded"),
+            "{body}"
+        );
+    }
 }

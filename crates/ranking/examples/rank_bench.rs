@@ -113,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 published: Some(Utc.with_ymd_and_hms(2026, 11, 26, 6, 0, 0).unwrap()),
                 embedding: Some(podsift_ranking::embed::normalized(e)),
+                ..Candidate::default()
             }
         })
         .collect();

@@ -1,7 +1,10 @@
 //! `podsift rank`'s engine: candidate and history JSONL in, a ranking with reasons out.
 //!
-//! Candidate line: `{"text", "podcast", "episode", "quote"?, "scores"?: {"importance",
-//! "novelty", "specificity"}, "published"?: RFC 3339 or YYYY-MM-DD, "id"?}`.
+//! Candidate line: `{"text", "podcast", "episode", "quote"?, "speaker"?, "sources"?: [...],
+//! "reason"?, "editor_rank"?, "scores"?: {"importance", "novelty", "specificity"},
+//! "published"?: RFC 3339 or YYYY-MM-DD, "id"?}`, plus the evaluation's labels, which the
+//! ranking ignores: `"label"?` (reference | weak), `"flaw"?`, `"span"?: [start, end]` seconds,
+//! `"claim"?`.
 //! History line: `{"text", "podcast"?, "sent_on": YYYY-MM-DD or RFC 3339}`.
 //! Blank lines and lines starting with `#` are skipped.
 
@@ -12,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::Embedder;
 use crate::error::{LineError, RankError};
-use crate::rank::{
-    Candidate, Interest, Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, rank,
+use crate::rank::rank;
+use crate::types::{
+    Candidate, Interest, Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason,
 };
 
 /// At most this many bad lines are listed in one error.
@@ -30,7 +34,7 @@ pub struct RankReport {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CandidateLine {
+struct Line {
     #[serde(default)]
     id: Option<i64>,
     text: String,
@@ -39,9 +43,41 @@ struct CandidateLine {
     #[serde(default)]
     quote: Option<String>,
     #[serde(default)]
+    speaker: Option<String>,
+    #[serde(default, alias = "passages")]
+    sources: Vec<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    editor_rank: Option<u32>,
+    #[serde(default)]
     scores: Option<Scores>,
     #[serde(default)]
     published: Option<String>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    flaw: Option<String>,
+    #[serde(default)]
+    span: Option<[f64; 2]>,
+    #[serde(default)]
+    claim: Option<String>,
+}
+
+/// A candidate line with the evaluation's labels (absent on ordinary input).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateLine {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub candidate: Candidate,
+    /// `reference` or `weak` in the golden set.
+    pub label: Option<String>,
+    /// What is wrong with a weak one.
+    pub flaw: Option<String>,
+    /// Where a reference's quote is in the episode, seconds.
+    pub span: Option<[f64; 2]>,
+    /// Lines with the same claim id make the same claim.
+    pub claim: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -100,10 +136,21 @@ fn fail(source_name: &str, errors: Vec<LineError>) -> RankError {
 
 /// Parses candidate JSONL; every bad line is reported (up to 20), with its line number.
 pub fn parse_candidates(text: &str, source_name: &str) -> Result<Vec<Candidate>, RankError> {
+    Ok(parse_candidate_lines(text, source_name)?
+        .into_iter()
+        .map(|l| l.candidate)
+        .collect())
+}
+
+/// [`parse_candidates`] keeping each line's number and evaluation labels.
+pub fn parse_candidate_lines(
+    text: &str,
+    source_name: &str,
+) -> Result<Vec<CandidateLine>, RankError> {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (line, raw) in lines(text) {
-        let parsed = serde_json::from_str::<CandidateLine>(raw)
+        let parsed = serde_json::from_str::<Line>(raw)
             .map_err(|e| json_message(&e))
             .and_then(|c| {
                 if c.text.trim().is_empty() {
@@ -114,15 +161,27 @@ pub fn parse_candidates(text: &str, source_name: &str) -> Result<Vec<Candidate>,
                 check_score("novelty", scores.novelty)?;
                 check_score("specificity", scores.specificity)?;
                 let published = c.published.as_deref().map(parse_time).transpose()?;
-                Ok(Candidate {
-                    id: c.id,
-                    text: c.text,
-                    podcast: c.podcast,
-                    episode: c.episode,
-                    quote: c.quote.filter(|q| !q.trim().is_empty()),
-                    scores,
-                    published,
-                    embedding: None,
+                Ok(CandidateLine {
+                    line,
+                    candidate: Candidate {
+                        id: c.id,
+                        text: c.text,
+                        podcast: c.podcast,
+                        episode: c.episode,
+                        quote: c.quote.filter(|q| !q.trim().is_empty()),
+                        speaker: c.speaker.filter(|s| !s.trim().is_empty()),
+                        sources: c.sources,
+                        faithful_checked: false,
+                        editor_rank: c.editor_rank,
+                        reason: c.reason.filter(|r| !r.trim().is_empty()),
+                        scores,
+                        published,
+                        embedding: None,
+                    },
+                    label: c.label,
+                    flaw: c.flaw,
+                    span: c.span,
+                    claim: c.claim,
                 })
             });
         match parsed {
@@ -174,13 +233,14 @@ pub fn parse_history(text: &str, source_name: &str) -> Result<Vec<SentInsight>, 
     }
 }
 
-/// Embeds whatever lacks an embedding, then ranks. The entry of `podsift rank`:
-/// `candidates_jsonl` is the `--input` file's text, `history_jsonl` the `--history` file's,
-/// `config.top_k` comes from `--top`.
+/// Embeds whatever lacks an embedding (when there is an embedder), then ranks. The entry of
+/// `podsift rank`: `candidates_jsonl` is the `--input` file's text, `history_jsonl` the
+/// `--history` file's, `config.top_k` comes from `--top`. Without an embedder the words
+/// decide "same claim" (the `simple` engine).
 pub fn rank_jsonl(
     candidates_jsonl: &str,
     history_jsonl: Option<&str>,
-    embedder: &dyn Embedder,
+    embedder: Option<&dyn Embedder>,
     profile: &Profile,
     config: &RankConfig,
     now: DateTime<Utc>,
@@ -190,13 +250,18 @@ pub fn rank_jsonl(
         Some(h) => parse_history(h, "history")?,
         None => Vec::new(),
     };
-    embed_candidates(embedder, &mut candidates)?;
-    embed_history(embedder, &mut history)?;
+    if let Some(embedder) = embedder {
+        embed_candidates(embedder, &mut candidates)?;
+        embed_history(embedder, &mut history)?;
+    }
     Ok(RankReport {
-        model: embedder.model_id().to_string(),
+        model: embedder.map_or_else(|| WORDS_ONLY.to_string(), |e| e.model_id().to_string()),
         ranking: rank(&candidates, profile, &history, config, now),
     })
 }
+
+/// The model named in a report ranked without embeddings.
+pub const WORDS_ONLY: &str = "no embedding model: words only";
 
 /// Fills in missing candidate embeddings (one batch call).
 pub fn embed_candidates(embedder: &dyn Embedder, items: &mut [Candidate]) -> Result<(), RankError> {
@@ -222,7 +287,7 @@ pub fn embed_history(embedder: &dyn Embedder, items: &mut [SentInsight]) -> Resu
     Ok(())
 }
 
-fn short(text: &str, max: usize) -> String {
+pub(crate) fn short(text: &str, max: usize) -> String {
     let t: String = text.chars().take(max).collect();
     if t.len() < text.len() {
         format!("{}…", t.trim_end())
@@ -232,13 +297,14 @@ fn short(text: &str, max: usize) -> String {
 }
 
 /// The terminal rendering: the picks with their reasons and the clusters; with `explain`,
-/// also scores and every suppressed candidate with why. Candidates are named `#N`, their
-/// 1-based line among the input's candidates.
+/// also every register rule's result and every feature's contribution to each pick's score,
+/// and every suppressed candidate with why. Candidates are named `#N`, their 1-based line
+/// among the input's candidates.
 pub fn render_text(report: &RankReport, explain: bool) -> String {
     let r = &report.ranking;
     let mut s = String::new();
     if r.picks.is_empty() {
-        let _ = writeln!(s, "Nothing to rank ({} candidates).", r.considered);
+        let _ = writeln!(s, "Nothing to pick ({} candidates).", r.considered);
     }
     for p in &r.picks {
         let _ = write!(
@@ -257,6 +323,31 @@ pub fn render_text(report: &RankReport, explain: bool) -> String {
             let _ = writeln!(s, "   “{}”", short(q.trim(), 300));
         }
         let _ = writeln!(s, "   why: {}", p.reasons.join("; "));
+        if explain {
+            for rule in &p.explain.rules {
+                let outcome = match rule.outcome {
+                    podsift_register::Outcome::Pass => "pass",
+                    podsift_register::Outcome::Fail => "FAIL",
+                    podsift_register::Outcome::NotChecked => "not checked",
+                };
+                let _ = writeln!(
+                    s,
+                    "   rule {:<14} {outcome}: {}",
+                    rule.rule.as_str(),
+                    rule.detail
+                );
+            }
+            for f in &p.explain.features {
+                let _ = writeln!(
+                    s,
+                    "   feature {:<22} {:>7.3} → {:+.3}",
+                    f.name, f.value, f.contribution
+                );
+            }
+        }
+    }
+    if let Some(short) = &r.short {
+        let _ = writeln!(s, "\n{short}");
     }
     if !r.clusters.is_empty() {
         let _ = writeln!(s, "\nClusters (same claim):");
@@ -276,16 +367,19 @@ pub fn render_text(report: &RankReport, explain: bool) -> String {
         for x in &r.suppressed {
             let why = match &x.reason {
                 SuppressReason::DuplicateOf { index, similarity } => {
-                    format!("same claim as #{} (cosine {similarity:.2})", index + 1)
+                    format!("same claim as #{} (similarity {similarity:.2})", index + 1)
                 }
                 SuppressReason::AlreadySent {
                     sent_on,
                     sent_text,
                     similarity,
                 } => format!(
-                    "already sent on {sent_on} (cosine {similarity:.2}): {}",
+                    "already sent on {sent_on} (similarity {similarity:.2}): {}",
                     short(sent_text, 80)
                 ),
+                SuppressReason::Register { rule, detail } => {
+                    format!("fails the register check, {rule}: {detail}")
+                }
                 SuppressReason::EmptyText => "empty text".to_string(),
             };
             let _ = writeln!(
@@ -299,11 +393,12 @@ pub fn render_text(report: &RankReport, explain: bool) -> String {
     }
     let _ = writeln!(
         s,
-        "\n{} candidates, {} chosen, {} clusters, {} suppressed ({}).",
+        "\n{} candidates, {} chosen, {} clusters, {} suppressed ({} failed the register check; {}).",
         r.considered,
         r.picks.len(),
         r.clusters.len(),
         r.suppressed.len(),
+        r.failed_register,
         report.model
     );
     s
@@ -323,9 +418,15 @@ pub fn interest_labels(text: &str) -> Vec<String> {
 }
 
 /// The user's free-text interests as [`Interest`]s: each phrase of [`interest_labels`]
-/// embedded.
-pub fn embed_interests(embedder: &dyn Embedder, text: &str) -> Result<Vec<Interest>, RankError> {
+/// embedded (without an embedder, matched by its words).
+pub fn embed_interests(
+    embedder: Option<&dyn Embedder>,
+    text: &str,
+) -> Result<Vec<Interest>, RankError> {
     let labels = interest_labels(text);
+    let Some(embedder) = embedder else {
+        return Ok(labels.into_iter().map(Interest::words).collect());
+    };
     let vectors = embedder.embed(&labels)?;
     Ok(labels
         .into_iter()

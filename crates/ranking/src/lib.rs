@@ -2,31 +2,44 @@
 //!
 //! * [`embed`]: the [`Embedder`] port and [`MiniLmEmbedder`] (all-MiniLM-L6-v2 on candle, CPU,
 //!   pure Rust); [`ensure_model`] fetches its official files once, pinned and sha256-checked.
-//! * [`rank()`]: pure and deterministic: near-duplicate clusters, memory of what was sent
-//!   (repeats suppressed, "Update:" when a story moved), interests and bounded feedback, MMR
-//!   selection with per-show and per-episode caps, and human reasons for every pick.
-//! * [`rank_jsonl`] + [`render_text`]: the engine of `podsift rank`.
+//! * [`rank()`]: pure and deterministic, one path for both engines (with or without
+//!   embeddings): the register check (`podsift-register`) gates and scores, same-claim
+//!   clusters decided by figures, names and words as well as cosine ([`claim`]), memory of
+//!   what was sent ("Update:" when a story moved), interests and bounded feedback, MMR
+//!   selection with per-show and per-episode caps, reasons a reader can use and an
+//!   explanation of every rule and feature.
+//! * [`rank_jsonl`] + [`render_text`]: the engine of `podsift rank` and `podsift lint`.
 
+pub mod claim;
 mod download;
 pub mod embed;
 mod error;
+mod history;
 mod jsonl;
+mod lint;
 mod rank;
+mod score;
+mod select;
 pub mod similarity;
+mod types;
 
 pub use download::{MINILM_DIR, MINILM_REVISION, ensure_model, ensure_model_from, minilm_specs};
 pub use embed::{Embedder, MINILM_DIM, MiniLmEmbedder, cosine};
 pub use error::{LineError, RankError};
+pub use history::new_material;
 pub use jsonl::{
-    RankReport, embed_candidates, embed_history, embed_interests, interest_labels,
-    parse_candidates, parse_history, rank_jsonl, render_text,
+    CandidateLine, RankReport, WORDS_ONLY, embed_candidates, embed_history, embed_interests,
+    interest_labels, parse_candidate_lines, parse_candidates, parse_history, rank_jsonl,
+    render_text,
 };
-pub use rank::{
-    Candidate, Cluster, DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_UPDATE_THRESHOLD, Interest, Pick,
-    Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, Suppressed, UpdateOf, Vote,
-    new_material, rank,
-};
+pub use lint::{LintLine, LintReport, lint_jsonl, render_lint};
+pub use rank::rank;
 pub use similarity::SimilarityMethod;
+pub use types::{
+    Candidate, Cluster, DEFAULT_DUPLICATE_THRESHOLD, DEFAULT_UPDATE_THRESHOLD, Explain, Feature,
+    Interest, Pick, Profile, RankConfig, Ranking, Scores, SentInsight, SuppressReason, Suppressed,
+    UpdateOf, Vote,
+};
 
 /// Where the test copy of the model lives (`scripts/fetch-test-assets minilm-config
 /// minilm-model minilm-tokenizer`): `$PODSIFT_TEST_ASSETS/all-minilm-l6-v2`, else

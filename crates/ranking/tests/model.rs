@@ -111,7 +111,7 @@ fn an_incomplete_model_directory_names_the_missing_file() {
 fn free_text_interests_pick_matching_insights() {
     let Some(m) = model() else { return };
     let interests = podsift_ranking::embed_interests(
-        m,
+        Some(m),
         "Python packaging;  home automation,\nPython packaging",
     )
     .unwrap();

@@ -119,9 +119,17 @@ async fn chat(State(s): State<Arc<Script>>, Json(body): Json<serde_json::Value>)
             .unwrap_or("");
         let quote: Vec<&str> = line.split_whitespace().take(10).collect();
         let quote = quote.join(" ");
+        // A claim in the digest's register (two sentences, not a copy of its quote, saying
+        // what follows), so the ranking's register check lets it through.
+        let opening: Vec<&str> = quote.split_whitespace().take(5).collect();
         serde_json::json!({"claims": [{
             "quote": quote,
-            "claim": format!("Reported: {quote}. That changes what comes next."),
+            "claim": format!(
+                "One speaker reported \"{}\" at this point of the programme. Listeners who \
+                 follow the subject gain a concrete detail to weigh, and anyone deciding on it \
+                 can now check the source.",
+                opening.join(" ")
+            ),
             "speaker": null, "kind": "fact", "topics": ["news"]
         }]})
     };

@@ -222,6 +222,8 @@ pub(crate) struct DigestView {
     pub id: i64,
     pub date: NaiveDate,
     pub items: Vec<ItemView>,
+    /// The footer: why it is short (when it is) and how much of its episodes was read.
+    pub notes: Vec<String>,
 }
 
 /// The user's digest of `date`.
@@ -256,10 +258,18 @@ pub(crate) async fn digest(
             vote: votes.get(&it.insight_id).copied(),
         });
     }
+    let notes = d
+        .stats
+        .short
+        .iter()
+        .cloned()
+        .chain(podsift_digest::coverage::digest_line(&d.stats))
+        .collect();
     Ok(Some(DigestView {
         id,
         date: d.date,
         items,
+        notes,
     }))
 }
 

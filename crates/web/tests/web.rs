@@ -288,6 +288,8 @@ fn draft(text: &str, start: f64) -> InsightDraft {
         novelty: 0.5,
         specificity: 0.8,
         chapter: None,
+        // As the extraction stores it: figures checked against the windows.
+        faithful_checked: true,
         ..Default::default()
     }
 }

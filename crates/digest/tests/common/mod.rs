@@ -80,6 +80,7 @@ pub fn fixed_digest() -> Digest {
             words_content: 52_310,
             words_read: 52_310,
             episodes_capped: 0,
+            short: None,
         },
         None,
     )
