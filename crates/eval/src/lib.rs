@@ -1,4 +1,5 @@
-//! podsift-eval: measures podsift's insight extraction on the Python Bytes corpus.
+//! podsift-eval: measures podsift's insight extraction on the Python Bytes corpus, and the
+//! register check and the ranking on the golden set ([`golden`]).
 //!
 //! For each episode the hosts' show notes list the items they chose to talk about; the
 //! evaluation extracts insights from the episode's transcript, picks the digest's top 5 and
@@ -8,6 +9,9 @@
 
 pub mod corpus;
 pub mod coverage;
+pub mod golden;
+pub mod golden_run;
+pub mod judge;
 pub mod matching;
 pub mod report;
 pub mod run;
@@ -42,6 +46,9 @@ pub enum EvalError {
     /// The model engine could not be set up.
     #[error("cannot set up the model: {0}")]
     Engine(String),
+    /// The golden set could not be read or used.
+    #[error("golden set: {0}")]
+    Golden(String),
     /// Writing the JSON output failed.
     #[error("cannot write {path}: {source}")]
     Write {

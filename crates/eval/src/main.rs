@@ -15,6 +15,9 @@ use podsift_insights::Resilient;
 use podsift_insights::engines::{self, OpenAiCompatible};
 use podsift_llm_local::{LocalOptions, LocalRuntime};
 
+mod golden_cmd;
+use golden_cmd::golden;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "podsift-eval",
@@ -36,6 +39,38 @@ enum Command {
         /// The transcript files.
         files: Vec<PathBuf>,
     },
+    /// The golden set (eval/golden): the register check and the ranking with no model; with
+    /// `--model`, an engine reads the episodes and its digests are measured; with
+    /// `--judge-model`, an LLM judge scores them (cached verdicts are replayed).
+    Golden(Box<GoldenArgs>),
+}
+
+#[derive(clap::Args, Debug)]
+struct GoldenArgs {
+    /// The corpora root (holds 03_longform).
+    #[arg(long, env = "PODSIFT_CORPORA", default_value = "../shared/corpora")]
+    corpora: PathBuf,
+    /// Find each reference's quote in its transcript and write its `span` into the file.
+    #[arg(long)]
+    write_spans: bool,
+    /// Only these episodes (ids such as changelog-580), default all.
+    #[arg(long = "episode")]
+    only: Vec<String>,
+    /// The engine reading the episodes (`--model` turns this part on).
+    #[command(flatten)]
+    llm: EngineArgs,
+    /// The judge: an OpenAI-compatible model name.
+    #[arg(long)]
+    judge_model: Option<String>,
+    #[arg(long)]
+    judge_base_url: Option<String>,
+    /// Environment variable with the judge's API key; without it only cached verdicts are
+    /// used.
+    #[arg(long, default_value = "OPENAI_API_KEY")]
+    judge_api_key_env: String,
+    /// Write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -48,22 +83,14 @@ enum Engine {
     Anthropic,
 }
 
-#[derive(clap::Args, Debug)]
-struct Args {
-    /// The corpora root (holds 03_longform/python-bytes).
-    #[arg(long, env = "PODSIFT_CORPORA", default_value = "../shared/corpora")]
-    corpora: PathBuf,
-    /// Episodes chosen: the N most recent that have show notes with items and a transcript.
-    #[arg(long, default_value_t = 5)]
-    episodes: usize,
-    /// Run only the first K of the chosen episodes (most recent first), to size a run.
-    #[arg(long)]
-    first: Option<usize>,
+/// The engine that reads the episodes.
+#[derive(clap::Args, Debug, Clone)]
+struct EngineArgs {
     #[arg(long, value_enum, default_value_t = Engine::Local)]
     engine: Engine,
     /// Local: the GGUF file. API engines: the model name.
     #[arg(long)]
-    model: String,
+    model: Option<String>,
     /// API base URL (default: the provider's).
     #[arg(long)]
     base_url: Option<String>,
@@ -79,6 +106,43 @@ struct Args {
     /// Local: context size.
     #[arg(long, default_value_t = 8192)]
     ctx: u32,
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+}
+
+impl EngineArgs {
+    /// `[llm]` for this engine.
+    fn config(&self) -> LlmConfig {
+        LlmConfig {
+            engine: match self.engine {
+                Engine::Local => LlmEngine::Local,
+                Engine::Openai => LlmEngine::Openai,
+                Engine::Anthropic => LlmEngine::Anthropic,
+            },
+            base_url: self.base_url.clone(),
+            model: self.model.clone(),
+            api_key_env: self.api_key_env.clone(),
+            timeout_secs: self.timeout.max(1),
+            local_context: self.ctx,
+            ..LlmConfig::default()
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+struct Args {
+    /// The corpora root (holds 03_longform/python-bytes).
+    #[arg(long, env = "PODSIFT_CORPORA", default_value = "../shared/corpora")]
+    corpora: PathBuf,
+    /// Episodes chosen: the N most recent that have show notes with items and a transcript.
+    #[arg(long, default_value_t = 5)]
+    episodes: usize,
+    /// Run only the first K of the chosen episodes (most recent first), to size a run.
+    #[arg(long)]
+    first: Option<usize>,
+    #[command(flatten)]
+    llm: EngineArgs,
     /// An opt-in cap: prompt tokens one episode may spend (default: read everything).
     #[arg(long)]
     budget: Option<u64>,
@@ -88,9 +152,6 @@ struct Args {
     /// Transcript tokens per window (default: fill the model's context).
     #[arg(long)]
     window_tokens: Option<usize>,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 600)]
-    timeout: u64,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
@@ -101,21 +162,49 @@ struct Args {
 
 fn llm_config(a: &Args) -> LlmConfig {
     LlmConfig {
-        engine: match a.engine {
-            Engine::Local => LlmEngine::Local,
-            Engine::Openai => LlmEngine::Openai,
-            Engine::Anthropic => LlmEngine::Anthropic,
-        },
-        base_url: a.base_url.clone(),
-        model: Some(a.model.clone()),
-        api_key_env: a.api_key_env.clone(),
-        timeout_secs: a.timeout.max(1),
         concurrency: a.concurrency.max(1),
         episode_token_budget: a.budget,
         max_output_tokens: a.max_output_tokens,
-        local_context: a.ctx,
         window_tokens: a.window_tokens.map(|w| w.max(200)),
-        ..LlmConfig::default()
+        ..a.llm.config()
+    }
+}
+
+/// The engine (and, for a local model, its runtime, which must outlive the run).
+async fn start_engine(
+    a: &EngineArgs,
+    cfg: &mut LlmConfig,
+) -> Result<(Box<dyn Llm>, Option<LocalRuntime>), EvalError> {
+    let model = a
+        .model
+        .as_deref()
+        .ok_or_else(|| EvalError::Engine("--model is required".into()))?;
+    match a.engine {
+        Engine::Local => {
+            let mut opts = LocalOptions::new(model);
+            opts.bin = a.server_bin.clone();
+            opts.threads = a.threads;
+            opts.ctx = cfg.local_context;
+            let rt = LocalRuntime::start(opts)
+                .await
+                .map_err(|e| EvalError::Engine(e.to_string()))?;
+            let name = PathBuf::from(model)
+                .file_name()
+                .map_or_else(|| model.to_owned(), |n| n.to_string_lossy().into_owned());
+            cfg.model = Some(name.clone());
+            let engine = OpenAiCompatible::new(
+                &rt.base_url(),
+                &name,
+                None,
+                Duration::from_secs(cfg.timeout_secs),
+            )
+            .map_err(|e| EvalError::Engine(e.to_string()))?;
+            Ok((Box::new(Resilient::from_config(engine, cfg)), Some(rt)))
+        }
+        Engine::Openai | Engine::Anthropic => {
+            let engine = engines::from_config(cfg).map_err(|e| EvalError::Engine(e.to_string()))?;
+            Ok((Box::new(Resilient::boxed_from_config(engine, cfg)), None))
+        }
     }
 }
 
@@ -143,36 +232,7 @@ async fn python_bytes(a: Args) -> Result<(), EvalError> {
     );
 
     // Keep the local runtime alive for the whole run.
-    let mut _runtime: Option<LocalRuntime> = None;
-    let llm: Box<dyn Llm> = match a.engine {
-        Engine::Local => {
-            let mut opts = LocalOptions::new(&a.model);
-            opts.bin = a.server_bin.clone();
-            opts.threads = a.threads;
-            opts.ctx = a.ctx;
-            let rt = LocalRuntime::start(opts)
-                .await
-                .map_err(|e| EvalError::Engine(e.to_string()))?;
-            let name = PathBuf::from(&a.model)
-                .file_name()
-                .map_or_else(|| a.model.clone(), |n| n.to_string_lossy().into_owned());
-            cfg.model = Some(name.clone());
-            let engine = OpenAiCompatible::new(
-                &rt.base_url(),
-                &name,
-                None,
-                Duration::from_secs(cfg.timeout_secs),
-            )
-            .map_err(|e| EvalError::Engine(e.to_string()))?;
-            _runtime = Some(rt);
-            Box::new(Resilient::from_config(engine, &cfg))
-        }
-        Engine::Openai | Engine::Anthropic => {
-            let engine =
-                engines::from_config(&cfg).map_err(|e| EvalError::Engine(e.to_string()))?;
-            Box::new(Resilient::boxed_from_config(engine, &cfg))
-        }
-    };
+    let (llm, _runtime) = start_engine(&a.llm, &mut cfg).await?;
 
     let mut results = Vec::with_capacity(chosen.len());
     for ep in &chosen {
@@ -226,6 +286,7 @@ async fn main() -> ExitCode {
         Command::Coverage { files } => podsift_eval::coverage::measure(&files)
             .await
             .map(|r| print!("{}", podsift_eval::coverage::table(&r, 0.15, 0.60))),
+        Command::Golden(a) => golden(*a).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

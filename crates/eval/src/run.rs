@@ -185,11 +185,29 @@ pub async fn evaluate_episode(
     };
     let item_tokens: Vec<ItemTokens> = episode.items.iter().map(ItemTokens::of).collect();
     let now = Utc::now();
-    let picks = podsift_digest::select(&candidates(episode.number, &drafts, now), TOP_N, 0, now);
-    let top: Vec<TopPick> = picks
+    // The ranker users get (words only: no embedding model in the evaluation's loop).
+    let stored = candidates(episode.number, &drafts, now);
+    let ranked: Vec<podsift_ranking::Candidate> = stored
+        .iter()
+        .map(|c| podsift_ranking::Candidate::from_insight(c, None))
+        .collect();
+    let config = podsift_ranking::RankConfig {
+        top_k: TOP_N,
+        max_per_show: 0,
+        ..podsift_ranking::RankConfig::default()
+    };
+    let ranking = podsift_ranking::rank(
+        &ranked,
+        &podsift_ranking::Profile::default(),
+        &[],
+        &config,
+        now,
+    );
+    let top: Vec<TopPick> = ranking
+        .picks
         .iter()
         .map(|p| {
-            let d = &p.candidate.draft;
+            let d = &stored[p.index].draft;
             let matched = match_insight(&d.text, &d.quote, &item_tokens);
             TopPick {
                 text: d.text.clone(),
