@@ -140,6 +140,16 @@ pub async fn golden(a: GoldenArgs) -> Result<(), EvalError> {
                     .map(|x| format!(" (error: {x})"))
                     .unwrap_or_default()
             );
+            println!(
+                "  windows read {}/{}, {} claims; editor: {}",
+                e.windows.0,
+                e.windows.1,
+                e.claims,
+                e.editor.as_deref().unwrap_or("-")
+            );
+            for why in e.skipped.iter().chain(&e.dropped).take(6) {
+                println!("  - {why}");
+            }
             out.episodes.push(e);
         }
         let t = golden_run::totals(&out.episodes);

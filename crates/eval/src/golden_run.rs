@@ -53,6 +53,14 @@ pub struct EngineEpisode {
     pub cost_usd: f64,
     /// Set when the extraction failed for the episode.
     pub error: Option<String>,
+    /// Windows read / in all, and why any was skipped.
+    pub windows: (usize, usize),
+    pub skipped: Vec<String>,
+    /// Grounded claims the windows gave, and the editor's line.
+    pub claims: usize,
+    pub editor: Option<String>,
+    /// Insights refused (an invented figure, a quote not found), with why.
+    pub dropped: Vec<String>,
 }
 
 impl EngineEpisode {
@@ -167,6 +175,19 @@ pub async fn evaluate(
         completion_tokens: report.completion_tokens,
         cost_usd: report.cost_usd,
         error,
+        windows: (report.windows_processed, report.windows_total),
+        skipped: report
+            .windows_skipped
+            .iter()
+            .map(|(w, why)| format!("window {w}: {why}"))
+            .collect(),
+        claims: report.claims,
+        editor: report.editor.clone(),
+        dropped: report
+            .dropped
+            .iter()
+            .map(|d| format!("{}: {}", d.reason, d.text))
+            .collect(),
     })
 }
 

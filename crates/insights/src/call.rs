@@ -7,6 +7,9 @@ use podsift_core::{Llm, LlmCache, LlmError, LlmRequest, LlmResponse};
 use crate::parse::ParseError;
 use crate::{cache, cost, prompt};
 
+/// The least answer room a repair request keeps.
+const MIN_REPAIR_ANSWER_TOKENS: u32 = 128;
+
 /// What extraction's calls share.
 pub(crate) struct Ctx<'a> {
     pub llm: &'a dyn Llm,
@@ -96,7 +99,17 @@ pub(crate) async fn ask<T>(
         }
         Err(problem) => problem,
     };
-    req.user = prompt::repair_message(&req.user, &first.text, &problem.to_string(), q.shape);
+    let repaired = prompt::repair_message(&req.user, &first.text, &problem.to_string(), q.shape);
+    // The first request fitted the model's context (prompt + answer room); the repair's
+    // longer prompt comes out of the answer's room, with a margin for the 4-characters-a-token
+    // estimate falling short of a real tokenizer.
+    let added = cost::estimate_tokens(&repaired).saturating_sub(cost::estimate_tokens(&req.user));
+    let margin = u32::try_from(added.saturating_mul(3) / 2).unwrap_or(u32::MAX);
+    req.max_tokens = req
+        .max_tokens
+        .saturating_sub(margin)
+        .max(MIN_REPAIR_ANSWER_TOKENS.min(req.max_tokens));
+    req.user = repaired;
     out.result = match call(ctx, &req, &mut out).await {
         Err(e) => Err(Failure {
             reason: format!("invalid JSON ({problem}); the repair attempt failed: {e}"),

@@ -189,12 +189,24 @@ pub fn user_message(header: &str, position: &str, window_text: &str, max_claims:
 
 /// The repair request: the invalid answer goes back with the expected shape.
 pub fn repair_message(original_user: &str, bad_answer: &str, problem: &str, shape: &str) -> String {
+    // Only the start of the bad answer goes back: the window already fills the model's
+    // context (less the answer's room and a fifth for the token estimate), so the repair may
+    // add little. A long bad answer is usually one cut off at its token limit.
+    let excerpt = truncate(bad_answer, REPAIR_EXCERPT_CHARS);
+    let cut = if excerpt.len() < bad_answer.len() {
+        " …"
+    } else {
+        ""
+    };
     format!(
-        "{original_user}\n\nYour previous answer was not valid JSON for the schema ({problem}):\n\
----\n{}\n---\nAnswer again with ONLY a JSON object of the form {shape}.",
-        truncate(bad_answer, 4000)
+        "{original_user}\n\nYour previous answer was not valid JSON for the schema ({problem}). \
+It began:\n---\n{excerpt}{cut}\n---\nAnswer again with ONLY a JSON object of the form {shape}. \
+If it was cut off, give fewer items and keep every string short (a quote of at most 40 words)."
     )
 }
+
+/// Characters of a bad answer quoted back in the repair request.
+pub const REPAIR_EXCERPT_CHARS: usize = 400;
 
 /// The shape of a map answer, for the repair request.
 pub const CLAIMS_SHAPE: &str = "{\"claims\": [{\"quote\": ..., \"claim\": ..., \"speaker\": ..., \
@@ -203,6 +215,18 @@ pub const CLAIMS_SHAPE: &str = "{\"claims\": [{\"quote\": ..., \"claim\": ..., \
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_repair_adds_little_to_a_window_that_fills_the_context() {
+        let window = "word ".repeat(5000);
+        let bad = format!("{{\"claims\": [{{\"quote\": \"{}", "Axel ".repeat(2000));
+        let repair = repair_message(&window, &bad, "no JSON object in the answer", CLAIMS_SHAPE);
+        let added = crate::cost::estimate_tokens(&repair) - crate::cost::estimate_tokens(&window);
+        assert!(added < 250, "the repair adds {added} tokens");
+        assert!(repair.contains("It began:\n---\n{\"claims\""), "{repair}");
+        assert!(repair.contains(" …\n---"), "cut, and says so: {repair}");
+        assert!(repair.contains("give fewer items"));
+    }
 
     #[test]
     fn user_message_has_context() {

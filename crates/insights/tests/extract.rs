@@ -645,3 +645,44 @@ async fn a_context_overflow_makes_the_windows_smaller() {
         "the refused round was retried smaller"
     );
 }
+
+/// An episode whose transcript is one line (a publisher's plain text without breaks) is cut
+/// into windows on its sentences and read whole; a model that finds nothing anywhere gives an
+/// episode with no insights and says so, not an error and not a silent loss.
+#[tokio::test]
+async fn a_one_line_transcript_is_read_whole_and_an_empty_answer_is_recorded() {
+    let text: String = TOPICS
+        .iter()
+        .cycle()
+        .take(60)
+        .map(|t| format!("{t}. "))
+        .collect();
+    let segs = vec![Segment {
+        start: 0.0,
+        end: 1800.0,
+        speaker: None,
+        text: text.trim().to_owned(),
+    }];
+    let llm = Scripted::new(|_, _| Ok(answer(vec![])));
+    let (drafts, report) = extract_episode(
+        &llm,
+        &MemoryCache::new(),
+        &input(&segs, &[], &[]),
+        &cfg(300, 0),
+    )
+    .await
+    .expect("nothing found is not an error");
+    assert!(drafts.is_empty());
+    assert!(
+        report.windows_total >= 4,
+        "one line, many windows: {report:?}"
+    );
+    assert_eq!(report.windows_processed, report.windows_total, "{report:?}");
+    assert!(report.windows_skipped.is_empty(), "{report:?}");
+    assert_eq!(
+        report.words_read, report.words_total,
+        "read whole: {report:?}"
+    );
+    assert_eq!(report.claims, 0);
+    assert_eq!(llm.calls(), report.windows_total);
+}

@@ -542,10 +542,56 @@ fn stop_at(out: &[u8], stop: &[String]) -> Option<usize> {
 
 /// Whether the worker accepted the grammar for `schema`: converts a JSON schema to GBNF.
 pub fn schema_grammar(schema: &serde_json::Value) -> Result<String, JobError> {
-    let text = serde_json::to_string(schema)
+    let mut schema = schema.clone();
+    bound_strings(&mut schema);
+    let text = serde_json::to_string(&schema)
         .map_err(|e| JobError::BadRequest(format!("json_schema: {e}")))?;
-    llama_cpp_2::json_schema_to_grammar(&text)
-        .map_err(|e| JobError::BadRequest(format!("unsupported json_schema: {e}")))
+    let grammar = llama_cpp_2::json_schema_to_grammar(&text)
+        .map_err(|e| JobError::BadRequest(format!("unsupported json_schema: {e}")))?;
+    Ok(compact_space(&grammar))
+}
+
+/// Longest string a schema string may be when it sets no `maxLength` (characters).
+pub const MAX_STRING_CHARS: u64 = 800;
+
+/// Gives every `"type": "string"` without a `maxLength` one of [`MAX_STRING_CHARS`]: a small
+/// model that loops inside a string ("Axel Axel Axel …") then closes it and the JSON instead
+/// of spending the whole answer budget and returning JSON cut in half.
+fn bound_strings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let is_string = match map.get("type") {
+                Some(serde_json::Value::String(t)) => t == "string",
+                Some(serde_json::Value::Array(ts)) => ts.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            if is_string && !map.contains_key("maxLength") && !map.contains_key("enum") {
+                map.insert("maxLength".into(), MAX_STRING_CHARS.into());
+            }
+            for child in map.values_mut() {
+                bound_strings(child);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(bound_strings),
+        _ => {}
+    }
+}
+
+/// llama.cpp's JSON grammar lets a newline and up to 20 spaces stand between any two tokens
+/// of the answer; small models fill their whole budget with indentation that way. One space at
+/// most: the same JSON, compact.
+fn compact_space(grammar: &str) -> String {
+    grammar
+        .lines()
+        .map(|line| {
+            if line.starts_with("space ::=") {
+                "space ::= | \" \""
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -562,6 +608,17 @@ mod tests {
         .unwrap();
         assert!(g.contains("root ::="), "{g}");
         assert!(g.contains("\\\"n\\\""), "{g}");
+        // Compact JSON: no newline or indentation between tokens.
+        assert!(g.lines().any(|l| l == "space ::= | \" \""), "{g}");
+        // An unbounded string gets a bound; a bounded one keeps its own.
+        let s = schema_grammar(&serde_json::json!({
+            "type": "object",
+            "properties": {"a": {"type": "string"}, "b": {"type": "string", "maxLength": 5}},
+            "required": ["a", "b"]
+        }))
+        .unwrap();
+        assert!(s.contains("{0,800}"), "{s}");
+        assert!(s.contains("{0,5}"), "{s}");
         // A reference to nowhere is refused, not passed to the sampler.
         let bad = schema_grammar(&serde_json::json!({"$ref": "#/definitions/missing"}));
         assert!(matches!(bad, Err(JobError::BadRequest(_))), "{bad:?}");
