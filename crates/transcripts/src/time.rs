@@ -5,7 +5,8 @@ pub(crate) const MAX_SECONDS: f64 = 3_600_000.0;
 
 /// Parses a WebVTT timestamp at the start of `s` following the WebVTT parsing rules:
 /// `[hh:]mm:ss.ttt` where hours are one or more digits, minutes and seconds exactly two
-/// digits (≤ 59) and the fraction exactly three digits; like vtt.js, `hhh:mm.ttt` with a
+/// digits (≤ 59) and the fraction exactly three digits, and also `m:ss.ttt` and `ss.ttt`
+/// (seconds alone, any number of them); like vtt.js, `hhh:mm.ttt` with a
 /// first field above 59 reads as hours and minutes. A `,` is accepted in place of the
 /// `.` (SRT-style files served as VTT are common). Returns seconds and the bytes consumed.
 pub(crate) fn parse_vtt_timestamp(s: &str) -> Option<(f64, usize)> {
@@ -24,6 +25,18 @@ pub(crate) fn parse_vtt_timestamp(s: &str) -> Option<(f64, usize)> {
         (*i > start).then_some((v, *i - start))
     };
     let (v1, _) = digits(&mut i)?;
+    if matches!(b.get(i), Some(b'.') | Some(b',')) {
+        // `SS.mmm`: seconds alone, as podcast editors export the first minute
+        // (`0.860 --> 7.380`, then `56.440 --> 1:01.080`). Not in the spec; vtt.js drops
+        // these cues, which loses the start of such transcripts.
+        i += 1;
+        let (frac, nf) = digits(&mut i)?;
+        if nf != 3 {
+            return None;
+        }
+        let total = v1 as f64 + frac as f64 / 1000.0;
+        return (total <= MAX_SECONDS).then_some((total, i));
+    }
     if b.get(i) != Some(&b':') {
         return None;
     }
@@ -165,6 +178,13 @@ mod tests {
         assert_eq!(parse_vtt_timestamp("00:60.000"), None);
         assert_eq!(parse_vtt_timestamp("00:01.00"), None);
         assert_eq!(parse_vtt_timestamp("00:01"), None);
+        // Seconds alone and a one-digit minute, as a podcast editor exports them.
+        assert_eq!(parse_vtt_timestamp("0.860 -->"), Some((0.86, 5)));
+        assert_eq!(parse_vtt_timestamp("56.440"), Some((56.44, 6)));
+        assert_eq!(parse_vtt_timestamp("1:01.080"), Some((61.08, 8)));
+        assert_eq!(parse_vtt_timestamp("7,380"), Some((7.38, 5)));
+        assert_eq!(parse_vtt_timestamp("7.38"), None);
+        assert_eq!(parse_vtt_timestamp("7"), None);
     }
 
     #[test]

@@ -272,4 +272,24 @@ mod tests {
         let p = parse_vtt("00:01.000 --> 00:02.000\nhi\n");
         assert_eq!(p.segments.len(), 1);
     }
+
+    /// A podcast editor's export: the first minute's cues carry seconds alone, then `M:SS`;
+    /// none may be lost (they were: every cue before the first `M:SS` was dropped). A cue
+    /// still refused counts in the parse's `skipped`.
+    #[test]
+    fn seconds_only_and_one_digit_minutes_are_kept() {
+        let p = parse_vtt(
+            "WEBVTT\n\n1\n0.860 --> 7.380\nWelcome to the show.\n\n2\n7.380 --> 56.440\nToday, budgets.\n\n3\n56.440 --> 1:01.080\nFirst, the numbers.\n\n4\n1:01.080 --> 10:02.5\nrefused: a two-digit fraction\n\n5\n10:02.500 --> 1:00:00,000\nLast.\n",
+        );
+        assert_eq!(
+            cues(&p),
+            vec![
+                (0.86, 7.38, None, "Welcome to the show."),
+                (7.38, 56.44, None, "Today, budgets."),
+                (56.44, 61.08, None, "First, the numbers."),
+                (602.5, 3600.0, None, "Last."),
+            ]
+        );
+        assert_eq!(p.skipped, 1, "the refused cue is counted");
+    }
 }
