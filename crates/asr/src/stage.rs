@@ -205,10 +205,12 @@ impl AsrStage {
         prompt
     }
 
-    /// Download, decode and transcribe one episode, and store its transcript.
+    /// Download, decode and transcribe one episode, and store its transcript (with a fence,
+    /// only while that claim still holds its job).
     pub async fn transcribe_episode(
         &self,
         episode_id: EpisodeId,
+        fence: Option<&podsift_core::Fence>,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Transcribed, AsrError> {
         let started = Instant::now();
@@ -245,14 +247,17 @@ impl AsrStage {
         let count = segments.len();
         let source = self.engine.source();
         self.store
-            .save_transcript(&Transcript {
-                episode_id,
-                source: source.clone(),
-                language: language.clone(),
-                segments,
-                skipped: 0,
-                created_at: self.clock.now(),
-            })
+            .save_transcript(
+                &Transcript {
+                    episode_id,
+                    source: source.clone(),
+                    language: language.clone(),
+                    segments,
+                    skipped: 0,
+                    created_at: self.clock.now(),
+                },
+                fence,
+            )
             .await?;
         Ok(Transcribed {
             episode_id,
@@ -402,7 +407,9 @@ impl AsrStage {
                 self.settings.job_lease,
             );
             let result = self
-                .transcribe_episode(episode_id, &|p| progress(episode_id, p))
+                .transcribe_episode(episode_id, Some(&job.fence(worker)), &|p| {
+                    progress(episode_id, p)
+                })
                 .await;
             drop(keeper);
             let now = self.clock.now();

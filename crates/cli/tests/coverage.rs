@@ -85,7 +85,7 @@ async fn seed(dir: &Path) {
     };
     for (ep, r) in [(id("Episode 3"), full), (id("Episode 2"), capped)] {
         store
-            .save_extraction(ep, "test", &[], &r, now)
+            .save_extraction(ep, "test", &[], &r, None, now)
             .await
             .unwrap();
     }

@@ -126,6 +126,27 @@ impl Job {
     pub fn episode_id(&self) -> Option<i64> {
         self.payload.get("episode_id").and_then(|v| v.as_i64())
     }
+
+    /// The fence for this claim by `worker`: what its result's writes must still hold.
+    pub fn fence(&self, worker: &str) -> Fence {
+        Fence {
+            job: self.id,
+            worker: worker.to_string(),
+            attempt: self.attempts,
+        }
+    }
+}
+
+/// A claimed job's lease as a write fence: a job's result is written only while its job is
+/// still running under this worker *and this claim* (`attempt`, incremented by every claim,
+/// is the lease's generation), checked in the write's own transaction. A worker that was
+/// paused or slow past its lease, whose job another worker took over, writes nothing: its
+/// write fails with [`crate::StoreError::LeaseLost`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub job: JobId,
+    pub worker: String,
+    pub attempt: u32,
 }
 
 /// What one run of a job came to (reports of every stage). Serialised as the job state it

@@ -22,7 +22,7 @@ pub use fetch::{
     DownloadRequest, Downloaded, Downloader, FetchError, FetchRequest, FetchResponse, Fetcher,
 };
 pub use insight::*;
-pub use jobs::{Job, JobBacklog, JobKind, JobOutcome, JobState, NewJob};
+pub use jobs::{Fence, Job, JobBacklog, JobKind, JobOutcome, JobState, NewJob};
 pub use lease::LeaseKeeper;
 pub use model::*;
 pub use store::{Store, StoreError};

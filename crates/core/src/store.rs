@@ -26,6 +26,10 @@ pub enum StoreError {
     NotFound(String),
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// A fenced write refused: the job's lease passed to another claim (this worker was
+    /// paused or slow past it). Nothing was written; the result is dropped, not retried.
+    #[error("lease lost: {0}")]
+    LeaseLost(String),
 }
 
 impl StoreError {
@@ -94,13 +98,19 @@ pub trait Store: Send + Sync {
     async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError>;
 
     // ----- transcripts and chapters ------------------------------------------------------
-    /// Store (or replace) an episode's transcript.
-    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError>;
+    /// Store (or replace) an episode's transcript; with a fence, only while that claim holds
+    /// its job ([`crate::jobs::Fence`]).
+    async fn save_transcript(
+        &self,
+        transcript: &Transcript,
+        fence: Option<&crate::jobs::Fence>,
+    ) -> Result<(), StoreError>;
     async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError>;
     async fn save_chapters(
         &self,
         episode: EpisodeId,
         chapters: &[Chapter],
+        fence: Option<&crate::jobs::Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError>;
@@ -167,14 +177,19 @@ pub trait Store: Send + Sync {
     /// (one job per episode: a finished one is not queued again by a racing worker, and a dead
     /// one comes back only by hand, `podsift jobs --retry`), oldest first.
     async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError>;
-    /// Store an episode's insights and its extraction report, replacing earlier ones.
-    /// Returns the new insight ids.
+    /// Store an episode's insights and its extraction report, replacing earlier ones; with a
+    /// fence, only while that claim holds its job ([`crate::jobs::Fence`]). An insight keeps
+    /// its id across a redo when its quote is the same (its stable identity: the episode and
+    /// the quote's words), so 👍/👎 and "already sent" survive; an earlier insight the redo
+    /// no longer gives is deleted, or retired (kept, never a candidate again) when it was
+    /// sent or voted on. Returns the ids in `insights`' order.
     async fn save_extraction(
         &self,
         episode: EpisodeId,
         model: &str,
         insights: &[InsightDraft],
         report: &ExtractionReport,
+        fence: Option<&crate::jobs::Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError>;
     /// Prompt tokens and dollars of the extractions saved at or after `since`.

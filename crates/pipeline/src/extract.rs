@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use podsift_core::jobs::FailureKind;
+use podsift_core::jobs::{FailureKind, Fence};
 use podsift_core::{
     ExtractionReport, FeedKey, JobKind, JobOutcome, Llm, LlmCache, NewJob, Store, config::LlmConfig,
 };
@@ -204,7 +204,8 @@ impl Extractor {
                 worker,
                 self.lease,
             );
-            let extracted = self.extract(episode_id, daily.as_ref()).await;
+            let fence = job.fence(worker);
+            let extracted = self.extract(episode_id, daily.as_ref(), &fence).await;
             drop(keeper);
             let rep = match extracted? {
                 Ok((title, insights, report)) => {
@@ -269,6 +270,7 @@ impl Extractor {
         &self,
         episode_id: i64,
         daily: Option<&(u64, String)>,
+        fence: &Fence,
     ) -> Result<Result<(String, usize, ExtractionReport), Failed>, PipelineError> {
         let Some(ep) = self.store.get_episode(episode_id).await? else {
             return Ok(Err(Failed::never(
@@ -309,16 +311,31 @@ impl Extractor {
         };
         match extract_episode(self.llm.as_ref(), self.cache.as_ref(), &input, &self.cfg).await {
             Ok((insights, report)) => {
-                self.store
+                let saved = self
+                    .store
                     .save_extraction(
                         episode_id,
                         &self.llm.model_id(),
                         &insights,
                         &report,
+                        Some(fence),
                         self.clock.now(),
                     )
-                    .await?;
-                Ok(Ok((title, insights.len(), report)))
+                    .await;
+                match saved {
+                    Ok(_) => Ok(Ok((title, insights.len(), report))),
+                    // Paused or slow past the lease: another worker has the job, and this
+                    // result is dropped unwritten (the job's `fail` changes nothing either).
+                    Err(e @ podsift_core::StoreError::LeaseLost(_)) => {
+                        tracing::warn!(episode = episode_id, "{e}");
+                        Ok(Err(Failed {
+                            title,
+                            error: e.to_string(),
+                            retry: Retry::Later,
+                        }))
+                    }
+                    Err(e) => Err(e.into()),
+                }
             }
             Err(e @ podsift_insights::ExtractError::CapSpent { .. }) => Ok(Err(Failed {
                 title,

@@ -77,6 +77,7 @@ async fn seed(store: &SqliteStore, reports: &[ExtractionReport]) -> UserId {
                     "Show {i} found that prices fell {i}0 percent. That changes the plan."
                 ))],
                 r,
+                None,
                 now,
             )
             .await

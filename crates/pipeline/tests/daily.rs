@@ -100,27 +100,30 @@ async fn seed(store: &SqliteStore, user: UserId, now: DateTime<Utc>) -> Vec<Epis
             .new_candidates[0];
         let at = 60.0 + 100.0 * i as f64;
         store
-            .save_transcript(&Transcript {
-                episode_id: ep,
-                source: TranscriptSource::Local { model: "t".into() },
-                language: None,
-                segments: vec![
-                    Segment {
-                        start: 0.0,
-                        end: 4.0,
-                        speaker: None,
-                        text: "Welcome back.".into(),
-                    },
-                    Segment {
-                        start: at,
-                        end: at + 5.0,
-                        speaker: Some("Ann".into()),
-                        text: line.to_string(),
-                    },
-                ],
-                skipped: 0,
-                created_at: now,
-            })
+            .save_transcript(
+                &Transcript {
+                    episode_id: ep,
+                    source: TranscriptSource::Local { model: "t".into() },
+                    language: None,
+                    segments: vec![
+                        Segment {
+                            start: 0.0,
+                            end: 4.0,
+                            speaker: None,
+                            text: "Welcome back.".into(),
+                        },
+                        Segment {
+                            start: at,
+                            end: at + 5.0,
+                            speaker: Some("Ann".into()),
+                            text: line.to_string(),
+                        },
+                    ],
+                    skipped: 0,
+                    created_at: now,
+                },
+                None,
+            )
             .await
             .unwrap();
         let draft = InsightDraft {
@@ -133,7 +136,7 @@ async fn seed(store: &SqliteStore, user: UserId, now: DateTime<Utc>) -> Vec<Epis
             ..Default::default()
         };
         store
-            .save_extraction(ep, "m", &[draft], &ExtractionReport::default(), now)
+            .save_extraction(ep, "m", &[draft], &ExtractionReport::default(), None, now)
             .await
             .unwrap();
         eps.push(ep);

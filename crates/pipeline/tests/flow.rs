@@ -135,27 +135,30 @@ async fn seed(store: &SqliteStore, now: DateTime<Utc>) -> Vec<EpisodeId> {
         let stats = store.upsert_episodes(feed, &[up], 3, now).await.unwrap();
         let ep = stats.new_candidates[0];
         store
-            .save_transcript(&Transcript {
-                episode_id: ep,
-                source: TranscriptSource::Local { model: "t".into() },
-                language: None,
-                segments: vec![
-                    Segment {
-                        start: 0.0,
-                        end: 4.0,
-                        speaker: Some("Host".into()),
-                        text: "Welcome back to the show.".into(),
-                    },
-                    Segment {
-                        start: 61.0,
-                        end: 66.0,
-                        speaker: Some("Ann".into()),
-                        text: line.to_string(),
-                    },
-                ],
-                skipped: 0,
-                created_at: now,
-            })
+            .save_transcript(
+                &Transcript {
+                    episode_id: ep,
+                    source: TranscriptSource::Local { model: "t".into() },
+                    language: None,
+                    segments: vec![
+                        Segment {
+                            start: 0.0,
+                            end: 4.0,
+                            speaker: Some("Host".into()),
+                            text: "Welcome back to the show.".into(),
+                        },
+                        Segment {
+                            start: 61.0,
+                            end: 66.0,
+                            speaker: Some("Ann".into()),
+                            text: line.to_string(),
+                        },
+                    ],
+                    skipped: 0,
+                    created_at: now,
+                },
+                None,
+            )
             .await
             .unwrap();
         eps.push(ep);

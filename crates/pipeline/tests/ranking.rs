@@ -134,7 +134,7 @@ async fn show(
         .expect("a new candidate episode");
     let drafts: Vec<InsightDraft> = texts.iter().map(|t| draft(t)).collect();
     store
-        .save_extraction(id, "m", &drafts, &ExtractionReport::default(), now)
+        .save_extraction(id, "m", &drafts, &ExtractionReport::default(), None, now)
         .await
         .unwrap();
 }

@@ -1,7 +1,7 @@
 //! Transcript and chapter jobs: claimed from the store's queue with a lease, so any worker can
 //! run them and a crash only delays them.
 
-use podsift_core::jobs::FailureKind;
+use podsift_core::jobs::{FailureKind, Fence};
 use podsift_core::{
     EpisodeId, FeedKey, FetchRequest, Job, JobKind, JobOutcome, Transcript, TranscriptRef,
     TranscriptSource,
@@ -132,7 +132,7 @@ impl Poller {
             worker,
             self.settings.job_lease,
         );
-        let result = self.execute(&job).await;
+        let result = self.execute(&job, worker).await;
         drop(keeper);
         let now = self.clock.now();
         let (state, detail, produced) = match result {
@@ -179,19 +179,20 @@ impl Poller {
         }))
     }
 
-    async fn execute(&self, job: &Job) -> Result<Produced, PollError> {
+    async fn execute(&self, job: &Job, worker: &str) -> Result<Produced, PollError> {
+        let fence = job.fence(worker);
         let episode = job
             .episode_id()
             .ok_or_else(|| PollError::Missing(format!("job {} has no episode id", job.id)))?;
         match job.kind {
             JobKind::FetchTranscript => {
-                let result = self.fetch_transcript(episode).await;
+                let result = self.fetch_transcript(episode, &fence).await;
                 if let Err(e) = &result {
                     self.fall_back_to_speech(job, episode, e).await?;
                 }
                 result
             }
-            JobKind::FetchChapters => self.fetch_chapters(episode).await,
+            JobKind::FetchChapters => self.fetch_chapters(episode, &fence).await,
             other => Err(PollError::Missing(format!(
                 "job kind {} is not run by the poller",
                 other.as_str()
@@ -231,7 +232,11 @@ impl Poller {
 
     /// Download the best transcript the publisher offers; fall back to the next offer when one
     /// is broken. Retryable when any offer failed for a retryable reason.
-    async fn fetch_transcript(&self, episode_id: EpisodeId) -> Result<Produced, PollError> {
+    async fn fetch_transcript(
+        &self,
+        episode_id: EpisodeId,
+        fence: &Fence,
+    ) -> Result<Produced, PollError> {
         let episode =
             self.store.get_episode(episode_id).await?.ok_or_else(|| {
                 PollError::Missing(format!("episode {episode_id} no longer exists"))
@@ -248,8 +253,10 @@ impl Poller {
             podsift_transcripts::best_offer(&remaining, language.as_deref()).cloned()
         {
             remaining.retain(|o| o != &offer);
-            match self.fetch_one_transcript(episode_id, &offer).await {
+            match self.fetch_one_transcript(episode_id, &offer, fence).await {
                 Ok(p) => return Ok(p),
+                // The job passed to another worker: no other offer is tried either.
+                Err(e @ PollError::Store(podsift_core::StoreError::LeaseLost(_))) => return Err(e),
                 Err(e) => {
                     tracing::info!(episode = episode_id, "transcript offer failed: {e}");
                     if e.is_retryable() {
@@ -267,6 +274,7 @@ impl Poller {
         &self,
         episode_id: EpisodeId,
         offer: &TranscriptRef,
+        fence: &Fence,
     ) -> Result<Produced, PollError> {
         let resp = self
             .fetcher
@@ -297,17 +305,20 @@ impl Poller {
         }
         let count = segments.len();
         self.store
-            .save_transcript(&Transcript {
-                episode_id,
-                source: TranscriptSource::Publisher {
-                    url: offer.url.clone(),
-                    format,
+            .save_transcript(
+                &Transcript {
+                    episode_id,
+                    source: TranscriptSource::Publisher {
+                        url: offer.url.clone(),
+                        format,
+                    },
+                    language: offer.language.clone().or(parsed.language),
+                    segments,
+                    skipped,
+                    created_at: self.clock.now(),
                 },
-                language: offer.language.clone().or(parsed.language),
-                segments,
-                skipped,
-                created_at: self.clock.now(),
-            })
+                Some(fence),
+            )
             .await?;
         Ok(Produced::Transcript {
             segments: count,
@@ -316,7 +327,11 @@ impl Poller {
         })
     }
 
-    async fn fetch_chapters(&self, episode_id: EpisodeId) -> Result<Produced, PollError> {
+    async fn fetch_chapters(
+        &self,
+        episode_id: EpisodeId,
+        fence: &Fence,
+    ) -> Result<Produced, PollError> {
         let episode =
             self.store.get_episode(episode_id).await?.ok_or_else(|| {
                 PollError::Missing(format!("episode {episode_id} no longer exists"))
@@ -339,7 +354,7 @@ impl Poller {
                 reason: e.to_string(),
             })?;
         self.store
-            .save_chapters(episode_id, &parsed, self.clock.now())
+            .save_chapters(episode_id, &parsed, Some(fence), self.clock.now())
             .await?;
         Ok(Produced::Chapters {
             count: parsed.len(),

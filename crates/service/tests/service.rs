@@ -81,20 +81,23 @@ async fn seed_episode(store: &SqliteStore, user: UserId) {
         text: text.into(),
     };
     store
-        .save_transcript(&Transcript {
-            episode_id: ep,
-            source: TranscriptSource::Local { model: "t".into() },
-            language: None,
-            segments: vec![
-                seg(0.0, "Welcome back to the show."),
-                seg(
-                    61.0,
-                    "Battery prices fell forty percent in two years, says the report.",
-                ),
-            ],
-            skipped: 0,
-            created_at: now,
-        })
+        .save_transcript(
+            &Transcript {
+                episode_id: ep,
+                source: TranscriptSource::Local { model: "t".into() },
+                language: None,
+                segments: vec![
+                    seg(0.0, "Welcome back to the show."),
+                    seg(
+                        61.0,
+                        "Battery prices fell forty percent in two years, says the report.",
+                    ),
+                ],
+                skipped: 0,
+                created_at: now,
+            },
+            None,
+        )
         .await
         .unwrap();
 }

@@ -56,6 +56,7 @@ impl SqliteStore {
         model: &str,
         insights: &[InsightDraft],
         report: &ExtractionReport,
+        fence: Option<&podsift_core::jobs::Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
         if insights.len() > MAX_INSIGHTS_PER_EPISODE {
@@ -73,6 +74,7 @@ impl SqliteStore {
         }
         let report_json = to_json(report, "extraction report")?;
         let mut tx = self.begin_write().await?;
+        crate::transcripts::check_fence(&mut tx, fence).await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM episodes WHERE id = ?")
             .bind(episode)
             .fetch_optional(&mut *tx)
@@ -81,11 +83,31 @@ impl SqliteStore {
         if exists.is_none() {
             return Err(StoreError::NotFound(format!("episode {episode}")));
         }
-        sqlx::query("DELETE FROM insights WHERE episode_id = ?")
-            .bind(episode)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
+        // The redo's insights keep the ids of the ones they restate (feedback and "sent"
+        // refer to ids); the rest are deleted, or retired when referred to.
+        let existing: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, quote FROM insights WHERE episode_id = ? ORDER BY id")
+                .bind(episode)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        let plan = crate::identity::plan(&existing, insights);
+        for id in &plan.gone {
+            let kept = sqlx::query(crate::identity::RETIRE_REFERENCED)
+                .bind(ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?
+                .rows_affected();
+            if kept == 0 {
+                sqlx::query("DELETE FROM insights WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+            }
+        }
         sqlx::query(
             "INSERT INTO extractions (episode_id, model, report, prompt_tokens, \
              completion_tokens, cost_usd, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -109,18 +131,31 @@ impl SqliteStore {
         .await
         .map_err(map_sqlx_error)?;
         let mut ids = Vec::with_capacity(insights.len());
-        for i in insights {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
-                 data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(episode)
-            .bind(&i.text)
-            .bind(&i.quote)
-            .bind(i.start_seconds)
-            .bind(i.end_seconds)
-            .bind(to_json(i, "insight")?)
-            .bind(ms(now))
+        for (i, known) in insights.iter().zip(&plan.ids) {
+            let data = to_json(i, "insight")?;
+            let id: i64 = match known {
+                Some(id) => sqlx::query_scalar(
+                    "UPDATE insights SET text = ?, quote = ?, start_seconds = ?, \
+                     end_seconds = ?, data = ?, retired_at = NULL WHERE id = ? RETURNING id",
+                )
+                .bind(&i.text)
+                .bind(&i.quote)
+                .bind(i.start_seconds)
+                .bind(i.end_seconds)
+                .bind(data)
+                .bind(id),
+                None => sqlx::query_scalar(
+                    "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
+                     data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(episode)
+                .bind(&i.text)
+                .bind(&i.quote)
+                .bind(i.start_seconds)
+                .bind(i.end_seconds)
+                .bind(data)
+                .bind(ms(now)),
+            }
             .fetch_one(&mut *tx)
             .await
             .map_err(map_sqlx_error)?;
@@ -203,7 +238,7 @@ impl SqliteStore {
         episode: EpisodeId,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} WHERE i.episode_id = ? ORDER BY i.start_seconds, i.id"
+            "{CANDIDATE_SELECT} WHERE i.episode_id = ? AND i.retired_at IS NULL ORDER BY i.start_seconds, i.id"
         )))
         .bind(episode)
         .fetch_all(&self.pool)
@@ -218,7 +253,7 @@ impl SqliteStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} WHERE i.created_at >= ? \
+            "{CANDIDATE_SELECT} WHERE i.created_at >= ? AND i.retired_at IS NULL \
              AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = ? AND s.feed_id = e.feed_id) \
              AND NOT EXISTS (SELECT 1 FROM digest_items d WHERE d.user_id = ? AND d.insight_id = i.id) \
              ORDER BY i.id"

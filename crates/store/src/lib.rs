@@ -19,6 +19,7 @@ mod episodes;
 mod error;
 mod feedback;
 mod feeds;
+mod identity;
 mod insights;
 mod jobs;
 pub use jobs::CRASH_ALLOWANCE;
@@ -40,7 +41,7 @@ use chrono::{DateTime, Utc};
 use podsift_core::insight::{
     CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
 };
-use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::jobs::{FailureKind, Fence, Job, JobId, JobKind, JobState, NewJob};
 use podsift_core::model::*;
 use podsift_core::store::{NewFeed, Store, StoreError};
 use sqlx::SqlitePool;
@@ -302,8 +303,12 @@ impl Store for SqliteStore {
         self.get_episode_impl(id).await
     }
 
-    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError> {
-        self.save_transcript_impl(transcript).await
+    async fn save_transcript(
+        &self,
+        transcript: &Transcript,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
+        self.save_transcript_impl(transcript, fence).await
     }
 
     async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
@@ -314,9 +319,10 @@ impl Store for SqliteStore {
         &self,
         episode: EpisodeId,
         chapters: &[Chapter],
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.save_chapters_impl(episode, chapters, now).await
+        self.save_chapters_impl(episode, chapters, fence, now).await
     }
 
     async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
@@ -402,9 +408,10 @@ impl Store for SqliteStore {
         model: &str,
         insights: &[InsightDraft],
         report: &ExtractionReport,
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        self.save_extraction_impl(episode, model, insights, report, now)
+        self.save_extraction_impl(episode, model, insights, report, fence, now)
             .await
     }
 

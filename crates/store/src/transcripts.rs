@@ -1,6 +1,7 @@
 //! Transcripts (with their segments) and chapters.
 
 use chrono::{DateTime, Utc};
+use podsift_core::jobs::Fence;
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
 use sqlx::{QueryBuilder, Sqlite};
@@ -40,8 +41,38 @@ async fn episode_exists(
     Ok(id.is_some())
 }
 
+/// Refuses the write unless `fence`'s claim still holds its job (inside the write's
+/// transaction, which holds SQLite's write lock: no claim can come between).
+pub(crate) async fn check_fence(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    fence: Option<&Fence>,
+) -> Result<(), StoreError> {
+    let Some(f) = fence else {
+        return Ok(());
+    };
+    let held: Option<i64> = sqlx::query_scalar(crate::identity::FENCE_HELD)
+        .bind(f.job)
+        .bind(&f.worker)
+        .bind(i64::from(f.attempt))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx_error)?;
+    held.map(|_| ()).ok_or_else(|| lease_lost(f))
+}
+
+pub(crate) fn lease_lost(f: &Fence) -> StoreError {
+    StoreError::LeaseLost(format!(
+        "job {} is no longer held by {} (claim {}); nothing written",
+        f.job, f.worker, f.attempt
+    ))
+}
+
 impl SqliteStore {
-    pub(crate) async fn save_transcript_impl(&self, t: &Transcript) -> Result<(), StoreError> {
+    pub(crate) async fn save_transcript_impl(
+        &self,
+        t: &Transcript,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
         if t.segments.len() > MAX_SEGMENTS {
             return Err(StoreError::Permanent(format!(
                 "{} segments (limit {MAX_SEGMENTS})",
@@ -54,6 +85,7 @@ impl SqliteStore {
         }
         let source = to_json(&t.source, "transcript source")?;
         let mut tx = self.begin_write().await?;
+        check_fence(&mut tx, fence).await?;
         if !episode_exists(&mut tx, t.episode_id).await? {
             return Err(StoreError::NotFound(format!("episode {}", t.episode_id)));
         }
@@ -129,6 +161,7 @@ impl SqliteStore {
         &self,
         episode: EpisodeId,
         chapters: &[Chapter],
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if chapters.len() > MAX_CHAPTERS {
@@ -144,6 +177,7 @@ impl SqliteStore {
             }
         }
         let mut tx = self.begin_write().await?;
+        check_fence(&mut tx, fence).await?;
         if !episode_exists(&mut tx, episode).await? {
             return Err(StoreError::NotFound(format!("episode {episode}")));
         }

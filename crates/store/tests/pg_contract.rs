@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use podsift_core::jobs::{JobKind, NewJob};
 use podsift_core::store::{Store, StoreError};
-use podsift_store::contract::{episodes, feedback, feeds, insights, jobs, t0, transcripts};
+use podsift_store::contract::{episodes, feedback, feeds, insights, jobs, redo, t0, transcripts};
 use podsift_store::{PgOptions, PgStore};
 
 use podsift_testkit::pg::TestDb;
@@ -79,6 +79,8 @@ macro_rules! contract {
 
 contract!(
     feedback::feedback_round_trip,
+    redo::a_lost_lease_writes_nothing,
+    redo::a_redo_keeps_insight_ids_and_votes,
     insights::extraction_round_trip,
     insights::llm_spend_adds_up_saved_extractions,
     insights::episode_with_an_extraction_job_is_not_listed,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use podsift_core::store::Store;
 use podsift_store::SqliteStore;
-use podsift_store::contract::{self, episodes, feedback, feeds, insights, jobs, transcripts};
+use podsift_store::contract::{self, episodes, feedback, feeds, insights, jobs, redo, transcripts};
 use tempfile::TempDir;
 
 async fn fresh() -> (TempDir, SqliteStore) {
@@ -31,6 +31,8 @@ macro_rules! contract {
 
 contract!(
     feedback::feedback_round_trip,
+    redo::a_lost_lease_writes_nothing,
+    redo::a_redo_keeps_insight_ids_and_votes,
     insights::extraction_round_trip,
     insights::llm_spend_adds_up_saved_extractions,
     insights::episode_with_an_extraction_job_is_not_listed,

@@ -24,21 +24,24 @@ async fn reopened_store_keeps_everything() {
             .unwrap();
         let ep = s.new_candidates[0];
         store
-            .save_transcript(&Transcript {
-                episode_id: ep,
-                source: TranscriptSource::Local {
-                    model: "base".into(),
+            .save_transcript(
+                &Transcript {
+                    episode_id: ep,
+                    source: TranscriptSource::Local {
+                        model: "base".into(),
+                    },
+                    language: Some("en".into()),
+                    segments: vec![Segment {
+                        start: 0.0,
+                        end: 1.0,
+                        speaker: None,
+                        text: "kept".into(),
+                    }],
+                    skipped: 1,
+                    created_at: at(1),
                 },
-                language: Some("en".into()),
-                segments: vec![Segment {
-                    start: 0.0,
-                    end: 1.0,
-                    speaker: None,
-                    text: "kept".into(),
-                }],
-                skipped: 1,
-                created_at: at(1),
-            })
+                None,
+            )
             .await
             .unwrap();
         let job = store

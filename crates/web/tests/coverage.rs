@@ -40,19 +40,22 @@ async fn episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
     let stats = store.upsert_episodes(feed, &[up], 10, now).await.unwrap();
     let ep = stats.new_candidates[0];
     store
-        .save_transcript(&Transcript {
-            episode_id: ep,
-            source: TranscriptSource::Local { model: "t".into() },
-            language: None,
-            segments: vec![Segment {
-                start: 0.0,
-                end: 4.0,
-                speaker: None,
-                text: "The plan costs 40 million dollars.".into(),
-            }],
-            skipped: 0,
-            created_at: now,
-        })
+        .save_transcript(
+            &Transcript {
+                episode_id: ep,
+                source: TranscriptSource::Local { model: "t".into() },
+                language: None,
+                segments: vec![Segment {
+                    start: 0.0,
+                    end: 4.0,
+                    speaker: None,
+                    text: "The plan costs 40 million dollars.".into(),
+                }],
+                skipped: 0,
+                created_at: now,
+            },
+            None,
+        )
         .await
         .unwrap();
     ep
@@ -120,7 +123,7 @@ async fn env() -> Env {
     };
     for (ep, report) in [(full, full_report), (capped, capped_report)] {
         store
-            .save_extraction(ep, "test", &[], &report, now)
+            .save_extraction(ep, "test", &[], &report, None, now)
             .await
             .unwrap();
     }

@@ -321,6 +321,7 @@ async fn ann_with_insights(env: &Env, ann: &mut Browser) -> (i64, i64, Vec<i64>)
                 draft("A new parking fee pays the 40 million dollar plan.", 6.5),
             ],
             &ExtractionReport::default(),
+            None,
             chrono::Utc::now(),
         )
         .await

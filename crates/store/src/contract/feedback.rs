@@ -17,6 +17,7 @@ pub async fn feedback_round_trip(store: &dyn Store) {
             "m",
             &[draft("A", 1.0), draft("B", 2.0)],
             &ExtractionReport::default(),
+            None,
             at(1),
         )
         .await

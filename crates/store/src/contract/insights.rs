@@ -35,21 +35,24 @@ pub(crate) async fn episode_with_transcript(store: &dyn Store, url: &str) -> Epi
         .unwrap();
     let ep = stats.new_candidates[0];
     store
-        .save_transcript(&Transcript {
-            episode_id: ep,
-            source: TranscriptSource::Local {
-                model: "test".into(),
+        .save_transcript(
+            &Transcript {
+                episode_id: ep,
+                source: TranscriptSource::Local {
+                    model: "test".into(),
+                },
+                language: None,
+                segments: vec![Segment {
+                    start: 0.0,
+                    end: 5.0,
+                    speaker: None,
+                    text: "hello".into(),
+                }],
+                skipped: 0,
+                created_at: t0(),
             },
-            language: None,
-            segments: vec![Segment {
-                start: 0.0,
-                end: 5.0,
-                speaker: None,
-                text: "hello".into(),
-            }],
-            skipped: 0,
-            created_at: t0(),
-        })
+            None,
+        )
         .await
         .unwrap();
     ep
@@ -138,6 +141,7 @@ pub async fn extraction_round_trip(store: &dyn Store) {
             "m1",
             &[draft("B", 50.0), draft("A", 10.0)],
             &report,
+            None,
             at(1),
         )
         .await
@@ -163,13 +167,13 @@ pub async fn extraction_round_trip(store: &dyn Store) {
     );
     // A rerun replaces, never duplicates.
     store
-        .save_extraction(ep, "m2", &[draft("C", 1.0)], &report, at(2))
+        .save_extraction(ep, "m2", &[draft("C", 1.0)], &report, None, at(2))
         .await
         .unwrap();
     assert_eq!(store.episode_insights(ep).await.unwrap().len(), 1);
     assert!(
         store
-            .save_extraction(9999, "m", &[], &report, at(2))
+            .save_extraction(9999, "m", &[], &report, None, at(2))
             .await
             .is_err()
     );
@@ -187,11 +191,11 @@ pub async fn llm_spend_adds_up_saved_extractions(store: &dyn Store) {
         ..Default::default()
     };
     store
-        .save_extraction(a, "m", &[], &report(1000, 0.25), at(1))
+        .save_extraction(a, "m", &[], &report(1000, 0.25), None, at(1))
         .await
         .unwrap();
     store
-        .save_extraction(b, "m", &[], &report(500, 0.5), at(3))
+        .save_extraction(b, "m", &[], &report(500, 0.5), None, at(3))
         .await
         .unwrap();
     let all = store.llm_spend_since(at(1)).await.unwrap();
@@ -213,6 +217,7 @@ pub async fn add_insight_keeps_the_others(store: &dyn Store) {
             "m",
             &[draft("A", 1.0)],
             &ExtractionReport::default(),
+            None,
             at(1),
         )
         .await
@@ -259,6 +264,7 @@ pub async fn digest_and_outbox(store: &dyn Store) {
             "m",
             &[draft("A", 1.0), draft("B", 2.0)],
             &ExtractionReport::default(),
+            None,
             at(1),
         )
         .await

@@ -16,6 +16,7 @@ pub mod feedback;
 pub mod feeds;
 pub mod insights;
 pub mod jobs;
+pub mod redo;
 pub mod transcripts;
 pub mod users;
 pub mod web;

@@ -52,7 +52,7 @@ pub async fn transcript_replace_and_order(store: &dyn Store) {
         skipped: 3,
         created_at: at(10),
     };
-    store.save_transcript(&first).await.unwrap();
+    store.save_transcript(&first, None).await.unwrap();
     assert_eq!(
         store.get_transcript(ep).await.unwrap().as_ref(),
         Some(&first)
@@ -74,7 +74,7 @@ pub async fn transcript_replace_and_order(store: &dyn Store) {
         skipped: 0,
         created_at: at(20),
     };
-    store.save_transcript(&second).await.unwrap();
+    store.save_transcript(&second, None).await.unwrap();
     assert_eq!(
         store.get_transcript(ep).await.unwrap().as_ref(),
         Some(&second)
@@ -91,7 +91,7 @@ pub async fn transcript_replace_and_order(store: &dyn Store) {
         segments: vec![],
         ..second.clone()
     };
-    store.save_transcript(&empty).await.unwrap();
+    store.save_transcript(&empty, None).await.unwrap();
     assert_eq!(
         store.get_transcript(ep).await.unwrap().as_ref(),
         Some(&empty)
@@ -113,18 +113,18 @@ pub async fn transcript_rejects_bad_input(store: &dyn Store) {
         skipped: 0,
         created_at: at(1),
     };
-    store.save_transcript(&good).await.unwrap();
+    store.save_transcript(&good, None).await.unwrap();
     let missing = Transcript {
         episode_id: ep + 1000,
         ..good.clone()
     };
-    let err = store.save_transcript(&missing).await.unwrap_err();
+    let err = store.save_transcript(&missing, None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     let nan = Transcript {
         segments: vec![seg(f64::NAN, 1.0, None, "bad")],
         ..good.clone()
     };
-    assert!(store.save_transcript(&nan).await.is_err());
+    assert!(store.save_transcript(&nan, None).await.is_err());
     assert_eq!(store.get_transcript(ep).await.unwrap(), Some(good));
     assert_eq!(store.get_transcript(ep + 1000).await.unwrap(), None);
 }
@@ -152,23 +152,26 @@ pub async fn chapters_round_trip(store: &dyn Store) {
             toc: false,
         },
     ];
-    store.save_chapters(ep, &chapters, at(1)).await.unwrap();
+    store
+        .save_chapters(ep, &chapters, None, at(1))
+        .await
+        .unwrap();
     assert_eq!(
         store.get_chapters(ep).await.unwrap(),
         Some(chapters.clone())
     );
     store
-        .save_chapters(ep, &chapters[1..], at(2))
+        .save_chapters(ep, &chapters[1..], None, at(2))
         .await
         .unwrap();
     assert_eq!(
         store.get_chapters(ep).await.unwrap(),
         Some(chapters[1..].to_vec())
     );
-    store.save_chapters(ep, &[], at(3)).await.unwrap();
+    store.save_chapters(ep, &[], None, at(3)).await.unwrap();
     assert_eq!(store.get_chapters(ep).await.unwrap(), Some(vec![]));
     let err = store
-        .save_chapters(ep + 1000, &chapters, at(4))
+        .save_chapters(ep + 1000, &chapters, None, at(4))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");

@@ -278,25 +278,28 @@ async fn episode_with_lines(
 
 async fn save_lines(store: &dyn Store, ep: EpisodeId, lines: &[&str]) {
     store
-        .save_transcript(&Transcript {
-            episode_id: ep,
-            source: TranscriptSource::Local {
-                model: "test".into(),
+        .save_transcript(
+            &Transcript {
+                episode_id: ep,
+                source: TranscriptSource::Local {
+                    model: "test".into(),
+                },
+                language: Some("en".into()),
+                segments: lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Segment {
+                        start: i as f64 * 10.0,
+                        end: i as f64 * 10.0 + 9.0,
+                        speaker: None,
+                        text: t.to_string(),
+                    })
+                    .collect(),
+                skipped: 0,
+                created_at: t0(),
             },
-            language: Some("en".into()),
-            segments: lines
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Segment {
-                    start: i as f64 * 10.0,
-                    end: i as f64 * 10.0 + 9.0,
-                    speaker: None,
-                    text: t.to_string(),
-                })
-                .collect(),
-            skipped: 0,
-            created_at: t0(),
-        })
+            None,
+        )
         .await
         .unwrap();
 }
@@ -331,6 +334,7 @@ pub async fn search_is_per_user(store: &dyn Store) {
             "m",
             &[draft("Bike lanes are cheap to build.", 10.0)],
             &ExtractionReport::default(),
+            None,
             at(1),
         )
         .await

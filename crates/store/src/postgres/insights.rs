@@ -56,6 +56,7 @@ impl PgStore {
         model: &str,
         insights: &[InsightDraft],
         report: &ExtractionReport,
+        fence: Option<&podsift_core::jobs::Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
         if insights.len() > MAX_INSIGHTS_PER_EPISODE {
@@ -73,14 +74,36 @@ impl PgStore {
         }
         let report_json = to_json(report, "extraction report")?;
         let mut tx = self.begin().await?;
+        super::transcripts::check_fence(&mut tx, fence).await?;
         if !lock_episode(&mut tx, episode).await? {
             return Err(StoreError::NotFound(format!("episode {episode}")));
         }
-        sqlx::query("DELETE FROM insights WHERE episode_id = $1")
-            .bind(episode)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
+        // The redo's insights keep the ids of the ones they restate (feedback and "sent"
+        // refer to ids); the rest are deleted, or retired when referred to.
+        let existing: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, quote FROM insights WHERE episode_id = $1 ORDER BY id")
+                .bind(episode)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        let plan = crate::identity::plan(&existing, insights);
+        let retire = super::feedback::numbered(crate::identity::RETIRE_REFERENCED);
+        for id in &plan.gone {
+            let kept = sqlx::query(sqlx::AssertSqlSafe(retire.clone()))
+                .bind(ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?
+                .rows_affected();
+            if kept == 0 {
+                sqlx::query("DELETE FROM insights WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+            }
+        }
         sqlx::query(
             "INSERT INTO extractions (episode_id, model, report, prompt_tokens, \
              completion_tokens, cost_usd, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -104,18 +127,31 @@ impl PgStore {
         .await
         .map_err(map_sqlx_error)?;
         let mut ids = Vec::with_capacity(insights.len());
-        for i in insights {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
-                 data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(episode)
-            .bind(&i.text)
-            .bind(&i.quote)
-            .bind(i.start_seconds)
-            .bind(i.end_seconds)
-            .bind(to_json(i, "insight")?)
-            .bind(ms(now))
+        for (i, known) in insights.iter().zip(&plan.ids) {
+            let data = to_json(i, "insight")?;
+            let id: i64 = match known {
+                Some(id) => sqlx::query_scalar(
+                    "UPDATE insights SET text = $1, quote = $2, start_seconds = $3, \
+                     end_seconds = $4, data = $5, retired_at = NULL WHERE id = $6 RETURNING id",
+                )
+                .bind(&i.text)
+                .bind(&i.quote)
+                .bind(i.start_seconds)
+                .bind(i.end_seconds)
+                .bind(data)
+                .bind(id),
+                None => sqlx::query_scalar(
+                    "INSERT INTO insights (episode_id, text, quote, start_seconds, end_seconds, \
+                     data, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(episode)
+                .bind(&i.text)
+                .bind(&i.quote)
+                .bind(i.start_seconds)
+                .bind(i.end_seconds)
+                .bind(data)
+                .bind(ms(now)),
+            }
             .fetch_one(&mut *tx)
             .await
             .map_err(map_sqlx_error)?;
@@ -193,7 +229,7 @@ impl PgStore {
         episode: EpisodeId,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} WHERE i.episode_id = $1 ORDER BY i.start_seconds, i.id"
+            "{CANDIDATE_SELECT} WHERE i.episode_id = $1 AND i.retired_at IS NULL ORDER BY i.start_seconds, i.id"
         )))
         .bind(episode)
         .fetch_all(&self.pool)
@@ -208,7 +244,7 @@ impl PgStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{CANDIDATE_SELECT} WHERE i.created_at >= $1 \
+            "{CANDIDATE_SELECT} WHERE i.created_at >= $1 AND i.retired_at IS NULL \
              AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.user_id = $2 AND s.feed_id = e.feed_id) \
              AND NOT EXISTS (SELECT 1 FROM digest_items d WHERE d.user_id = $2 AND d.insight_id = i.id) \
              ORDER BY i.id"

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use podsift_core::insight::{
     CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft,
 };
-use podsift_core::jobs::{FailureKind, Job, JobId, JobKind, JobState, NewJob};
+use podsift_core::jobs::{FailureKind, Fence, Job, JobId, JobKind, JobState, NewJob};
 use podsift_core::model::*;
 use podsift_core::store::{NewFeed, Store, StoreError};
 use sqlx::PgPool;
@@ -209,8 +209,12 @@ impl Store for PgStore {
         self.get_episode_impl(id).await
     }
 
-    async fn save_transcript(&self, transcript: &Transcript) -> Result<(), StoreError> {
-        self.save_transcript_impl(transcript).await
+    async fn save_transcript(
+        &self,
+        transcript: &Transcript,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
+        self.save_transcript_impl(transcript, fence).await
     }
 
     async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
@@ -221,9 +225,10 @@ impl Store for PgStore {
         &self,
         episode: EpisodeId,
         chapters: &[Chapter],
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.save_chapters_impl(episode, chapters, now).await
+        self.save_chapters_impl(episode, chapters, fence, now).await
     }
 
     async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
@@ -309,9 +314,10 @@ impl Store for PgStore {
         model: &str,
         insights: &[InsightDraft],
         report: &ExtractionReport,
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        self.save_extraction_impl(episode, model, insights, report, now)
+        self.save_extraction_impl(episode, model, insights, report, fence, now)
             .await
     }
 

@@ -1,6 +1,7 @@
 //! Transcripts (with their segments) and chapters (PostgreSQL).
 
 use chrono::{DateTime, Utc};
+use podsift_core::jobs::Fence;
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
 use sqlx::{Postgres, QueryBuilder};
@@ -31,8 +32,37 @@ pub(super) async fn lock_episode(
     Ok(id.is_some())
 }
 
+/// Refuses the write unless `fence`'s claim still holds its job. The job row is locked
+/// (`FOR UPDATE`) to the end of the write's transaction, so a claim that would take the job
+/// over waits for this write and a write never lands after a takeover.
+pub(super) async fn check_fence(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    fence: Option<&Fence>,
+) -> Result<(), StoreError> {
+    let Some(f) = fence else {
+        return Ok(());
+    };
+    let sql = format!(
+        "{} FOR UPDATE",
+        super::feedback::numbered(crate::identity::FENCE_HELD)
+    );
+    let held: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(f.job)
+        .bind(&f.worker)
+        .bind(i64::from(f.attempt))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_sqlx_error)?;
+    held.map(|_| ())
+        .ok_or_else(|| crate::transcripts::lease_lost(f))
+}
+
 impl PgStore {
-    pub(crate) async fn save_transcript_impl(&self, t: &Transcript) -> Result<(), StoreError> {
+    pub(crate) async fn save_transcript_impl(
+        &self,
+        t: &Transcript,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
         if t.segments.len() > MAX_SEGMENTS {
             return Err(StoreError::Permanent(format!(
                 "{} segments (limit {MAX_SEGMENTS})",
@@ -45,6 +75,7 @@ impl PgStore {
         }
         let source = to_json(&t.source, "transcript source")?;
         let mut tx = self.begin().await?;
+        check_fence(&mut tx, fence).await?;
         if !lock_episode(&mut tx, t.episode_id).await? {
             return Err(StoreError::NotFound(format!("episode {}", t.episode_id)));
         }
@@ -120,6 +151,7 @@ impl PgStore {
         &self,
         episode: EpisodeId,
         chapters: &[Chapter],
+        fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if chapters.len() > MAX_CHAPTERS {
@@ -135,6 +167,7 @@ impl PgStore {
             }
         }
         let mut tx = self.begin().await?;
+        check_fence(&mut tx, fence).await?;
         if !lock_episode(&mut tx, episode).await? {
             return Err(StoreError::NotFound(format!("episode {episode}")));
         }
