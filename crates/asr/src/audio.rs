@@ -349,6 +349,40 @@ impl Resample {
     }
 }
 
+/// CPU seconds an ffmpeg decode may use (a 10-hour episode decodes in a few minutes).
+pub const FFMPEG_MAX_CPU_SECS: u64 = 3600;
+/// Address space an ffmpeg decode may map.
+pub const FFMPEG_MAX_MEMORY: u64 = 4 << 30;
+
+/// Bounds the ffmpeg child: the kernel ends it past [`FFMPEG_MAX_CPU_SECS`] of CPU time and
+/// refuses it memory past [`FFMPEG_MAX_MEMORY`] (a crafted file cannot spin or balloon).
+#[cfg(unix)]
+fn limit_resources(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: between fork and exec only async-signal-safe calls are allowed; setrlimit is
+    // one, and nothing here allocates or takes a lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let set = |resource, limit: u64| {
+                let l = libc::rlimit {
+                    rlim_cur: limit as libc::rlim_t,
+                    rlim_max: limit as libc::rlim_t,
+                };
+                if libc::setrlimit(resource, &l) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            set(libc::RLIMIT_CPU, FFMPEG_MAX_CPU_SECS)?;
+            set(libc::RLIMIT_AS, FFMPEG_MAX_MEMORY)
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn limit_resources(_cmd: &mut Command) {}
+
 /// `ffmpeg -f f32le -ac 1 -ar 16000` on a pipe.
 pub struct FfmpegSource {
     child: Child,
@@ -360,13 +394,25 @@ pub struct FfmpegSource {
 
 impl FfmpegSource {
     fn spawn(ffmpeg: &Path, path: &Path) -> Result<Self, AsrError> {
-        let mut child = Command::new(ffmpeg)
-            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-i"])
-            .arg(path)
-            .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "f32le", "pipe:1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+        let mut cmd = Command::new(ffmpeg);
+        // The file is a download from the internet: a playlist or manifest disguised as audio
+        // would make ffmpeg fetch URLs itself, past the SSRF guard. Local files and pipes only.
+        cmd.args([
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-protocol_whitelist",
+            "file,pipe",
+            "-i",
+        ])
+        .arg(path)
+        .args(["-vn", "-ac", "1", "-ar", "16000", "-f", "f32le", "pipe:1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        limit_resources(&mut cmd);
+        let mut child = cmd
             .spawn()
             .map_err(|e| AsrError::io(format!("cannot run {}", ffmpeg.display()), e))?;
         let stdout = child

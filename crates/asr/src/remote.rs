@@ -105,6 +105,9 @@ impl RemoteEngine {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(20))
             .timeout(opts.timeout)
+            // The upload carries the key and the episode's audio: never re-sent to where a
+            // redirect points.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| AsrError::Engine(format!("building the HTTP client: {e}")))?;
         Ok(Self { opts, client })

@@ -27,6 +27,8 @@ pub struct AsrSettings {
     pub max_audio_bytes: u64,
     pub keep_audio: bool,
     pub stall_timeout: Duration,
+    /// Slowest average download accepted (bytes a second, 0: none).
+    pub min_download_rate: u64,
     pub chunk_secs: u32,
     /// Used when the feed does not name its language; `None`: detect.
     pub default_language: Option<String>,
@@ -41,6 +43,7 @@ impl Default for AsrSettings {
             max_audio_bytes: 1 << 30,
             keep_audio: false,
             stall_timeout: Duration::from_secs(60),
+            min_download_rate: 16 * 1024,
             chunk_secs: 300,
             default_language: Some("en".into()),
             audio: AudioOptions::detect(),
@@ -231,6 +234,7 @@ impl AsrStage {
                         dest: path.clone(),
                         max_bytes: self.settings.max_audio_bytes,
                         stall_timeout: self.settings.stall_timeout,
+                        min_bytes_per_sec: self.settings.min_download_rate,
                     },
                     &|bytes, total| progress(Progress::Downloading { bytes, total }),
                 )

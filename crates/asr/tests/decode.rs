@@ -149,3 +149,38 @@ fn opus_without_ffmpeg_names_the_codec_and_with_ffmpeg_decodes() {
     let reference = decode_all(&wav, &no_ffmpeg()).unwrap();
     assert!((secs(&decoded) - secs(&reference)).abs() < 0.15);
 }
+
+/// A playlist disguised as audio: ffmpeg would fetch its segments itself, past the SSRF
+/// guard. podsift allows ffmpeg local files and pipes only (`-protocol_whitelist`; ffmpeg's
+/// own default for a playlist read from a file also refuses http, so this guards the
+/// behaviour rather than catching a regression of podsift's alone): nothing is requested,
+/// and the file is a decoding error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_playlist_disguised_as_audio_fetches_nothing() {
+    let Some(ffmpeg) = tool("ffmpeg") else {
+        return;
+    };
+    let server = podsift_testkit::TestServer::start().await;
+    server.route(
+        "/seg0.ts",
+        podsift_testkit::Route::ok(vec![0u8; 4096], "video/mp2t"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("episode.mp3");
+    std::fs::write(
+        &path,
+        format!(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n{}\n#EXT-X-ENDLIST\n",
+            server.url("/seg0.ts")
+        ),
+    )
+    .unwrap();
+    let opts = AudioOptions {
+        ffmpeg: Some(ffmpeg),
+    };
+    let result = tokio::task::spawn_blocking(move || decode_all(&path, &opts))
+        .await
+        .unwrap();
+    assert!(result.is_err(), "nothing decodes from it");
+    assert_eq!(server.total_requests(), 0, "ffmpeg fetched nothing");
+}

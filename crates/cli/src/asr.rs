@@ -105,6 +105,7 @@ fn settings(app: &App) -> AsrSettings {
         max_audio_bytes: cfg.max_audio_bytes,
         keep_audio: cfg.keep_audio,
         stall_timeout: Duration::from_secs(cfg.stall_timeout_secs.max(1)),
+        min_download_rate: cfg.min_download_kib_per_sec.saturating_mul(1024),
         chunk_secs: cfg.chunk_secs,
         default_language: Some(cfg.language.clone()).filter(|l| l != "auto"),
         audio: AudioOptions::detect(),

@@ -62,11 +62,17 @@ pub async fn users(app: &App, action: UsersAction) -> Result<()> {
                 next_digest_at: Some(first),
                 feed_token: podsift_service::new_feed_token(),
             };
-            // Validate the channel URLs now rather than at the first delivery.
+            // Validate the channel URLs now rather than at the first delivery: the form, and
+            // the SSRF guard on the host and what it resolves to.
+            let opts = podsift_pipeline::channel_options(&app.config);
             for spec in &user.channels {
-                if let Err(e) =
-                    podsift_pipeline::http_channel(spec, app.config.allow_private_networks)
-                {
+                let (ChannelSpec::Webhook { url, .. }
+                | ChannelSpec::Slack { url }
+                | ChannelSpec::Discord { url }) = spec
+                else {
+                    continue;
+                };
+                if let Err(e) = podsift_digest::check_channel_url(url, &opts).await {
                     bail!("invalid {} URL: {e}", spec.kind());
                 }
             }
@@ -180,7 +186,6 @@ async fn build_service(app: App) -> Result<Service> {
         tracing::warn!("{w}");
     }
     let settings = ServiceSettings {
-        allow_http_loopback: app.config.allow_private_networks,
         public_url: app.config.digest.base_url.clone(),
         ..ServiceSettings::from_config(&app.config.service)
     };

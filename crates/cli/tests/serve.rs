@@ -111,6 +111,21 @@ fn users_add_list_remove() {
         !insecure.status.success(),
         "plain http to a public host is refused"
     );
+    // The SSRF guard: a webhook, Slack or Discord URL to a private, loopback or link-local
+    // host is refused with a one-line error naming the host and not the secret path.
+    for (flag, url) in [
+        ("--webhook", "https://10.1.2.3/hook"),
+        ("--slack", "https://169.254.169.254/services/T0/SECRET"),
+        ("--discord", "https://[::1]/api/webhooks/SECRET"),
+        ("--webhook", "https://nas.local/hook"),
+    ] {
+        let out = run(dir.path(), &["users", "add", "eve@example.org", flag, url]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag} {url} accepted");
+        assert!(err.contains("is not allowed"), "{url}: {err}");
+        assert!(!err.contains("SECRET"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
 
     let list = run(dir.path(), &["users", "list", "--json"]);
     let users: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();

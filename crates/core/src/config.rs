@@ -118,6 +118,34 @@ pub struct Config {
     pub service: ServiceConfig,
 }
 
+/// One `http.allow_hosts` entry: a host name, an address, or an address/prefix.
+fn check_allow_entry(e: &str) -> Result<(), String> {
+    let e = e.trim();
+    let ok = if let Some((ip, bits)) = e.split_once('/') {
+        match ip.parse::<std::net::IpAddr>() {
+            Ok(ip) => bits
+                .parse::<u8>()
+                .is_ok_and(|b| b <= if ip.is_ipv4() { 32 } else { 128 }),
+            Err(_) => false,
+        }
+    } else {
+        e.trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+            || (!e.is_empty()
+                && e.len() <= 253
+                && e.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{e:?} is not a host name, an address or a network (192.168.1.0/24)"
+        ))
+    }
+}
+
 /// A configuration that parses but cannot work: the key, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {problem}")]
@@ -151,6 +179,14 @@ impl Config {
         }
         if !blank(&self.email.to) && blank(&self.email.smtp_host) {
             return err("email.smtp_host", "email.to is set, but no SMTP server");
+        }
+        for h in &self.http.allow_hosts {
+            if let Err(problem) = check_allow_entry(h) {
+                return Err(ConfigError {
+                    key: "http.allow_hosts",
+                    problem,
+                });
+            }
         }
         if self.llm.window_tokens.is_some_and(|w| w < 200) {
             return err("llm.window_tokens", "must be at least 200 (or unset)");
@@ -258,6 +294,10 @@ pub struct HttpConfig {
     pub retries: u32,
     /// Longest `Retry-After` podsift waits inline; longer waits reschedule instead.
     pub max_retry_after_secs: u64,
+    /// Hosts past the SSRF guard, for a home server: names (`nas.local`), addresses
+    /// (`192.168.1.20`) and networks (`192.168.1.0/24`). Applies to feeds, transcripts, audio
+    /// and webhooks alike; every other private, loopback or link-local destination is refused.
+    pub allow_hosts: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -276,6 +316,7 @@ impl Default for HttpConfig {
             per_host_interval_ms: 250,
             retries: 2,
             max_retry_after_secs: 30,
+            allow_hosts: Vec::new(),
         }
     }
 }
@@ -533,6 +574,9 @@ pub struct AsrConfig {
     pub keep_audio: bool,
     /// Seconds without a byte before a download counts as stalled (it resumes later).
     pub stall_timeout_secs: u64,
+    /// Slowest average download accepted, in KiB a second (0: none): past the stall timeout a
+    /// slower download is cut and resumed later, and no attempt outlasts the size at this rate.
+    pub min_download_kib_per_sec: u64,
     /// Audio is transcribed in pieces of about this length, cut at a pause, so memory stays
     /// bounded whatever the episode's length.
     pub chunk_secs: u32,
@@ -559,6 +603,7 @@ impl Default for AsrConfig {
             max_audio_bytes: 1 << 30,
             keep_audio: false,
             stall_timeout_secs: 60,
+            min_download_kib_per_sec: 16,
             chunk_secs: 300,
             remote_base_url: None,
             remote_model: "whisper-1".into(),

@@ -120,6 +120,11 @@ pub struct DownloadRequest {
     pub max_bytes: u64,
     /// No bytes for this long: the connection is dead (the next attempt resumes).
     pub stall_timeout: Duration,
+    /// Slowest average rate accepted, in bytes a second (0: no minimum). Once the stall
+    /// timeout has passed, an attempt averaging less is cut (a server trickling a byte a
+    /// minute never stalls), and no attempt runs past `stall_timeout + size / rate` (the size
+    /// announced, else `max_bytes`). The next attempt resumes where it stopped.
+    pub min_bytes_per_sec: u64,
 }
 
 /// What a download produced.

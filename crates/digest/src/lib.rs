@@ -21,7 +21,7 @@ mod text;
 pub use build::{build_digest, moment_link};
 pub use channel::{
     DiscordChannel, FileChannel, HttpChannelOptions, SlackChannel, SmtpChannel, StdoutChannel,
-    StdoutFormat, WebhookChannel, WebhookError,
+    StdoutFormat, WebhookChannel, WebhookError, check_channel_url,
 };
 pub use feedback::{
     FeedbackKeyError, FeedbackLinks, FeedbackVote, feedback_token, load_or_create_secret,

@@ -89,6 +89,9 @@ fn opts() -> HttpChannelOptions {
     HttpChannelOptions {
         timeout: Duration::from_secs(5),
         allow_http_loopback: true,
+        // The receivers are on loopback: the SSRF guard is off, as with
+        // `--allow-private-networks`.
+        allow_private: true,
         ..HttpChannelOptions::default()
     }
 }
@@ -635,4 +638,80 @@ async fn discord_escapes_hostile_text() {
         assert!(!t.contains("javascript"), "{t}");
     }
     assert!(texts.join("").contains("\\<script\\>"));
+}
+
+/// Webhook, Slack and Discord URLs get the feeds' SSRF guard: a private, loopback or
+/// link-local host (in any IP notation) or an internal name is refused when it is set and
+/// when a channel is built to send to it; `[http] allow_hosts` lets an administrator's home
+/// server through, and nothing else.
+#[tokio::test]
+async fn channel_urls_to_private_hosts_are_refused_unless_allowed() {
+    let guarded = HttpChannelOptions::default();
+    for url in [
+        "https://127.0.0.1/hook",
+        "https://2130706433/hook",
+        "https://0x7f.1/hook",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.20/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fd00::1]/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "https://localhost/hook",
+        "https://nas.local/hook",
+        "https://metadata.google.internal/hook",
+    ] {
+        let err = podsift_digest::check_channel_url(url, &guarded)
+            .await
+            .expect_err(url);
+        assert!(err.to_string().contains("not allowed"), "{url}: {err}");
+        assert!(!err.is_retryable(), "{url}");
+        assert!(
+            WebhookChannel::new(url, SECRET, guarded.clone()).is_err(),
+            "{url}: no channel is built to it either"
+        );
+        assert!(SlackChannel::new(url, guarded.clone()).is_err(), "{url}");
+    }
+    // The error names the host, never the secret path.
+    let err = podsift_digest::check_channel_url("https://10.0.0.5/services/T0/B0/SECRET", &guarded)
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("SECRET"), "{err}");
+    // A public address passes.
+    assert!(
+        podsift_digest::check_channel_url("https://93.184.216.34/hook", &guarded)
+            .await
+            .is_ok()
+    );
+    // The allow-list: the listed network and name only.
+    let home = HttpChannelOptions {
+        allow_hosts: podsift_fetch::AllowList::parse(&[
+            "192.168.1.0/24".to_string(),
+            "nas.local".to_string(),
+        ])
+        .unwrap(),
+        ..HttpChannelOptions::default()
+    };
+    for ok in ["https://192.168.1.20/hook", "https://nas.local/hook"] {
+        assert!(
+            podsift_digest::check_channel_url(ok, &home).await.is_ok(),
+            "{ok}"
+        );
+        assert!(
+            WebhookChannel::new(ok, SECRET, home.clone()).is_ok(),
+            "{ok}"
+        );
+    }
+    for still in [
+        "https://192.168.2.20/hook",
+        "https://127.0.0.1/hook",
+        "https://nas2.local/h",
+    ] {
+        assert!(
+            podsift_digest::check_channel_url(still, &home)
+                .await
+                .is_err(),
+            "{still}"
+        );
+    }
 }

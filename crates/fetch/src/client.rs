@@ -37,6 +37,12 @@ fn install_crypto_provider() {
     });
 }
 
+/// `[http] allow_hosts`, checked at config load (a bad entry there never gets here; should
+/// one, it allows nothing).
+fn allow_list(cfg: &HttpConfig) -> crate::AllowList {
+    crate::AllowList::parse(&cfg.allow_hosts).unwrap_or_default()
+}
+
 /// The real [`Fetcher`]. Cheap to clone: clones share the connection pool and the per-host
 /// limiter.
 #[derive(Clone)]
@@ -48,9 +54,11 @@ pub struct HttpFetcher {
     pub(crate) s: Settings,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) allow_private: bool,
+    /// `[http] allow_hosts`: past the guard even when `allow_private` is off.
+    pub(crate) allow: crate::AllowList,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
     pub(crate) max_redirects: usize,
@@ -79,7 +87,7 @@ impl HttpFetcher {
     pub fn new(cfg: &HttpConfig, allow_private_networks: bool) -> Result<Self, FetchError> {
         Self::build(
             cfg,
-            GuardedResolver::new(!allow_private_networks),
+            GuardedResolver::new(!allow_private_networks).with_allow(allow_list(cfg)),
             allow_private_networks,
         )
     }
@@ -92,7 +100,9 @@ impl HttpFetcher {
         allow_private_networks: bool,
         overrides: HashMap<String, Vec<IpAddr>>,
     ) -> Result<Self, FetchError> {
-        let resolver = GuardedResolver::new(!allow_private_networks).with_overrides(overrides);
+        let resolver = GuardedResolver::new(!allow_private_networks)
+            .with_allow(allow_list(cfg))
+            .with_overrides(overrides);
         Self::build(cfg, resolver, allow_private_networks)
     }
 
@@ -149,6 +159,7 @@ impl HttpFetcher {
             )),
             s: Settings {
                 allow_private,
+                allow: allow_list(cfg),
                 connect_timeout,
                 timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
                 max_redirects: cfg.max_redirects,
@@ -235,7 +246,7 @@ impl HttpFetcher {
             url: redact_str(location),
             reason: format!("bad redirect Location from {}: {e}", redact(current)),
         })?;
-        ssrf::check_redirect_target(&next, self.s.allow_private)?;
+        ssrf::check_url_allowing(&next, self.s.allow_private, &self.s.allow)?;
         Ok(next)
     }
 
@@ -407,7 +418,7 @@ impl Fetcher for HttpFetcher {
             url: redact_str(&req.url),
             reason: e.to_string(),
         })?;
-        ssrf::check_url(&url, self.s.allow_private)?;
+        ssrf::check_url_allowing(&url, self.s.allow_private, &self.s.allow)?;
         let mut attempt = 0u32;
         loop {
             let err = match self.attempt(&url, &req).await {

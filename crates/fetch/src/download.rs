@@ -39,6 +39,16 @@ fn content_range(value: &str) -> (Option<u64>, Option<u64>) {
     (start, total.trim().parse().ok())
 }
 
+/// The longest one attempt may take: the stall timeout, plus the bytes still to come at the
+/// minimum rate (unbounded without one).
+fn attempt_budget(req: &DownloadRequest, remaining: Option<u64>) -> std::time::Duration {
+    if req.min_bytes_per_sec == 0 {
+        return std::time::Duration::from_secs(u64::MAX / 4);
+    }
+    let bytes = remaining.unwrap_or(req.max_bytes);
+    req.stall_timeout + std::time::Duration::from_secs(bytes / req.min_bytes_per_sec.max(1))
+}
+
 impl HttpFetcher {
     /// Sends the GET (with `Range` when resuming), following redirects hop by hop.
     async fn open_download(&self, start: &Url, have: u64) -> Result<reqwest::Response, FetchError> {
@@ -173,8 +183,27 @@ impl HttpFetcher {
             .await
             .map_err(|e| io_err(url, "cannot open", part, e))?;
         progress(have, total);
+        let started = tokio::time::Instant::now();
+        let deadline = started + attempt_budget(req, total.map(|t| t - have));
+        let from = have;
         loop {
-            let chunk = match tokio::time::timeout(req.stall_timeout, resp.chunk()).await {
+            let wait = req
+                .stall_timeout
+                .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            let too_slow = |got: u64| FetchError::Other {
+                url: redact(url),
+                reason: format!(
+                    "too slow: {got} bytes in {:.0} s, under the minimum of {} bytes/s \
+                     (the next attempt resumes)",
+                    started.elapsed().as_secs_f64(),
+                    req.min_bytes_per_sec
+                ),
+            };
+            let chunk = match tokio::time::timeout(wait, resp.chunk()).await {
+                Err(_) if tokio::time::Instant::now() >= deadline => {
+                    let _ = file.flush().await;
+                    return Err(too_slow(have - from));
+                }
                 Err(_) => {
                     let _ = file.flush().await;
                     return Err(FetchError::Timeout {
@@ -199,6 +228,16 @@ impl HttpFetcher {
                 .map_err(|e| io_err(url, "cannot write", part, e))?;
             have += chunk.len() as u64;
             progress(have, total);
+            let elapsed = started.elapsed();
+            if req.min_bytes_per_sec > 0
+                && elapsed > req.stall_timeout
+                && (have - from) as f64 / elapsed.as_secs_f64() < req.min_bytes_per_sec as f64
+            {
+                file.flush()
+                    .await
+                    .map_err(|e| io_err(url, "cannot write", part, e))?;
+                return Err(too_slow(have - from));
+            }
         }
         file.flush()
             .await

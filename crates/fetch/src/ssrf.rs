@@ -19,7 +19,7 @@ use podsift_core::FetchError;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use crate::redact;
+use crate::{AllowList, redact};
 
 /// Why `ip` must not be contacted, or `Ok(())` for a public unicast address.
 pub fn check_ip(ip: IpAddr) -> Result<(), &'static str> {
@@ -206,6 +206,16 @@ fn blocked(url: &Url, reason: &str) -> FetchError {
 /// `allow_private`), and — unless `allow_private` — no forbidden IP literal or host name.
 /// Resolved addresses are checked later by [`GuardedResolver`].
 pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
+    check_url_allowing(url, allow_private, &AllowList::default())
+}
+
+/// [`check_url`] with the administrator's allow-list: a listed host name, address or network
+/// passes the guard; everything else private stays refused.
+pub fn check_url_allowing(
+    url: &Url,
+    allow_private: bool,
+    allow: &AllowList,
+) -> Result<(), FetchError> {
     match url.scheme() {
         "http" | "https" => {}
         other => {
@@ -221,7 +231,7 @@ pub fn check_url(url: &Url, allow_private: bool) -> Result<(), FetchError> {
             reason: "no host".to_owned(),
         });
     };
-    if allow_private {
+    if allow_private || allow.allows_host(&host.to_string()) {
         return Ok(());
     }
     match host {
@@ -267,6 +277,7 @@ pub(crate) struct ResolveFailed {
 pub struct GuardedResolver {
     overrides: Arc<HashMap<String, Vec<IpAddr>>>,
     guard: bool,
+    allow: Arc<AllowList>,
 }
 
 impl GuardedResolver {
@@ -275,7 +286,23 @@ impl GuardedResolver {
         Self {
             overrides: Arc::default(),
             guard,
+            allow: Arc::default(),
         }
+    }
+
+    /// Lets the allow-list's hosts and networks through the guard.
+    pub fn with_allow(mut self, allow: AllowList) -> Self {
+        self.allow = Arc::new(allow);
+        self
+    }
+
+    /// Whether `host` may be connected to: resolves it and applies the guard, as a request
+    /// would. An error says why not (every address forbidden, or no address at all).
+    pub async fn check_host(&self, host: &str) -> Result<(), String> {
+        self.resolve_checked(host)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// Resolve the given (lower-case) names to fixed addresses instead of asking DNS, like
@@ -292,7 +319,9 @@ impl GuardedResolver {
 
     /// Resolves `host` and, when guarding, filters the addresses.
     pub(crate) async fn resolve_checked(&self, host: &str) -> Result<Vec<SocketAddr>, BoxError> {
+        let listed = self.allow.allows_host(host);
         if self.guard
+            && !listed
             && let Err(reason) = check_host_name(host)
         {
             return Err(Box::new(ResolveBlocked {
@@ -310,7 +339,7 @@ impl GuardedResolver {
                 })?
                 .collect(),
         };
-        if !self.guard {
+        if !self.guard || listed {
             if resolved.is_empty() {
                 return Err(Box::new(ResolveFailed {
                     host: host.to_owned(),
@@ -319,7 +348,7 @@ impl GuardedResolver {
             }
             return Ok(resolved);
         }
-        filter_resolved(host, resolved)
+        filter_resolved(host, resolved, &self.allow)
     }
 }
 
@@ -329,12 +358,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) fn filter_resolved(
     host: &str,
     resolved: Vec<SocketAddr>,
+    allow: &AllowList,
 ) -> Result<Vec<SocketAddr>, BoxError> {
     let mut refused = None;
     let allowed: Vec<SocketAddr> = resolved
         .into_iter()
         .filter(|addr| match check_ip(addr.ip()) {
             Ok(()) => true,
+            Err(_) if allow.allows_ip(addr.ip()) => true,
             Err(reason) => {
                 tracing::debug!(host, ip = %addr.ip(), reason, "dropping forbidden resolved address");
                 refused = Some(reason);
@@ -390,6 +421,7 @@ mod tests {
                 "2606:4700::1111",
                 "fe80::1",
             ]),
+            &AllowList::default(),
         )
         .unwrap();
         assert_eq!(kept, addrs(&["93.184.216.34", "2606:4700::1111"]));
@@ -397,9 +429,14 @@ mod tests {
 
     #[test]
     fn all_forbidden_is_blocked_and_empty_is_dns_failure() {
-        let err = filter_resolved("x.example.com", addrs(&["127.0.0.1", "::1"])).unwrap_err();
+        let err = filter_resolved(
+            "x.example.com",
+            addrs(&["127.0.0.1", "::1"]),
+            &AllowList::default(),
+        )
+        .unwrap_err();
         assert!(err.downcast_ref::<ResolveBlocked>().is_some(), "{err}");
-        let err = filter_resolved("x.example.com", Vec::new()).unwrap_err();
+        let err = filter_resolved("x.example.com", Vec::new(), &AllowList::default()).unwrap_err();
         assert!(err.downcast_ref::<ResolveFailed>().is_some(), "{err}");
     }
 
@@ -420,5 +457,38 @@ mod tests {
         )]));
         let got = open.resolve_checked("box.example.com").await.unwrap();
         assert_eq!(got, addrs(&["10.0.0.2"]));
+    }
+
+    #[tokio::test]
+    async fn the_allow_list_lets_its_hosts_and_networks_through_and_nothing_else() {
+        let allow = AllowList::parse(&["nas.local".into(), "192.168.1.0/24".into()]).unwrap();
+        let r = GuardedResolver::new(true)
+            .with_allow(allow.clone())
+            .with_overrides(HashMap::from([
+                ("nas.local".to_owned(), vec!["10.9.9.9".parse().unwrap()]),
+                (
+                    "printer.example".to_owned(),
+                    vec!["192.168.1.7".parse().unwrap()],
+                ),
+                (
+                    "db.example".to_owned(),
+                    vec!["192.168.2.7".parse().unwrap()],
+                ),
+            ]));
+        assert!(r.check_host("nas.local").await.is_ok(), "a listed name");
+        assert!(
+            r.check_host("printer.example").await.is_ok(),
+            "a listed network"
+        );
+        assert!(
+            r.check_host("db.example").await.is_err(),
+            "outside the network"
+        );
+        assert!(r.check_host("localhost").await.is_err());
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(check_url_allowing(&url("http://nas.local/f"), false, &allow).is_ok());
+        assert!(check_url_allowing(&url("http://192.168.1.9/f"), false, &allow).is_ok());
+        assert!(check_url_allowing(&url("http://192.168.3.9/f"), false, &allow).is_err());
+        assert!(check_url_allowing(&url("http://127.0.0.1/f"), false, &allow).is_err());
     }
 }

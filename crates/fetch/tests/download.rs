@@ -20,6 +20,7 @@ fn request(url: String, dest: &std::path::Path, max: u64) -> DownloadRequest {
         dest: dest.to_path_buf(),
         max_bytes: max,
         stall_timeout: Duration::from_secs(5),
+        min_bytes_per_sec: 0,
     }
 }
 
@@ -147,4 +148,35 @@ async fn private_addresses_are_refused_without_opt_in() {
         .unwrap_err();
     assert!(matches!(err, FetchError::Blocked { .. }), "{err}");
     assert_eq!(server.total_requests(), 0, "nothing was sent");
+}
+
+/// A server that never stalls but trickles (64 bytes every 50 ms, about 1.3 KB/s) is cut once
+/// the stall timeout has passed, by the minimum rate, and the part kept for a resume; without
+/// a minimum the same download would have run for minutes.
+#[tokio::test]
+async fn a_trickling_server_is_cut_by_the_minimum_rate() {
+    let server = TestServer::start().await;
+    let data = body(400_000);
+    server.route(
+        "/slow.mp3",
+        Route::slow_body(data, Duration::from_millis(50)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("slow.mp3");
+    let mut req = request(server.url("/slow.mp3"), &dest, 10_000_000);
+    req.stall_timeout = Duration::from_secs(1);
+    req.min_bytes_per_sec = 64 * 1024;
+    let started = std::time::Instant::now();
+    let err = fetcher().download(&req, &|_, _| {}).await.unwrap_err();
+    assert!(err.to_string().contains("too slow"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "cut early: {:?}",
+        started.elapsed()
+    );
+    assert!(!dest.exists(), "not finished");
+    assert!(
+        dir.path().join("slow.mp3.part").exists(),
+        "the part is kept for a resume"
+    );
 }

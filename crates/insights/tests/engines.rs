@@ -308,3 +308,40 @@ async fn body_cut_off_mid_way_is_invalid() {
     );
     assert!(e.is_retryable());
 }
+
+/// An API that redirects (to another origin) gets neither the key nor the prompt sent on:
+/// the redirect is not followed, and the error says so.
+#[tokio::test]
+async fn redirects_are_not_followed_with_the_key_or_the_prompt() {
+    let elsewhere = TestServer::start().await;
+    elsewhere.route(PATH, openai_ok("{}"));
+    elsewhere.route("/v1/messages", openai_ok("{}"));
+    let server = TestServer::start().await;
+    for status in [301, 302, 307, 308] {
+        server.route(PATH, Route::redirect(status, &elsewhere.url(PATH)));
+        let err = openai(&server, Duration::from_secs(5))
+            .complete(&req())
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("redirect"), "{status}: {err}");
+        assert!(!err.is_retryable(), "{status}");
+        server.route(
+            "/v1/messages",
+            Route::redirect(status, &elsewhere.url("/v1/messages")),
+        );
+        let anth = Anthropic::new(
+            &server.url("/"),
+            "claude",
+            Secret::new(KEY),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        let err = anth.complete(&req()).await.unwrap_err();
+        assert!(err.to_string().contains("redirect"), "{status}: {err}");
+    }
+    assert_eq!(
+        elsewhere.total_requests(),
+        0,
+        "nothing reached the other origin"
+    );
+}

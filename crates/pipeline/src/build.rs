@@ -123,7 +123,7 @@ impl Pipeline {
             smtp: SmtpServer::from_config(&config.email, config.digest.base_url.clone()),
             local_address: config.email.to.clone(),
             local_channels: ports.local_channels,
-            allow_http_loopback: config.allow_private_networks,
+            channel_options: crate::recipe::channel_options(config),
             daily,
         };
         Self {

@@ -25,7 +25,7 @@ pub use daily::DailyEditor;
 pub use deliver::{DeliveryPolicy, DeliveryReport, DeliveryResult, DigestOutcome, Digester};
 pub use extract::{DEFAULT_LEASE, ExtractReport, Extractor};
 pub use rank::{Picked, Ranker, apply_feedback, rank_config};
-pub use recipe::{DigestRecipe, Reader, SmtpServer, http_channel};
+pub use recipe::{DigestRecipe, Reader, SmtpServer, channel_options, http_channel};
 pub use stage::{
     ExtractStage, FetchStage, JobEvent, LazyStage, NoEvents, Produced, Stage, StageError,
     StageEvents,

@@ -90,8 +90,8 @@ pub struct DigestRecipe {
     pub local_address: Option<String>,
     /// Channels only the local reader has (the CLI's digest files).
     pub local_channels: Vec<Arc<dyn Channel>>,
-    /// Allow `http://` webhook URLs on loopback (tests, a receiver on the same host).
-    pub allow_http_loopback: bool,
+    /// The webhook, Slack and Discord channels' limits and SSRF guard ([`channel_options`]).
+    pub channel_options: HttpChannelOptions,
     /// The daily editor across episodes (`None`: off).
     pub daily: Option<crate::DailyEditor>,
 }
@@ -133,7 +133,7 @@ impl DigestRecipe {
             }
         }
         for spec in specs {
-            match http_channel(spec, self.allow_http_loopback) {
+            match http_channel(spec, &self.channel_options) {
                 Ok(c) => out.push(c),
                 Err(e) => left_out(spec.kind(), &e),
             }
@@ -185,15 +185,24 @@ impl DigestRecipe {
     }
 }
 
+/// The HTTP channels' options from the configuration: the SSRF guard on (off only with
+/// `allow_private_networks`, the CLI's single-user mode and tests), `[http] allow_hosts`
+/// let through, plain `http://` only to loopback and only with the guard off.
+pub fn channel_options(config: &podsift_core::Config) -> HttpChannelOptions {
+    HttpChannelOptions {
+        allow_http_loopback: config.allow_private_networks,
+        allow_private: config.allow_private_networks,
+        allow_hosts: podsift_fetch::AllowList::parse(&config.http.allow_hosts).unwrap_or_default(),
+        ..HttpChannelOptions::default()
+    }
+}
+
 /// A stored webhook, Slack or Discord channel.
 pub fn http_channel(
     spec: &ChannelSpec,
-    allow_http_loopback: bool,
+    opts: &HttpChannelOptions,
 ) -> Result<Arc<dyn Channel>, String> {
-    let opts = HttpChannelOptions {
-        allow_http_loopback,
-        ..HttpChannelOptions::default()
-    };
+    let opts = opts.clone();
     fn shared<C: Channel + 'static, E: std::fmt::Display>(
         built: Result<C, E>,
     ) -> Result<Arc<dyn Channel>, String> {

@@ -27,7 +27,7 @@ pub(crate) struct HttpState {
     pub poller: Option<Arc<podsift_poller::Poller>>,
     /// Digests made on demand from the web UI: the scheduled digest's recipe.
     pub scheduler: Arc<crate::DigestScheduler>,
-    pub allow_http_loopback: bool,
+    pub channel_options: podsift_digest::HttpChannelOptions,
 }
 
 pub(crate) fn router(state: HttpState) -> Router {
@@ -44,7 +44,7 @@ pub(crate) fn router(state: HttpState) -> Router {
 fn web_state(s: &HttpState) -> podsift_web::WebState {
     let config = podsift_web::WebConfig {
         public_url: s.public_url.clone(),
-        allow_http_loopback: s.allow_http_loopback,
+        channel_options: s.channel_options.clone(),
         ..podsift_web::WebConfig::default()
     };
     let digests = WebDigests {

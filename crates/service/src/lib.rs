@@ -56,8 +56,6 @@ pub struct ServiceSettings {
     pub shutdown_grace: Duration,
     /// This process's name in job leases (`host-pid`).
     pub worker_id: String,
-    /// Allow `http://` delivery URLs on loopback (tests, a receiver on the same host).
-    pub allow_http_loopback: bool,
     /// Public base URL of the HTTP server (for feed self links); default `http://LISTEN`.
     pub public_url: Option<String>,
 }
@@ -85,7 +83,6 @@ impl Default for ServiceSettings {
             catch_up: podsift_schedule::DEFAULT_CATCH_UP,
             shutdown_grace: Duration::from_secs(20),
             worker_id: default_worker_id(),
-            allow_http_loopback: false,
             public_url: None,
         }
     }
@@ -203,7 +200,7 @@ impl Service {
                     feedback_secret: self.recipe.feedback_secret.clone().map(Arc::new),
                     poller: self.poller.clone(),
                     scheduler: scheduler.clone(),
-                    allow_http_loopback: s.allow_http_loopback,
+                    channel_options: self.recipe.channel_options.clone(),
                 };
                 let mut rx = stop_rx.clone();
                 // Connect info: the web UI rate-limits sign-ins per client address.

@@ -167,7 +167,11 @@ async fn start(store: Arc<SqliteStore>) -> Running {
         smtp: None,
         local_address: None,
         local_channels: Vec::new(),
-        allow_http_loopback: true,
+        channel_options: podsift_digest::HttpChannelOptions {
+            allow_http_loopback: true,
+            allow_private: true,
+            ..Default::default()
+        },
         daily: None,
     };
     let service = Service {
@@ -181,7 +185,6 @@ async fn start(store: Arc<SqliteStore>) -> Running {
             schedule_every: Duration::from_millis(100),
             shutdown_grace: Duration::from_secs(3),
             worker_id: "test".into(),
-            allow_http_loopback: true,
             ..ServiceSettings::default()
         },
     };

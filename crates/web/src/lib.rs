@@ -57,8 +57,9 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
-    /// Allow `http://` webhook URLs on loopback (tests, a receiver on the same host).
-    pub allow_http_loopback: bool,
+    /// How webhook, Slack and Discord URLs a user sets are checked: the SSRF guard (on unless
+    /// `allow_private_networks`), `[http] allow_hosts`, `http://` only to loopback.
+    pub channel_options: podsift_digest::HttpChannelOptions,
     pub login_limits: LoginLimits,
 }
 
@@ -67,7 +68,7 @@ impl Default for WebConfig {
         Self {
             public_url: None,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
-            allow_http_loopback: false,
+            channel_options: podsift_digest::HttpChannelOptions::default(),
             login_limits: LoginLimits::default(),
         }
     }

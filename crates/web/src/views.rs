@@ -672,10 +672,7 @@ pub(crate) async fn update_settings(
     if interests.len() > 4000 {
         return Err(bad("interests: at most 4000 characters".into()));
     }
-    let opts = podsift_digest::HttpChannelOptions {
-        allow_http_loopback: app.web.config.allow_http_loopback,
-        ..podsift_digest::HttpChannelOptions::default()
-    };
+    let opts = &app.web.config.channel_options;
     let mut channels = Vec::new();
     let webhook = form.webhook_url.trim();
     if !webhook.is_empty() {
@@ -688,7 +685,8 @@ pub(crate) async fn update_settings(
                 _ => None,
             })
             .unwrap_or_else(crate::auth::random_token);
-        podsift_digest::WebhookChannel::new(webhook, secret.as_bytes(), opts.clone())
+        podsift_digest::check_channel_url(webhook, opts)
+            .await
             .map_err(|e| bad(format!("webhook URL: {e}")))?;
         channels.push(ChannelSpec::Webhook {
             url: webhook.to_string(),
@@ -697,7 +695,8 @@ pub(crate) async fn update_settings(
     }
     let slack = form.slack_url.trim();
     if !slack.is_empty() {
-        podsift_digest::SlackChannel::new(slack, opts.clone())
+        podsift_digest::check_channel_url(slack, opts)
+            .await
             .map_err(|e| bad(format!("Slack URL: {e}")))?;
         channels.push(ChannelSpec::Slack {
             url: slack.to_string(),
@@ -705,7 +704,8 @@ pub(crate) async fn update_settings(
     }
     let discord = form.discord_url.trim();
     if !discord.is_empty() {
-        podsift_digest::DiscordChannel::new(discord, opts)
+        podsift_digest::check_channel_url(discord, opts)
+            .await
             .map_err(|e| bad(format!("Discord URL: {e}")))?;
         channels.push(ChannelSpec::Discord {
             url: discord.to_string(),

@@ -77,7 +77,11 @@ async fn env_with(limits: LoginLimits) -> Env {
     ));
     let config = WebConfig {
         login_limits: limits,
-        allow_http_loopback: true,
+        channel_options: podsift_digest::HttpChannelOptions {
+            allow_http_loopback: true,
+            allow_private: true,
+            ..Default::default()
+        },
         ..WebConfig::default()
     };
     let state = WebState::new(dyn_store.clone(), clock, config)

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use podsift_core::DeliveryError;
@@ -21,6 +21,12 @@ pub struct HttpChannelOptions {
     pub allow_http_loopback: bool,
     /// At most this many bytes of the response body are read (the rest is dropped).
     pub max_response_bytes: usize,
+    /// Turns the SSRF guard off (the CLI's `--allow-private-networks`, tests). Otherwise a
+    /// URL whose host is, or resolves to, a private, loopback or link-local address is
+    /// refused when it is set and when it is sent to.
+    pub allow_private: bool,
+    /// `[http] allow_hosts`: hosts and networks past the guard.
+    pub allow_hosts: podsift_fetch::AllowList,
 }
 
 impl Default for HttpChannelOptions {
@@ -29,6 +35,8 @@ impl Default for HttpChannelOptions {
             timeout: Duration::from_secs(10),
             allow_http_loopback: false,
             max_response_bytes: 64 * 1024,
+            allow_private: false,
+            allow_hosts: podsift_fetch::AllowList::default(),
         }
     }
 }
@@ -156,6 +164,50 @@ pub fn validate_channel_url(raw: &str, allow_http_loopback: bool) -> Result<Url,
     Ok(url)
 }
 
+fn resolver(opts: &HttpChannelOptions) -> podsift_fetch::ssrf::GuardedResolver {
+    podsift_fetch::ssrf::GuardedResolver::new(!opts.allow_private)
+        .with_allow(opts.allow_hosts.clone())
+}
+
+/// Refuses a host that is a private, loopback or link-local address or an internal name
+/// (`localhost`, `*.local`, `*.internal`), unless allowed.
+fn refuse_private(url: &Url, opts: &HttpChannelOptions) -> Result<(), WebhookError> {
+    podsift_fetch::ssrf::check_url_allowing(url, opts.allow_private, &opts.allow_hosts).map_err(
+        |e| {
+            let why = match e {
+                podsift_core::FetchError::Blocked { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            WebhookError::InvalidUrl(format!(
+                "{} is not allowed: {why} (an administrator can allow it with [http] allow_hosts)",
+                redacted(url)
+            ))
+        },
+    )
+}
+
+/// Checks a channel URL when a user sets it (CLI, web, API): the checks of
+/// [`validate_channel_url`], then the SSRF guard on its host and on what the host resolves
+/// to now. A host that does not resolve is accepted (DNS may be down; every send checks
+/// again); one that resolves only to forbidden addresses is refused.
+pub async fn check_channel_url(raw: &str, opts: &HttpChannelOptions) -> Result<(), WebhookError> {
+    let url = validate_channel_url(raw, opts.allow_http_loopback)?;
+    refuse_private(&url, opts)?;
+    if opts.allow_private {
+        return Ok(());
+    }
+    let Some(url::Host::Domain(host)) = url.host() else {
+        return Ok(());
+    };
+    match resolver(opts).check_host(host).await {
+        Err(why) if why.contains("forbidden") => Err(WebhookError::InvalidUrl(format!(
+            "{} is not allowed: {why} (an administrator can allow it with [http] allow_hosts)",
+            redacted(&url)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A stable, non-secret identifier of a URL: the first 12 hex digits of its SHA-256.
 pub(crate) fn url_id(url: &Url) -> String {
     let h = Sha256::digest(url.as_str().as_bytes());
@@ -205,6 +257,7 @@ impl Endpoint {
         opts: HttpChannelOptions,
     ) -> Result<Self, WebhookError> {
         let url = validate_channel_url(raw_url, opts.allow_http_loopback)?;
+        refuse_private(&url, &opts)?;
         install_crypto_provider();
         let timeout = opts.timeout.max(Duration::from_millis(1));
         let client = reqwest::Client::builder()
@@ -214,6 +267,9 @@ impl Endpoint {
             .timeout(timeout)
             // The URL is the user's; a proxy from the environment would see every payload.
             .no_proxy()
+            // Every connection checks the addresses DNS gave (rebinding, a name that later
+            // points inside): the same guard as feeds.
+            .dns_resolver(Arc::new(resolver(&opts)))
             .build()
             .map_err(|e| WebhookError::Config(format!("building the HTTP client: {e}")))?;
         let name = format!("{name_prefix}:{}", url_id(&url));

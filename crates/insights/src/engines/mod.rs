@@ -112,6 +112,10 @@ pub(crate) fn client(timeout: Duration) -> Result<reqwest::Client, EngineConfigE
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(30)))
         .user_agent(concat!("podsift/", env!("CARGO_PKG_VERSION")))
+        // Never follow a redirect: a hop to another origin would carry the prompt (the
+        // transcript) and, for `x-api-key`, the key, which reqwest strips only as
+        // `Authorization`. A 3xx is an error naming where it pointed.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| EngineConfigError::Client(e.to_string()))
 }
@@ -157,6 +161,10 @@ pub(crate) async fn post_json(
             429 => LlmError::RateLimited { retry_after },
             408 => LlmError::Timeout { seconds },
             500..=599 => LlmError::Server { status, message },
+            300..=399 => LlmError::Permanent(format!(
+                "HTTP {status}: the API answered with a redirect, which podsift does not follow \
+                 (the request carries the key and the transcript); set base_url to the final URL"
+            )),
             _ => LlmError::Permanent(format!("HTTP {status}: {message}")),
         });
     }
