@@ -134,6 +134,15 @@ async fn feedback(
 }
 
 async fn healthz(State(s): State<HttpState>) -> Response {
+    // Every loop of this process runs (none is waiting to restart after a panic).
+    let down = s.metrics.loops.down();
+    if !down.is_empty() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{}\n", down.join("\n")),
+        )
+            .into_response();
+    }
     // A query that touches the database and nothing else.
     match s.store.get_user(0).await {
         Ok(_) => (StatusCode::OK, "ok\n").into_response(),

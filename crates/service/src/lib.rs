@@ -13,6 +13,7 @@ mod http;
 mod metrics;
 mod schedule;
 mod stages;
+mod supervise;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use tokio::task::JoinSet;
 
 pub use metrics::Metrics;
 pub use schedule::{DigestScheduler, first_slot};
+pub use supervise::Loops;
 
 /// Errors that stop the service from starting (running loops never return errors).
 #[derive(Debug, thiserror::Error)]
@@ -155,26 +157,49 @@ impl Service {
         let mut tasks = JoinSet::new();
         let s = &self.settings;
 
+        // Every loop runs supervised: a panic restarts it after a backoff (counted in
+        // /metrics, reported by /healthz while it is down).
+        let loops = metrics.loops.clone();
         for (stage, concurrency) in &self.stages {
             for i in 0..(*concurrency).max(1) {
                 let worker = format!("{}/{}-{i}", s.worker_id, stage.name());
-                tasks.spawn(stages::worker_loop(
+                let (stage, metrics, stop, idle) = (
                     stage.clone(),
-                    worker,
-                    s.worker_idle,
                     metrics.clone(),
                     stop_rx.clone(),
+                    s.worker_idle,
+                );
+                let name = format!("{}-{i}", stage.name());
+                tasks.spawn(supervise::supervise(
+                    name,
+                    loops.clone(),
+                    stop_rx.clone(),
+                    move || {
+                        stages::worker_loop(
+                            stage.clone(),
+                            worker.clone(),
+                            idle,
+                            metrics.clone(),
+                            stop.clone(),
+                        )
+                    },
                 ));
             }
         }
         let mut http = None;
         if mode == Mode::Serve {
             if let Some(poller) = &self.poller {
-                tasks.spawn(stages::poll_loop(
+                let (poller, every, metrics, stop) = (
                     poller.clone(),
                     s.poll_every,
                     metrics.clone(),
                     stop_rx.clone(),
+                );
+                tasks.spawn(supervise::supervise(
+                    "poll".into(),
+                    loops.clone(),
+                    stop_rx.clone(),
+                    move || stages::poll_loop(poller.clone(), every, metrics.clone(), stop.clone()),
                 ));
             }
             let scheduler = Arc::new(DigestScheduler::new(
@@ -183,10 +208,12 @@ impl Service {
                 s.clone(),
                 metrics.clone(),
             ));
-            tasks.spawn(schedule::schedule_loop(
-                scheduler.clone(),
-                s.schedule_every,
+            let (sched, every, stop) = (scheduler.clone(), s.schedule_every, stop_rx.clone());
+            tasks.spawn(supervise::supervise(
+                "schedule".into(),
+                loops.clone(),
                 stop_rx.clone(),
+                move || schedule::schedule_loop(sched.clone(), every, stop.clone()),
             ));
             if let Some(listener) = listener {
                 let state = http::HttpState {

@@ -18,6 +18,8 @@ pub struct Metrics {
     feeds_polled: AtomicU64,
     /// Per stage: (jobs run, stage errors).
     stages: Mutex<BTreeMap<&'static str, (u64, u64)>>,
+    /// The supervised loops (up, restarts).
+    pub loops: std::sync::Arc<crate::Loops>,
 }
 
 impl Metrics {
@@ -29,6 +31,7 @@ impl Metrics {
             deliveries_failed: AtomicU64::new(0),
             feeds_polled: AtomicU64::new(0),
             stages: Mutex::new(BTreeMap::new()),
+            loops: std::sync::Arc::default(),
         }
     }
 
@@ -153,6 +156,31 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "podsift_process_stage_errors_total{{stage=\"{stage}\"}} {e}"
+            );
+        }
+        let loops = self.loops.snapshot();
+        let _ = writeln!(
+            out,
+            "# HELP podsift_process_loop_up Whether a loop of this process runs (0: restarting after a panic).\n# TYPE podsift_process_loop_up gauge"
+        );
+        for (name, s) in &loops {
+            let _ = writeln!(
+                out,
+                "podsift_process_loop_up{{loop=\"{}\"}} {}",
+                label(name),
+                u8::from(s.running)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP podsift_process_loop_restarts_total Restarts of a loop after a panic.\n# TYPE podsift_process_loop_restarts_total counter"
+        );
+        for (name, s) in &loops {
+            let _ = writeln!(
+                out,
+                "podsift_process_loop_restarts_total{{loop=\"{}\"}} {}",
+                label(name),
+                s.restarts
             );
         }
         gauge(

@@ -13,7 +13,7 @@ use chrono::{SubsecRound, Timelike, Utc};
 use podsift_core::config::LlmConfig;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
-use podsift_pipeline::{DigestRecipe, ExtractStage, Extractor, Stage};
+use podsift_pipeline::{DigestRecipe, ExtractStage, Extractor, Stage, StageError, StageEvents};
 use podsift_service::{Mode, Service, ServiceSettings};
 use podsift_store::SqliteStore;
 use podsift_testkit::{Route, TestServer};
@@ -156,7 +156,11 @@ async fn start(store: Arc<SqliteStore>) -> Running {
         clock.clone(),
         LlmConfig::default(),
     ));
-    let stages: Vec<(Arc<dyn Stage>, usize)> = vec![(Arc::new(ExtractStage { extractor }), 2)];
+    start_with(store, vec![(Arc::new(ExtractStage { extractor }), 2)]).await
+}
+
+async fn start_with(store: Arc<SqliteStore>, stages: Vec<(Arc<dyn Stage>, usize)>) -> Running {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recipe = DigestRecipe {
         store: store.clone(),
         clock: clock.clone(),
@@ -349,4 +353,73 @@ async fn scheduled_digest_once_per_date_across_restarts() {
         assert_eq!(hook.hits("/hook"), 1, "restart {restart}: sent once");
         assert_eq!(store.service_counts().await.unwrap().digests, 1);
     }
+}
+
+/// A stage that panics on its first `panics` runs, then runs nothing.
+struct Panicky {
+    panics: std::sync::atomic::AtomicU32,
+}
+
+#[async_trait]
+impl Stage for Panicky {
+    fn name(&self) -> &'static str {
+        "panicky"
+    }
+    fn kinds(&self) -> &'static [JobKind] {
+        &[]
+    }
+    async fn run(&self, _worker: &str, _events: &dyn StageEvents) -> Result<usize, StageError> {
+        let left = self.panics.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.panics
+                .store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            panic!("index out of bounds in the panicky stage");
+        }
+        Ok(0)
+    }
+}
+
+/// A stage loop that panics is restarted after a backoff instead of ending for good; while
+/// it is down /healthz answers 503 naming it and the panic, and /metrics counts the restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_stage_is_restarted_and_healthz_says_so_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let stage = Arc::new(Panicky {
+        panics: std::sync::atomic::AtomicU32::new(2),
+    });
+    let run = start_with(store, vec![(stage.clone(), 1)]).await;
+    // The first panic: the loop waits a second before its restart, and health says why.
+    let mut seen_down = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen_down.is_none() && Instant::now() < deadline {
+        let (status, body) = get(run.addr, "/healthz").await;
+        if status == 503 {
+            seen_down = Some(body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let body = seen_down.expect("healthz reported the loop down");
+    assert!(body.contains("panicky-0 is not running"), "{body}");
+    assert!(body.contains("index out of bounds"), "{body}");
+    // Two panics, two restarts (1 s, then 2 s), then it runs and health is ok again.
+    wait_for("the stage to run again", || async {
+        get(run.addr, "/healthz").await.0 == 200
+            && stage.panics.load(std::sync::atomic::Ordering::SeqCst) == 0
+    })
+    .await;
+    let (_, metrics) = get(run.addr, "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "podsift_process_loop_restarts_total{loop=\"panicky-0\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "podsift_process_loop_up{loop=\"panicky-0\"} 1"),
+        "{metrics}"
+    );
+    run.stop().await;
 }
