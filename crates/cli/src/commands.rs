@@ -90,7 +90,18 @@ async fn unsubscribe(app: &App, key: &str) -> Result<()> {
 
 async fn feeds(app: &App, json: bool) -> Result<()> {
     let user = app.user().await?;
-    let feeds = app.store.list_feeds(Some(user)).await?;
+    // A feed URL may carry credentials or a token (private feeds): shown without them
+    // (userinfo dropped, the query replaced); `podsift export-opml` keeps the full URLs.
+    let feeds: Vec<_> = app
+        .store
+        .list_feeds(Some(user))
+        .await?
+        .into_iter()
+        .map(|mut f| {
+            f.url = podsift_fetch::redact_str(&f.url);
+            f
+        })
+        .collect();
     if json {
         return print_json(&feeds);
     }

@@ -507,3 +507,51 @@ fn an_api_engine_without_a_model_is_refused_at_start() {
     assert!(err.contains("llm.model"), "{err}");
     assert!(!dir.path().join("podsift.db").exists());
 }
+
+/// A private feed's URL carries credentials and a token: they are never printed (feeds
+/// table, `--json`, the last error, the logs at debug level), while `podsift export-opml` keeps
+/// the full URL for a move to another reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_feed_urls_are_shown_without_their_secrets() {
+    let srv = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    srv.route(
+        "/private.xml",
+        Route::ok(
+            feed("Members", &[item(1, None, "One")], ""),
+            "application/rss+xml",
+        ),
+    );
+    let url = srv
+        .url("/private.xml?token=SECRET123")
+        .replace("http://", "http://alice:hunter2@");
+    ok(&podsift(dir.path(), &["subscribe", &url]));
+    srv.route("/private.xml", Route::status(500));
+    let polled = podsift_env(
+        dir.path(),
+        &["poll", "--all"],
+        true,
+        &[("RUST_LOG", "debug")],
+    );
+    let table = ok(&podsift(dir.path(), &["feeds"]));
+    let listed = ok(&podsift(dir.path(), &["feeds", "--json"]));
+    for shown in [
+        table.as_str(),
+        listed.as_str(),
+        &String::from_utf8_lossy(&polled.stdout),
+        &String::from_utf8_lossy(&polled.stderr),
+    ] {
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("SECRET123"),
+            "a secret is shown: {shown}"
+        );
+    }
+    let f = &json(&podsift(dir.path(), &["feeds", "--json"]))[0];
+    assert!(f["last_error"].as_str().unwrap().contains("500"), "{f}");
+    assert!(f["url"].as_str().unwrap().contains("/private.xml"), "{f}");
+    let opml = ok(&podsift(dir.path(), &["export-opml"]));
+    assert!(
+        opml.contains("hunter2") && opml.contains("SECRET123"),
+        "{opml}"
+    );
+}

@@ -80,8 +80,12 @@ pub(crate) struct FeedView {
 fn feed_view(f: &Feed, weight: f64, tz: Tz) -> FeedView {
     FeedView {
         id: f.id,
-        title: f.title.clone().unwrap_or_else(|| f.url.clone()),
-        url: f.url.clone(),
+        // Private feeds carry credentials or a token in their URL: never shown.
+        title: f
+            .title
+            .clone()
+            .unwrap_or_else(|| podsift_fetch::redact_str(&f.url)),
+        url: podsift_fetch::redact_str(&f.url),
         link: f.link.as_deref().and_then(podsift_digest::safe_url),
         status: f.status.as_str(),
         last_checked: local_time(f.last_checked_at, tz),
