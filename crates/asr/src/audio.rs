@@ -79,6 +79,26 @@ pub fn open(path: &Path, opts: &AudioOptions) -> Result<Box<dyn PcmSource>, AsrE
     }
 }
 
+/// Decodes audio held in memory with symphonia only (never ffmpeg): `ext` is the file
+/// extension to hint the container (`mp3`, `wav`, …). Fails like [`open`] without a
+/// fallback. For tests and fuzzing; the pipeline streams files through [`open`].
+pub fn open_bytes(bytes: Vec<u8>, ext: Option<&str>) -> Result<Box<dyn PcmSource>, AsrError> {
+    if bytes.is_empty() {
+        return Err(AsrError::Empty);
+    }
+    match SymphoniaSource::from_source(Box::new(std::io::Cursor::new(bytes)), ext) {
+        Ok(src) => Ok(Box::new(src)),
+        Err(Unsupported::Codec(codec)) => Err(AsrError::UnsupportedCodec {
+            codec,
+            hint: "podsift decodes MP3, AAC, Vorbis, FLAC and WAV itself".into(),
+        }),
+        Err(Unsupported::Format(reason)) => Err(AsrError::Corrupt(format!(
+            "not a recognised audio file ({reason})"
+        ))),
+        Err(Unsupported::Io(e)) => Err(e),
+    }
+}
+
 enum Unsupported {
     Codec(String),
     Format(String),
@@ -105,9 +125,16 @@ impl SymphoniaSource {
         let file = std::fs::File::open(path).map_err(|e| {
             Unsupported::Io(AsrError::io(format!("cannot open {}", path.display()), e))
         })?;
-        let mss = MediaSourceStream::new(Box::new(file), Default::default());
+        Self::from_source(Box::new(file), path.extension().and_then(|e| e.to_str()))
+    }
+
+    fn from_source(
+        source: Box<dyn symphonia::core::io::MediaSource>,
+        ext: Option<&str>,
+    ) -> Result<Self, Unsupported> {
+        let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
-        if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
+        if let Some(ext) = ext {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()

@@ -30,7 +30,7 @@ pub use feedback::{
 pub use pick::Pick;
 pub use render::{html_environment, render, render_with_feedback, subject};
 pub use sanitize::sanitize_html;
-pub use text::safe_url;
+pub use text::{md_escape, safe_url};
 
 /// Errors of this crate outside delivery (delivery uses [`podsift_core::DeliveryError`]).
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 /// Publisher HTML larger than this is truncated before sanitising (show notes are kilobytes).
 const MAX_INPUT_BYTES: usize = 512 * 1024;
+/// Extra cleaning passes to reach a fixed point (see [`sanitize_html`]).
+const MAX_EXTRA_PASSES: usize = 3;
 
 fn builder() -> &'static ammonia::Builder<'static> {
     static BUILDER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
@@ -80,7 +82,20 @@ pub fn sanitize_html(html: &str) -> String {
     } else {
         html
     };
-    builder().clean(input).to_string()
+    // Removing a disallowed element keeps its children, which can leave a tree the HTML
+    // parser never builds (`<h1><div><h1>x` becomes `<h1><h1>x</h1></h1>`); read back, that
+    // is `<h1></h1><h1>x</h1>`. Clean again until the output reads back as itself, so the
+    // result is stable (what is stored is what a browser shows, and re-sanitising changes
+    // nothing). One extra pass is almost always enough; the bound keeps it linear.
+    let mut out = builder().clean(input).to_string();
+    for _ in 0..MAX_EXTRA_PASSES {
+        let again = builder().clean(&out).to_string();
+        if again == out {
+            break;
+        }
+        out = again;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -96,5 +111,18 @@ mod tests {
         assert!(!out.contains("javascript") && !out.contains("<img") && !out.contains("<style"));
         assert!(out.contains(r#"href="https://ex.com/""#), "{out}");
         assert!(out.contains("Hi"));
+    }
+
+    #[test]
+    fn idempotent_when_removed_elements_leave_nesting_the_parser_never_builds() {
+        // Found by fuzzing (fuzz/fuzz_targets/sanitize_html.rs): the removed `<div>` left
+        // `<h1><h1>x</h1></h1>`, which sanitised again gave `<h1></h1><h1>x</h1>`.
+        for html in [
+            "<h1><div><h1>x</h1></div></h1>",
+            "<p>a<h2><section><h3>b</h3></section></h2></p>",
+        ] {
+            let once = sanitize_html(html);
+            assert_eq!(sanitize_html(&once), once, "{html}");
+        }
     }
 }

@@ -84,8 +84,9 @@ fn is_bidi_control(c: char) -> bool {
 /// Escapes text for Markdown (CommonMark/GFM) that sits inside one line of podsift's own
 /// markup: every character that could start inline markup or raw HTML is backslash-escaped
 /// (so `<script>` shows as text and `[x](y)` is not a link), and a leading `-`, `+`, `=` or
-/// `1.` cannot start a list or heading. Input is single-line (see [`clean`]).
-pub(crate) fn md_escape(s: &str) -> String {
+/// `1.` cannot start a list or heading. Input is single-line (the renderer cleans line breaks
+/// out first).
+pub fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     let mut at_start = true;
     let mut leading_digits = true;

@@ -141,7 +141,8 @@ const FEED_TYPES: &[&str] = &[
 
 /// Feed links advertised in an HTML page's `<head>` (`<link rel="alternate"
 /// type="application/rss+xml" href="...">` and the Atom/RDF types), resolved against
-/// `base_url` (or `<base href>`), de-duplicated, in document order.
+/// `base_url` (or `<base href>`), de-duplicated, in document order. Only `http` and `https`
+/// URLs are returned.
 pub fn discover_feed_links(html: &[u8], base_url: &str) -> Vec<String> {
     let text = String::from_utf8_lossy(&html[..html.len().min(1 << 20)]);
     let mut base = Url::parse(base_url.trim()).ok();
@@ -192,9 +193,13 @@ pub fn discover_feed_links(html: &[u8], base_url: &str) -> Vec<String> {
                     continue;
                 };
                 let resolved = match &base {
-                    Some(b) => b.join(href.trim()).map(|u| u.to_string()).ok(),
-                    None => Url::parse(href.trim()).map(|u| u.to_string()).ok(),
-                };
+                    Some(b) => b.join(href.trim()).ok(),
+                    None => Url::parse(href.trim()).ok(),
+                }
+                // Only what podsift can fetch: a `javascript:`, `file:` or mistyped scheme
+                // listed first would otherwise be the one link the poller tries.
+                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                .map(|u| u.to_string());
                 if let Some(u) = resolved
                     && !out.contains(&u)
                     && out.len() < 64

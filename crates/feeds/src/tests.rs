@@ -353,6 +353,26 @@ fn discovery() {
 }
 
 #[test]
+fn discovery_returns_only_http_links() {
+    // Found by fuzzing (fuzz/fuzz_targets/discover.rs): `jttps://…` came back as a feed link,
+    // and the poller tries only the first link a page lists.
+    let html = br#"<head>
+      <link rel="alternate" type="application/rss+xml" href="jttps://[::1]:8080/f">
+      <link rel="alternate" type="application/rss+xml" href="javascript:alert(1)">
+      <link rel="alternate" type="application/atom+xml" href="file:///etc/passwd">
+      <link rel="alternate" type="application/rss+xml" href="ftp://site.example/feed">
+      <link rel="alternate" type="application/rss+xml" href="HTTP://site.example/feed">
+      </head>"#;
+    assert_eq!(
+        discover_feed_links(html, "https://site.example/"),
+        vec!["http://site.example/feed"]
+    );
+    // A `<base>` with another scheme cannot turn relative links into unfetchable ones.
+    let based = br#"<base href="file:///srv/"><link rel=alternate type=application/rss+xml href=f.xml>"#;
+    assert!(discover_feed_links(based, "https://site.example/").is_empty());
+}
+
+#[test]
 fn identity_hash_and_upserts() {
     let f = parse(
         "<rss><channel>\

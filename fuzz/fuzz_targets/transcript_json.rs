@@ -1,0 +1,15 @@
+//! The Json transcript parser on arbitrary bytes (decoded as podsift decodes fetched
+//! transcripts): never panics, and its segments normalise as `normalise` documents.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use podsift_transcripts::{TranscriptFormat, normalise, parse_transcript};
+
+#[path = "common/segments.rs"]
+mod segments;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(parsed) = parse_transcript(data, TranscriptFormat::Json) {
+        segments::check_normalised(&normalise(parsed.segments));
+    }
+});
