@@ -187,6 +187,11 @@ async fn build_service(app: App) -> Result<Service> {
     }
     let settings = ServiceSettings {
         public_url: app.config.digest.base_url.clone(),
+        web: app.config.web.clone(),
+        metrics_token: std::env::var(&app.config.web.metrics_token_env)
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty()),
         ..ServiceSettings::from_config(&app.config.service)
     };
     Ok(Service::new(pipeline, settings))

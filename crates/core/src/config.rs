@@ -47,6 +47,9 @@ macro_rules! config_enum {
     };
 }
 
+mod web;
+pub use web::{IpNet, MetricsAccess, WebConfig};
+
 config_enum! {
     /// `[llm] engine`: who reads the episodes.
     LlmEngine {
@@ -116,6 +119,7 @@ pub struct Config {
     pub asr: AsrConfig,
     pub ranking: RankingConfig,
     pub service: ServiceConfig,
+    pub web: WebConfig,
 }
 
 /// One `http.allow_hosts` entry: a host name, an address, or an address/prefix.
@@ -165,6 +169,7 @@ impl Config {
             })
         };
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
+        self.web.validate()?;
         if self.llm.engine.is_remote_api() && blank(&self.llm.model) {
             return err(
                 "llm.model",

@@ -322,6 +322,9 @@ pub trait Store: Send + Sync {
     /// the user is unknown.
     async fn set_password_hash(&self, user: UserId, hash: Option<&str>)
     -> Result<bool, StoreError>;
+    /// Replace the user's private feed token: the old one stops working at once. False if
+    /// the user is unknown (or is the local user, who has no private feed).
+    async fn set_feed_token(&self, user: UserId, token: &str) -> Result<bool, StoreError>;
     /// The user with this email and their password hash (`None` when no password is set).
     async fn password_hash(
         &self,

@@ -368,7 +368,8 @@ fn discovery_returns_only_http_links() {
         vec!["http://site.example/feed"]
     );
     // A `<base>` with another scheme cannot turn relative links into unfetchable ones.
-    let based = br#"<base href="file:///srv/"><link rel=alternate type=application/rss+xml href=f.xml>"#;
+    let based =
+        br#"<base href="file:///srv/"><link rel=alternate type=application/rss+xml href=f.xml>"#;
     assert!(discover_feed_links(based, "https://site.example/").is_empty());
 }
 

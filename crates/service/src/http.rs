@@ -1,17 +1,21 @@
 //! `GET /healthz`, `GET /metrics`, `GET /feeds/{token}.atom|.json`, and the web UI
-//! (`podsift_web`: pages and `/api/...`).
+//! (`podsift_web`: pages, the digests' vote links and `/api/...`).
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use podsift_core::{Clock, Store};
 use podsift_digest::feed::{FeedOptions, atom, json_feed};
 
 use crate::Metrics;
+use podsift_core::config::MetricsAccess;
 
 /// How many days back a private feed looks for digests.
 const FEED_DAYS: i64 = 30;
@@ -28,6 +32,10 @@ pub(crate) struct HttpState {
     /// Digests made on demand from the web UI: the scheduled digest's recipe.
     pub scheduler: Arc<crate::DigestScheduler>,
     pub channel_options: podsift_digest::HttpChannelOptions,
+    /// `[web]`.
+    pub web: podsift_core::config::WebConfig,
+    /// `/metrics`' bearer token (`[web] metrics = "token"`).
+    pub metrics_token: Option<String>,
 }
 
 pub(crate) fn router(state: HttpState) -> Router {
@@ -36,7 +44,6 @@ pub(crate) fn router(state: HttpState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/feeds/{file}", get(feed))
-        .route("/feedback", get(feedback))
         .with_state(state)
         .merge(podsift_web::router(web))
 }
@@ -45,6 +52,9 @@ fn web_state(s: &HttpState) -> podsift_web::WebState {
     let config = podsift_web::WebConfig {
         public_url: s.public_url.clone(),
         channel_options: s.channel_options.clone(),
+        feedback_secret: s.feedback_secret.clone(),
+        login_limits: podsift_web::LoginLimits::from_config(&s.web),
+        trusted_proxies: s.web.trusted_proxies.clone(),
         ..podsift_web::WebConfig::default()
     };
     let digests = WebDigests {
@@ -89,50 +99,6 @@ impl podsift_web::DigestMaker for WebDigests {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct FeedbackQuery {
-    i: i64,
-    v: String,
-    u: i64,
-    t: String,
-}
-
-/// `GET /feedback?i=INSIGHT&v=up|down&u=USER&t=TOKEN`: the digest's signed 👍/👎 links, which
-/// work without a login because the token is an HMAC of exactly this insight, vote and user.
-async fn feedback(
-    State(s): State<HttpState>,
-    axum::extract::Query(q): axum::extract::Query<FeedbackQuery>,
-) -> Response {
-    let Some(secret) = &s.feedback_secret else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let Some(vote) = podsift_digest::FeedbackVote::parse(&q.v) else {
-        return StatusCode::BAD_REQUEST.into_response();
-    };
-    if !podsift_digest::verify_feedback_token(secret, q.i, vote, q.u, &q.t) {
-        return StatusCode::FORBIDDEN.into_response();
-    }
-    match s
-        .store
-        .record_feedback(q.u, q.i, vote.sign(), s.clock.now())
-        .await
-    {
-        Ok(()) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            format!(
-                "<!doctype html><meta charset=utf-8><title>podsift</title><p>Thanks: noted {}.</p>",
-                if vote.sign() > 0 { "👍" } else { "👎" }
-            ),
-        )
-            .into_response(),
-        Err(podsift_core::StoreError::NotFound(_)) => StatusCode::NOT_FOUND.into_response(),
-        Err(e) => {
-            tracing::warn!("feedback: {e}");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
-}
-
 async fn healthz(State(s): State<HttpState>) -> Response {
     // Every loop of this process runs (none is waiting to restart after a panic).
     let down = s.metrics.loops.down();
@@ -153,7 +119,26 @@ async fn healthz(State(s): State<HttpState>) -> Response {
     }
 }
 
-async fn metrics(State(s): State<HttpState>) -> Response {
+async fn metrics(
+    State(s): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(status) = metrics_allowed(
+        s.web.metrics,
+        peer.map(|Extension(c)| c.0.ip()),
+        &headers,
+        s.metrics_token.as_deref(),
+    ) {
+        let mut res = (status, "not allowed\n").into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"podsift metrics\""),
+            );
+        }
+        return res;
+    }
     match s.store.service_counts().await {
         Ok(counts) => (
             [(
@@ -221,5 +206,110 @@ async fn feed(State(s): State<HttpState>, Path(file): Path<String>) -> Response 
             atom(&digests, &self_url, &opts),
         )
             .into_response()
+    }
+}
+
+/// Whether `/metrics` answers this request: anyone (`public`), a loopback peer that is not
+/// a reverse proxy passing a request on (`loopback`: a request with `X-Forwarded-For` or
+/// `Forwarded` came from elsewhere), or the bearer token (`token`). 403 or 401 otherwise.
+pub(crate) fn metrics_allowed(
+    access: MetricsAccess,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<(), StatusCode> {
+    match access {
+        MetricsAccess::Public => Ok(()),
+        MetricsAccess::Loopback => {
+            let proxied =
+                headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
+            let local = peer.is_some_and(|ip| match ip {
+                IpAddr::V6(v6) => v6
+                    .to_ipv4_mapped()
+                    .map_or(v6.is_loopback(), |v4| v4.is_loopback()),
+                v4 => v4.is_loopback(),
+            });
+            if local && !proxied {
+                Ok(())
+            } else {
+                Err(StatusCode::FORBIDDEN)
+            }
+        }
+        MetricsAccess::Token => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim);
+            match (given, token) {
+                (Some(g), Some(t)) if !t.is_empty() && same_token(g, t) => Ok(()),
+                _ => Err(StatusCode::UNAUTHORIZED),
+            }
+        }
+    }
+}
+
+/// Equal strings, in time independent of where they differ.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_may_read_metrics() {
+        let local = Some("127.0.0.1".parse().unwrap());
+        let mapped = Some("::ffff:127.0.0.1".parse().unwrap());
+        let remote = Some("203.0.113.9".parse().unwrap());
+        let none = HeaderMap::new();
+        let mut proxied = HeaderMap::new();
+        proxied.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        let mut bearer = HeaderMap::new();
+        bearer.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer 0123456789abcdef"),
+        );
+        let lo = MetricsAccess::Loopback;
+        assert_eq!(metrics_allowed(lo, local, &none, None), Ok(()));
+        assert_eq!(metrics_allowed(lo, mapped, &none, None), Ok(()));
+        assert_eq!(
+            metrics_allowed(lo, remote, &none, None),
+            Err(StatusCode::FORBIDDEN)
+        );
+        assert_eq!(
+            metrics_allowed(lo, local, &proxied, None),
+            Err(StatusCode::FORBIDDEN),
+            "through a reverse proxy on this host"
+        );
+        assert_eq!(
+            metrics_allowed(lo, None, &none, None),
+            Err(StatusCode::FORBIDDEN)
+        );
+        let tok = MetricsAccess::Token;
+        let t = Some("0123456789abcdef");
+        assert_eq!(metrics_allowed(tok, remote, &bearer, t), Ok(()));
+        assert_eq!(
+            metrics_allowed(tok, local, &none, t),
+            Err(StatusCode::UNAUTHORIZED),
+            "loopback is no token"
+        );
+        assert_eq!(
+            metrics_allowed(tok, remote, &bearer, Some("0123456789abcdeX")),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            metrics_allowed(tok, remote, &bearer, None),
+            Err(StatusCode::UNAUTHORIZED)
+        );
+        assert_eq!(
+            metrics_allowed(MetricsAccess::Public, remote, &none, None),
+            Ok(())
+        );
     }
 }

@@ -12,6 +12,7 @@
 mod http;
 mod metrics;
 mod schedule;
+mod server;
 mod stages;
 mod supervise;
 
@@ -41,6 +42,11 @@ pub enum ServiceError {
     },
     #[error("HTTP server failed: {0}")]
     Http(std::io::Error),
+    /// `[web] metrics = "token"` without a token of at least 16 characters.
+    #[error(
+        "[web] metrics = \"token\": the variable {0} must hold a token of at least 16 characters"
+    )]
+    MetricsToken(String),
 }
 
 /// Timing and concurrency of the loops.
@@ -60,6 +66,10 @@ pub struct ServiceSettings {
     pub worker_id: String,
     /// Public base URL of the HTTP server (for feed self links); default `http://LISTEN`.
     pub public_url: Option<String>,
+    /// `[web]`: trusted proxies, sign-in delays, timeouts and limits, `/metrics` access.
+    pub web: podsift_core::config::WebConfig,
+    /// `/metrics`' bearer token (read from `[web] metrics_token_env` by the binary).
+    pub metrics_token: Option<String>,
 }
 
 impl ServiceSettings {
@@ -86,6 +96,8 @@ impl Default for ServiceSettings {
             shutdown_grace: Duration::from_secs(20),
             worker_id: default_worker_id(),
             public_url: None,
+            web: Default::default(),
+            metrics_token: None,
         }
     }
 }
@@ -151,6 +163,18 @@ impl Service {
         listener: Option<TcpListener>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServiceError> {
+        if mode == Mode::Serve
+            && self.settings.web.metrics == podsift_core::config::MetricsAccess::Token
+            && self
+                .settings
+                .metrics_token
+                .as_deref()
+                .is_none_or(|t| t.trim().chars().count() < 16)
+        {
+            return Err(ServiceError::MetricsToken(
+                self.settings.web.metrics_token_env.clone(),
+            ));
+        }
         let started = Instant::now();
         let metrics = Arc::new(Metrics::new(started));
         let (stop_tx, stop_rx) = watch::channel(false);
@@ -228,17 +252,18 @@ impl Service {
                     poller: self.poller.clone(),
                     scheduler: scheduler.clone(),
                     channel_options: self.recipe.channel_options.clone(),
+                    web: s.web.clone(),
+                    metrics_token: s.metrics_token.clone(),
                 };
                 let mut rx = stop_rx.clone();
-                // Connect info: the web UI rate-limits sign-ins per client address.
-                let app = http::router(state)
-                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                let app = server::limited(http::router(state), &s.web);
+                let header_timeout = Duration::from_secs(s.web.header_timeout_secs.max(1));
                 http = Some(tokio::spawn(async move {
-                    axum::serve(listener, app)
-                        .with_graceful_shutdown(async move {
-                            let _ = rx.wait_for(|stop| *stop).await;
-                        })
-                        .await
+                    server::serve(listener, app, header_timeout, async move {
+                        let _ = rx.wait_for(|stop| *stop).await;
+                    })
+                    .await;
+                    Ok::<(), std::io::Error>(())
                 }));
             }
         }

@@ -106,12 +106,29 @@ const FEEDBACK_SECRET: &[u8] = b"test-feedback-secret-0123456789";
 
 /// `GET path` over a plain TCP connection: (status, body).
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    exchange(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
     )
     .await
-    .unwrap();
+}
+
+/// `POST path` of a urlencoded form: (status, body).
+async fn post_form(addr: SocketAddr, path: &str, form: &str) -> (u16, String) {
+    exchange(
+        addr,
+        format!(
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await
+}
+
+async fn exchange(addr: SocketAddr, request: String) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.unwrap();
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -309,21 +326,43 @@ async fn scheduled_digest_once_per_date_across_restarts() {
     let insight = digest.insights[0].insight_id;
     let vote = podsift_digest::FeedbackVote::Up;
     let token = podsift_digest::feedback_token(FEEDBACK_SECRET, insight, vote, user.id);
-    let link = format!("/feedback?i={insight}&v=up&u={}&t={token}", user.id);
-    assert_eq!(get(run.addr, &link).await.0, 200);
-    let votes = store
-        .list_feedback(user.id, Utc::now() - chrono::Duration::hours(1))
-        .await
-        .unwrap();
+    // A GET (what a mail scanner does) only shows the confirmation form; its POST votes.
+    let fields = format!("i={insight}&v=up&u={}&t={token}", user.id);
+    let (status, page) = get(run.addr, &format!("/feedback?{fields}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("method=\"post\" action=\"/feedback\"") && page.contains(&token),
+        "{page}"
+    );
+    let since = Utc::now() - chrono::Duration::hours(1);
+    assert!(
+        store
+            .list_feedback(user.id, since)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a GET records no vote"
+    );
+    assert_eq!(post_form(run.addr, "/feedback", &fields).await.0, 200);
+    let votes = store.list_feedback(user.id, since).await.unwrap();
     assert_eq!(votes.len(), 1, "{votes:?}");
-    let down = format!("/feedback?i={insight}&v=down&u={}&t={token}", user.id);
+    let down = format!("i={insight}&v=down&u={}&t={token}", user.id);
     assert_eq!(
-        get(run.addr, &down).await.0,
+        post_form(run.addr, "/feedback", &down).await.0,
         403,
         "the token signs the vote too"
     );
-    let other = format!("/feedback?i={insight}&v=up&u={}&t={token}", user.id + 1);
-    assert_eq!(get(run.addr, &other).await.0, 403, "and the user");
+    let other = format!("i={insight}&v=up&u={}&t={token}", user.id + 1);
+    assert_eq!(
+        post_form(run.addr, "/feedback", &other).await.0,
+        403,
+        "and the user"
+    );
+    assert_eq!(
+        get(run.addr, &format!("/feedback?{other}")).await.0,
+        403,
+        "the confirmation page checks the link too"
+    );
     run.stop().await;
 
     // A crash after the digest was made but before the next slot was stored: the stored

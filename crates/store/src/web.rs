@@ -19,6 +19,8 @@ use crate::users::{PROFILE_COLUMNS, profile_from_row};
 
 pub(crate) const SET_PASSWORD_SQL: &str =
     "UPDATE users SET password_hash = ? WHERE id = ? AND email IS NOT NULL";
+pub(crate) const SET_FEED_TOKEN_SQL: &str =
+    "UPDATE users SET feed_token = ? WHERE id = ? AND email IS NOT NULL";
 pub(crate) const PASSWORD_SQL: &str = "SELECT id, password_hash FROM users WHERE email = ?";
 pub(crate) const PURGE_SESSIONS_SQL: &str = "DELETE FROM sessions WHERE expires_at <= ?";
 pub(crate) const INSERT_SESSION_SQL: &str = "INSERT INTO sessions \
@@ -162,6 +164,20 @@ impl SqliteStore {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(SET_PASSWORD_SQL)
             .bind(hash)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(crate) async fn set_feed_token_impl(
+        &self,
+        user: UserId,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(SET_FEED_TOKEN_SQL)
+            .bind(token)
             .bind(user)
             .execute(&self.pool)
             .await

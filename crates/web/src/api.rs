@@ -4,8 +4,9 @@
 //! `X-CSRF-Token`), or `Authorization: Bearer TOKEN` with the token `POST /api/session`
 //! returns (no CSRF token needed: nothing ambient). Errors are `{"error": "..."}`.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
@@ -13,8 +14,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::{self, ApiUser, ClientIp, SESSION_COOKIE, clear_cookie, set_cookie};
+use crate::auth::{self, ApiUser, SESSION_COOKIE, clear_cookie, set_cookie};
 use crate::error::WebError;
+use crate::extract::{ApiJson, OPML_TYPES, media_type_is};
+use crate::limiter::ClientIp;
 use crate::views;
 use crate::{AppState, OPENAPI_JSON};
 
@@ -34,7 +37,7 @@ impl IntoResponse for WebError {
     }
 }
 
-type ApiResult = Result<Response, WebError>;
+pub(crate) type ApiResult = Result<Response, WebError>;
 
 fn ok(v: impl serde::Serialize) -> ApiResult {
     Ok(Json(v).into_response())
@@ -59,6 +62,7 @@ pub(crate) fn api_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/api/episodes/{id}", get(episode)),
         ("/api/search", get(search)),
         ("/api/settings", get(settings).put(save_settings)),
+        ("/api/settings/feed-token", post(crate::account::rotate_api)),
     ]
 }
 
@@ -85,7 +89,7 @@ struct LoginBody {
 async fn create_session(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(b): Json<LoginBody>,
+    ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult {
     let (token, session) = auth::login(&app, &ip, &b.email, &b.password).await?;
     let cookie = set_cookie(
@@ -142,7 +146,7 @@ struct AddFeedBody {
 async fn add_feed(
     State(app): State<AppState>,
     ApiUser(a): ApiUser,
-    Json(b): Json<AddFeedBody>,
+    ApiJson(b): ApiJson<AddFeedBody>,
 ) -> ApiResult {
     let s = views::add_feed(&app, &a.user, &b.url).await?;
     let status = if s.new_subscription {
@@ -153,8 +157,19 @@ async fn add_feed(
     Ok((status, Json(s)).into_response())
 }
 
-async fn import_opml(State(app): State<AppState>, ApiUser(a): ApiUser, body: String) -> ApiResult {
-    ok(views::import_opml(&app, &a.user, body.as_bytes()).await?)
+async fn import_opml(
+    State(app): State<AppState>,
+    ApiUser(a): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    if !media_type_is(&headers, OPML_TYPES) {
+        return Err(WebError::Rejected(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("send the OPML document as {}", OPML_TYPES.join(", ")),
+        ));
+    }
+    ok(views::import_opml(&app, &a.user, &body).await?)
 }
 
 async fn export_opml(State(app): State<AppState>, ApiUser(a): ApiUser) -> ApiResult {
@@ -188,7 +203,7 @@ async fn set_weight(
     State(app): State<AppState>,
     ApiUser(a): ApiUser,
     Path(id): Path<String>,
-    Json(b): Json<WeightBody>,
+    ApiJson(b): ApiJson<WeightBody>,
 ) -> ApiResult {
     let id = parse_id(&id)?;
     views::set_weight(&app, &a.user, id, b.weight).await?;
@@ -207,9 +222,9 @@ struct MakeDigestBody {
 async fn make_digest(
     State(app): State<AppState>,
     ApiUser(a): ApiUser,
-    body: Option<Json<MakeDigestBody>>,
+    body: Option<ApiJson<MakeDigestBody>>,
 ) -> ApiResult {
-    let date = body.and_then(|Json(b)| b.date);
+    let date = body.and_then(|ApiJson(b)| b.date);
     let (date, made) = views::make_digest(&app, &a.user, date).await?;
     let digest = views::digest(&app, &a.user, date).await?;
     ok(json!({ "date": date, "result": made, "digest": digest }))
@@ -242,7 +257,7 @@ struct FeedbackBody {
 async fn feedback(
     State(app): State<AppState>,
     ApiUser(a): ApiUser,
-    Json(b): Json<FeedbackBody>,
+    ApiJson(b): ApiJson<FeedbackBody>,
 ) -> ApiResult {
     let vote = views::parse_vote(&b.vote)?;
     let episode = views::vote(&app, &a.user, b.insight_id, vote).await?;
@@ -259,8 +274,7 @@ async fn episode(
 
 #[derive(Deserialize)]
 struct SearchQuery {
-    #[serde(default)]
-    q: String,
+    q: Option<String>,
 }
 
 async fn search(
@@ -268,7 +282,10 @@ async fn search(
     ApiUser(a): ApiUser,
     Query(q): Query<SearchQuery>,
 ) -> ApiResult {
-    ok(views::search(&app, &a.user, &q.q).await?)
+    let q =
+        q.q.filter(|q| !q.trim().is_empty())
+            .ok_or_else(|| WebError::BadRequest("q: the words to search for".into()))?;
+    ok(views::search(&app, &a.user, &q).await?)
 }
 
 async fn settings(State(app): State<AppState>, ApiUser(a): ApiUser) -> ApiResult {
@@ -278,7 +295,7 @@ async fn settings(State(app): State<AppState>, ApiUser(a): ApiUser) -> ApiResult
 async fn save_settings(
     State(app): State<AppState>,
     ApiUser(a): ApiUser,
-    Json(b): Json<views::SettingsView>,
+    ApiJson(b): ApiJson<views::SettingsView>,
 ) -> ApiResult {
     views::update_settings(&app, &a.user, &b).await?;
     let user = app

@@ -1,14 +1,12 @@
 //! Passwords (argon2id), database sessions behind a cookie (or a bearer token for API
-//! clients), CSRF tokens and the login rate limiter.
+//! clients), CSRF tokens and sign-in (through the limiter in `limiter`).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,6 +14,7 @@ use podsift_core::{Session, UserProfile};
 use sha2::{Digest, Sha256};
 
 use crate::error::WebError;
+use crate::limiter::Keys;
 use crate::{App, AppState};
 
 /// The session cookie.
@@ -235,40 +234,6 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// The client's address (for the login rate limit); "unknown" without connect info.
-pub(crate) struct ClientIp(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let forwarded = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok());
-        Ok(Self(client_ip(peer, forwarded)))
-    }
-}
-
-/// The peer's address; behind a reverse proxy on the same host (a loopback peer), the
-/// address the proxy appended last to `X-Forwarded-For` (earlier entries are the client's
-/// own claims). A remote peer's header is ignored: anyone could send one.
-pub(crate) fn client_ip(peer: Option<std::net::IpAddr>, forwarded: Option<&str>) -> String {
-    match peer {
-        Some(ip) if ip.is_loopback() => forwarded
-            .and_then(|f| f.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok())
-            .unwrap_or(ip)
-            .to_string(),
-        Some(ip) => ip.to_string(),
-        None => "unknown".into(),
-    }
-}
-
 /// Percent-encode for a query value.
 pub(crate) fn url_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -284,98 +249,17 @@ pub(crate) fn local_path(p: &str) -> Option<&str> {
     ok.then_some(p)
 }
 
-/// Login attempt limits.
-#[derive(Debug, Clone)]
-pub struct LoginLimits {
-    /// Attempts from one client address per window.
-    pub per_ip: u32,
-    /// Failed attempts on one account per window.
-    pub per_account: u32,
-    pub window: Duration,
-}
-
-impl Default for LoginLimits {
-    fn default() -> Self {
-        Self {
-            per_ip: 20,
-            per_account: 5,
-            window: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-/// Fixed-window counters in memory (one process; restarting clears them).
-pub(crate) struct RateLimiter {
-    limits: LoginLimits,
-    hits: Mutex<HashMap<String, (Instant, u32)>>,
-}
-
-/// Entries kept before old windows are swept.
-const MAX_ENTRIES: usize = 10_000;
-
-impl RateLimiter {
-    pub fn new(limits: LoginLimits) -> Self {
-        Self {
-            limits,
-            hits: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn limit_of(&self, key: &str) -> u32 {
-        if key.starts_with("ip:") {
-            self.limits.per_ip
-        } else {
-            self.limits.per_account
-        }
-    }
-
-    /// How long until `key` may try again, when it is over its limit.
-    pub fn blocked(&self, key: &str) -> Option<Duration> {
-        let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        let (start, n) = hits.get(key)?;
-        let elapsed = start.elapsed();
-        (elapsed < self.limits.window && *n >= self.limit_of(key))
-            .then(|| self.limits.window - elapsed)
-    }
-
-    pub fn hit(&self, key: &str) {
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
-        if hits.len() >= MAX_ENTRIES {
-            let window = self.limits.window;
-            hits.retain(|_, (start, _)| start.elapsed() < window);
-        }
-        let entry = hits.entry(key.to_string()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= self.limits.window {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-    }
-
-    pub fn clear(&self, key: &str) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
-    }
-}
-
-/// Sign in: rate limits, then the password. Returns the new session's cookie token.
+/// Sign in: the limiter's wait, then the password. Returns the new session's cookie token.
 pub(crate) async fn login(
     app: &App,
     ip: &str,
     email: &str,
     password: &str,
 ) -> Result<(String, Session), WebError> {
-    let ip_key = format!("ip:{ip}");
-    let account_key = format!("account:{}", email.trim().to_lowercase());
-    if let Some(wait) = app
-        .limiter
-        .blocked(&ip_key)
-        .or_else(|| app.limiter.blocked(&account_key))
-    {
+    let keys = Keys::new(ip, email);
+    if let Some(wait) = app.limiter.wait(&keys) {
         return Err(WebError::TooManyAttempts(wait));
     }
-    app.limiter.hit(&ip_key);
     let found = app.web.store.password_hash(email.trim()).await?;
     let (user, hash) = match found {
         Some((id, hash)) => (Some(id), hash),
@@ -383,11 +267,11 @@ pub(crate) async fn login(
     };
     let ok = check_password(password.to_string(), hash).await;
     let Some(user) = user.filter(|_| ok) else {
-        app.limiter.hit(&account_key);
+        app.limiter.failed(&keys);
         tracing::info!(ip, "failed sign-in");
         return Err(WebError::BadRequest("wrong email or password".into()));
     };
-    app.limiter.clear(&account_key);
+    app.limiter.succeeded(&keys);
     let token = random_token();
     let now = app.web.clock.now();
     let ttl = chrono::Duration::from_std(app.web.config.session_ttl)
@@ -436,41 +320,6 @@ mod tests {
         ] {
             assert_eq!(local_path(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn client_address_behind_a_local_proxy_only() {
-        let local = Some("127.0.0.1".parse().unwrap());
-        let remote = Some("203.0.113.9".parse().unwrap());
-        assert_eq!(
-            client_ip(local, Some("10.0.0.1, 198.51.100.7")),
-            "198.51.100.7"
-        );
-        assert_eq!(client_ip(local, Some("garbage")), "127.0.0.1");
-        assert_eq!(client_ip(local, None), "127.0.0.1");
-        assert_eq!(client_ip(remote, Some("198.51.100.7")), "203.0.113.9");
-        assert_eq!(client_ip(None, Some("198.51.100.7")), "unknown");
-    }
-
-    #[test]
-    fn limiter_blocks_after_the_limit() {
-        let l = RateLimiter::new(LoginLimits {
-            per_ip: 3,
-            per_account: 2,
-            window: Duration::from_secs(60),
-        });
-        for _ in 0..2 {
-            assert!(l.blocked("account:a").is_none());
-            l.hit("account:a");
-        }
-        assert!(l.blocked("account:a").is_some());
-        assert!(l.blocked("account:b").is_none());
-        l.clear("account:a");
-        assert!(l.blocked("account:a").is_none());
-        for _ in 0..3 {
-            l.hit("ip:1.2.3.4");
-        }
-        assert!(l.blocked("ip:1.2.3.4").is_some());
     }
 
     #[test]

@@ -19,7 +19,15 @@ pub enum WebError {
     Csrf,
     #[error("{0}")]
     BadRequest(String),
-    #[error("too many sign-in attempts; try again in {} minutes", .0.as_secs().div_ceil(60))]
+    /// A request the extractors refused (a missing or wrong `Content-Type`, malformed
+    /// JSON, a missing field), with the status they chose.
+    #[error("{1}")]
+    Rejected(StatusCode, String),
+    /// A signed link (a digest's vote link) whose signature does not match.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Failed sign-ins in a row: the next attempt must wait this long.
+    #[error("too many sign-in attempts; try again in {}", wait_text(*.0))]
     TooManyAttempts(Duration),
     /// A part the server was started without (the poller, the digest maker).
     #[error("{0} is not available on this server")]
@@ -35,8 +43,9 @@ impl WebError {
         match self {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::Csrf | Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Rejected(status, _) => *status,
             Self::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
@@ -58,8 +67,21 @@ impl WebError {
 
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::TooManyAttempts(d) => Some(*d),
+            // Whole seconds, rounded up (`Retry-After: 0` would invite a retry now).
+            Self::TooManyAttempts(d) => Some(Duration::from_secs(
+                d.as_secs() + u64::from(d.subsec_nanos() > 0),
+            )),
             _ => None,
         }
+    }
+}
+
+/// "3 seconds", "2 minutes".
+fn wait_text(d: Duration) -> String {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    match secs {
+        1 => "1 second".into(),
+        s if s < 120 => format!("{s} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
     }
 }

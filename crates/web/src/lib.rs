@@ -8,14 +8,20 @@
 //! Security: argon2id password hashes; sessions in the database (only the SHA-256 of the
 //! cookie token is stored) behind an `HttpOnly; SameSite=Lax` cookie, `Secure` when the
 //! public URL is https; a per-session CSRF token on every form and cookie-authenticated API
-//! write; login rate-limited per client address and per account. Every route loads what it
+//! write; failed sign-ins slow further attempts per account and client address (never a
+//! lock-out). Every route loads what it
 //! shows through the signed-in user: another user's feed, episode, digest or insight is a 404.
 
+mod account;
 mod api;
 mod auth;
 mod coverage;
 mod error;
+mod extract;
+mod feedback;
+mod limiter;
 mod pages;
+mod settings;
 mod templates;
 mod views;
 
@@ -28,8 +34,9 @@ use chrono::NaiveDate;
 use podsift_core::{Clock, Store, UserProfile};
 use serde::Serialize;
 
-pub use auth::{LoginLimits, MIN_PASSWORD_LEN, PasswordError, hash_password, verify_password};
+pub use auth::{MIN_PASSWORD_LEN, PasswordError, hash_password, verify_password};
 pub use error::WebError;
+pub use limiter::LoginLimits;
 
 /// Makes a user's digest on demand ("make my digest now"), the same way the scheduled digest
 /// is made. The service implements it; without one the pages only show stored digests.
@@ -61,6 +68,11 @@ pub struct WebConfig {
     /// `allow_private_networks`), `[http] allow_hosts`, `http://` only to loopback.
     pub channel_options: podsift_digest::HttpChannelOptions,
     pub login_limits: LoginLimits,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`[web] trusted_proxies`).
+    pub trusted_proxies: Vec<podsift_core::config::IpNet>,
+    /// The key of the digests' signed 👍/👎 links (`/feedback`); without one those links
+    /// answer 404.
+    pub feedback_secret: Option<Arc<Vec<u8>>>,
 }
 
 impl Default for WebConfig {
@@ -70,6 +82,8 @@ impl Default for WebConfig {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             channel_options: podsift_digest::HttpChannelOptions::default(),
             login_limits: LoginLimits::default(),
+            trusted_proxies: podsift_core::config::WebConfig::default().trusted_proxies,
+            feedback_secret: None,
         }
     }
 }
@@ -120,7 +134,7 @@ impl WebState {
 /// The shared state of every handler.
 pub(crate) struct App {
     pub web: WebState,
-    pub limiter: auth::RateLimiter,
+    pub limiter: limiter::RateLimiter,
     pub templates: templates::Templates,
 }
 
@@ -129,7 +143,7 @@ pub(crate) type AppState = Arc<App>;
 /// The web UI's routes (pages, static files, `/api/...`), to merge into the service's router.
 pub fn router(state: WebState) -> Router {
     let app = Arc::new(App {
-        limiter: auth::RateLimiter::new(state.config.login_limits.clone()),
+        limiter: limiter::RateLimiter::new(state.config.login_limits.clone()),
         templates: templates::Templates::new(),
         web: state,
     });
@@ -139,6 +153,16 @@ pub fn router(state: WebState) -> Router {
 /// The paths of the JSON API (as in the router and the OpenAPI document), for tests and docs.
 pub fn api_paths() -> Vec<&'static str> {
     api::api_routes().into_iter().map(|(p, _)| p).collect()
+}
+
+/// Every path the web UI's router answers (pages and API), as written in the router: it is
+/// built from these same lists. Tests walk it, so a new route cannot miss their checks.
+pub fn route_paths() -> Vec<&'static str> {
+    pages::page_routes()
+        .into_iter()
+        .chain(api::api_routes())
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// The OpenAPI 3 document served at `/api/openapi.json`.

@@ -5,43 +5,62 @@ use axum::Router;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use chrono::NaiveDate;
 use minijinja::value::Serde;
 use minijinja::{Value, context};
 use serde::Deserialize;
 
 use crate::auth::{
-    self, Authed, ClientIp, LOGIN_COOKIE, PageUser, SESSION_COOKIE, clear_cookie, cookie,
-    local_path, set_cookie,
+    self, Authed, LOGIN_COOKIE, PageUser, SESSION_COOKIE, clear_cookie, cookie, local_path,
+    set_cookie,
 };
 use crate::error::WebError;
-use crate::views::{self, MAX_DIGEST_SIZE};
+use crate::limiter::ClientIp;
+use crate::views;
 use crate::{App, AppState, MadeDigest};
 
 const CSS: &str = include_str!("../static/app.css");
 const JS: &str = include_str!("../static/app.js");
 
+/// Every page route: the router is built from this list, and the tests walk it (every
+/// state-changing route refuses a request without the CSRF token; every id or date in a
+/// path answers 404 for another user's).
+pub(crate) fn page_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/", get(home)),
+        ("/login", get(login_page).post(login)),
+        ("/logout", post(logout)),
+        ("/digest", get(today)),
+        ("/digests", get(archive).post(make_digest)),
+        ("/digests/{date}", get(digest_on)),
+        ("/vote", post(vote)),
+        (
+            "/feedback",
+            get(crate::feedback::confirm).post(crate::feedback::record),
+        ),
+        ("/subscriptions", get(subscriptions).post(add_feed)),
+        ("/subscriptions/import", post(import_opml)),
+        ("/subscriptions/export.opml", get(export_opml)),
+        ("/subscriptions/{id}", get(feed_page)),
+        ("/subscriptions/{id}/unsubscribe", post(unsubscribe)),
+        ("/subscriptions/{id}/weight", post(set_weight)),
+        ("/episodes/{id}", get(episode_page)),
+        ("/search", get(search)),
+        (
+            "/settings",
+            get(crate::settings::settings_page).post(crate::settings::save_settings),
+        ),
+        ("/settings/feed-token", post(crate::account::rotate_page)),
+        ("/static/app.css", get(css)),
+        ("/static/app.js", get(js)),
+    ]
+}
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route("/digest", get(today))
-        .route("/digests", get(archive).post(make_digest))
-        .route("/digests/{date}", get(digest_on))
-        .route("/vote", post(vote))
-        .route("/subscriptions", get(subscriptions).post(add_feed))
-        .route("/subscriptions/import", post(import_opml))
-        .route("/subscriptions/export.opml", get(export_opml))
-        .route("/subscriptions/{id}", get(feed_page))
-        .route("/subscriptions/{id}/unsubscribe", post(unsubscribe))
-        .route("/subscriptions/{id}/weight", post(set_weight))
-        .route("/episodes/{id}", get(episode_page))
-        .route("/search", get(search))
-        .route("/settings", get(settings_page).post(save_settings))
-        .route("/static/app.css", get(css))
-        .route("/static/app.js", get(js))
+    page_routes()
+        .into_iter()
+        .fold(Router::new(), |r, (path, route)| r.route(path, route))
         .layer(axum::middleware::map_response(security_headers))
 }
 
@@ -69,7 +88,7 @@ async fn security_headers(mut res: Response) -> Response {
 }
 
 /// The layout's context: who is signed in, their CSRF token, the active tab and a notice.
-fn base(authed: Option<&Authed>, nav: &str, title: &str, notice: Option<&str>) -> Value {
+pub(crate) fn base(authed: Option<&Authed>, nav: &str, title: &str, notice: Option<&str>) -> Value {
     context! {
         email => authed.map(|a| a.user.email.clone()),
         csrf => authed.map(|a| a.session.csrf.clone()),
@@ -79,7 +98,7 @@ fn base(authed: Option<&Authed>, nav: &str, title: &str, notice: Option<&str>) -
     }
 }
 
-fn render(app: &App, name: &str, status: StatusCode, ctx: Value) -> Response {
+pub(crate) fn render(app: &App, name: &str, status: StatusCode, ctx: Value) -> Response {
     match app.templates.render(name, ctx) {
         Ok(html) => (
             status,
@@ -122,13 +141,14 @@ fn finish(app: &App, r: PageResult) -> Response {
 }
 
 /// Fixed notices after a redirect (never text from the query itself).
-fn notice(key: Option<&str>) -> Option<&'static str> {
+pub(crate) fn notice(key: Option<&str>) -> Option<&'static str> {
     Some(match key? {
         "subscribed" => "Subscribed. New episodes are read as they arrive.",
         "already" => "You already follow that feed.",
         "unsubscribed" => "Unsubscribed.",
         "weight" => "Show weight saved.",
         "saved" => "Settings saved.",
+        "feed_token" => "Your private feed has a new URL; the old one no longer works.",
         "voted" => "Thanks: your vote steers the next digests.",
         "created" => "Your digest is ready.",
         "existing" => "That day's digest was made already; here it is.",
@@ -138,8 +158,8 @@ fn notice(key: Option<&str>) -> Option<&'static str> {
 }
 
 #[derive(Deserialize, Default)]
-struct NoticeQuery {
-    ok: Option<String>,
+pub(crate) struct NoticeQuery {
+    pub ok: Option<String>,
 }
 
 fn parse_id(s: &str) -> Result<i64, WebError> {
@@ -256,8 +276,8 @@ async fn login(
 }
 
 #[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
+pub(crate) struct CsrfForm {
+    pub csrf: String,
 }
 
 async fn logout(
@@ -706,114 +726,6 @@ async fn search(
     }
     .await;
     finish(&app, r)
-}
-
-// ----- settings ------------------------------------------------------------------------------
-
-fn settings_form(
-    app: &App,
-    a: &Authed,
-    form: &views::SettingsView,
-    status: StatusCode,
-    notice_text: Option<&str>,
-    error: Option<String>,
-) -> Response {
-    let ctx = context! {
-        s => Value::from(Serde(form)),
-        error => error,
-        max_size => MAX_DIGEST_SIZE,
-        zones => Value::from(Serde(COMMON_ZONES)),
-        ..base(Some(a), "settings", "Settings", notice_text)
-    };
-    render(app, "settings.html", status, ctx)
-}
-
-/// Offered in the time zone field's suggestions (any IANA name is accepted).
-const COMMON_ZONES: &[&str] = &[
-    "UTC",
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "Europe/Madrid",
-    "Europe/Rome",
-    "Europe/Warsaw",
-    "Europe/Helsinki",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "America/Sao_Paulo",
-    "America/Toronto",
-    "Asia/Kolkata",
-    "Asia/Shanghai",
-    "Asia/Tokyo",
-    "Asia/Singapore",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-    "Africa/Lagos",
-    "Africa/Johannesburg",
-];
-
-async fn settings_page(
-    State(app): State<AppState>,
-    PageUser(a): PageUser,
-    Query(q): Query<NoticeQuery>,
-) -> Response {
-    let form = views::settings_view(&app, &a.user);
-    settings_form(
-        &app,
-        &a,
-        &form,
-        StatusCode::OK,
-        notice(q.ok.as_deref()),
-        None,
-    )
-}
-
-#[derive(Deserialize)]
-struct SettingsForm {
-    csrf: String,
-    #[serde(default)]
-    interests: String,
-    time_zone: String,
-    delivery_time: String,
-    digest_size: u32,
-    #[serde(default)]
-    webhook_url: String,
-    #[serde(default)]
-    slack_url: String,
-    #[serde(default)]
-    discord_url: String,
-}
-
-async fn save_settings(
-    State(app): State<AppState>,
-    PageUser(a): PageUser,
-    Form(f): Form<SettingsForm>,
-) -> Response {
-    if let Err(e) = a.check_csrf(&f.csrf) {
-        return error_response(&app, Some(&a), &e);
-    }
-    let mut form = views::settings_view(&app, &a.user);
-    form.interests = f.interests;
-    form.time_zone = f.time_zone;
-    form.delivery_time = f.delivery_time;
-    form.digest_size = f.digest_size;
-    form.webhook_url = f.webhook_url;
-    form.slack_url = f.slack_url;
-    form.discord_url = f.discord_url;
-    match views::update_settings(&app, &a.user, &form).await {
-        Ok(()) => Redirect::to("/settings?ok=saved").into_response(),
-        Err(WebError::BadRequest(msg)) => settings_form(
-            &app,
-            &a,
-            &form,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            Some(msg),
-        ),
-        Err(e) => error_response(&app, Some(&a), &e),
-    }
 }
 
 // ----- static files --------------------------------------------------------------------------

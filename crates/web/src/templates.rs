@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("search.html", include_str!("../templates/search.html")),
     ("settings.html", include_str!("../templates/settings.html")),
     ("error.html", include_str!("../templates/error.html")),
+    ("feedback.html", include_str!("../templates/feedback.html")),
 ];
 
 impl Templates {

@@ -73,6 +73,37 @@ pub async fn sessions_and_passwords(store: &dyn Store) {
     );
     assert!(!store.set_password_hash(local, Some("x")).await.unwrap());
     assert!(!store.set_password_hash(999_999, Some("x")).await.unwrap());
+    // A new private feed token: the old one finds no one, the new one the user.
+    let old_token = a.feed_token.clone();
+    let new_token = format!("{}-new", a.feed_token);
+    assert!(store.set_feed_token(a.id, &new_token).await.unwrap());
+    assert!(
+        store
+            .user_by_feed_token(&old_token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .user_by_feed_token(&new_token)
+            .await
+            .unwrap()
+            .map(|u| u.id),
+        Some(a.id)
+    );
+    assert!(
+        !store
+            .set_feed_token(local, "local-token-0123456789")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_feed_token(999_999, "x-token-0123456789")
+            .await
+            .unwrap()
+    );
 
     let s1 = session('1', a.id, 3600);
     store.create_session(&s1, t0()).await.unwrap();

@@ -491,6 +491,10 @@ impl Store for PgStore {
         self.set_password_hash_impl(user, hash).await
     }
 
+    async fn set_feed_token(&self, user: UserId, token: &str) -> Result<bool, StoreError> {
+        self.set_feed_token_impl(user, token).await
+    }
+
     async fn password_hash(
         &self,
         email: &str,

@@ -51,6 +51,20 @@ impl PgStore {
         Ok(done.rows_affected() == 1)
     }
 
+    pub(crate) async fn set_feed_token_impl(
+        &self,
+        user: UserId,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(numbered(SET_FEED_TOKEN_SQL)))
+            .bind(token)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub(crate) async fn password_hash_impl(
         &self,
         email: &str,
