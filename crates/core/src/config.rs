@@ -122,34 +122,6 @@ pub struct Config {
     pub web: WebConfig,
 }
 
-/// One `http.allow_hosts` entry: a host name, an address, or an address/prefix.
-fn check_allow_entry(e: &str) -> Result<(), String> {
-    let e = e.trim();
-    let ok = if let Some((ip, bits)) = e.split_once('/') {
-        match ip.parse::<std::net::IpAddr>() {
-            Ok(ip) => bits
-                .parse::<u8>()
-                .is_ok_and(|b| b <= if ip.is_ipv4() { 32 } else { 128 }),
-            Err(_) => false,
-        }
-    } else {
-        e.trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok()
-            || (!e.is_empty()
-                && e.len() <= 253
-                && e.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{e:?} is not a host name, an address or a network (192.168.1.0/24)"
-        ))
-    }
-}
-
 /// A configuration that parses but cannot work: the key, and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{key}: {problem}")]
@@ -185,13 +157,11 @@ impl Config {
         if !blank(&self.email.to) && blank(&self.email.smtp_host) {
             return err("email.smtp_host", "email.to is set, but no SMTP server");
         }
-        for h in &self.http.allow_hosts {
-            if let Err(problem) = check_allow_entry(h) {
-                return Err(ConfigError {
-                    key: "http.allow_hosts",
-                    problem,
-                });
-            }
+        if let Err(problem) = crate::AllowList::parse(&self.http.allow_hosts) {
+            return Err(ConfigError {
+                key: "http.allow_hosts",
+                problem,
+            });
         }
         if self.llm.window_tokens.is_some_and(|w| w < 200) {
             return err("llm.window_tokens", "must be at least 200 (or unset)");

@@ -2,6 +2,7 @@
 //! (small traits) that every side effect sits behind. Nothing here does I/O; the concrete
 //! implementations live in their own crates and only the binary picks them.
 
+pub mod allow;
 pub mod clock;
 pub mod config;
 pub mod feedback;
@@ -15,6 +16,7 @@ pub mod store;
 pub mod users;
 pub mod web;
 
+pub use allow::AllowList;
 pub use clock::{Clock, SystemClock};
 pub use config::Config;
 pub use feedback::Feedback;

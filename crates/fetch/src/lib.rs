@@ -12,16 +12,15 @@
 //!
 //! URLs in logs and errors are redacted ([`redact`]): no userinfo, no query.
 
-mod allow;
 mod client;
 mod download;
 mod headers;
 mod limiter;
 pub mod ssrf;
 
-pub use allow::AllowList;
 pub use client::HttpFetcher;
 pub use headers::{parse_cache_control_max_age, parse_expires, parse_http_date, parse_retry_after};
+pub use podsift_core::AllowList;
 
 use url::Url;
 

@@ -262,6 +262,17 @@ pub(crate) struct ResolveBlocked {
     pub(crate) reason: &'static str,
 }
 
+/// Why [`GuardedResolver::check_host`] refused a host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HostRefused {
+    /// It is, or resolves only to, addresses the guard forbids.
+    #[error("{0}")]
+    Forbidden(String),
+    /// It did not resolve (DNS down, no such name).
+    #[error("{0}")]
+    Unresolved(String),
+}
+
 /// A DNS lookup failed.
 #[derive(Debug, thiserror::Error)]
 #[error("DNS lookup failed for {host}: {reason}")]
@@ -297,12 +308,15 @@ impl GuardedResolver {
     }
 
     /// Whether `host` may be connected to: resolves it and applies the guard, as a request
-    /// would. An error says why not (every address forbidden, or no address at all).
-    pub async fn check_host(&self, host: &str) -> Result<(), String> {
-        self.resolve_checked(host)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    /// would.
+    pub async fn check_host(&self, host: &str) -> Result<(), HostRefused> {
+        match self.resolve_checked(host).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.downcast_ref::<ResolveBlocked>().is_some() => {
+                Err(HostRefused::Forbidden(e.to_string()))
+            }
+            Err(e) => Err(HostRefused::Unresolved(e.to_string())),
+        }
     }
 
     /// Resolve the given (lower-case) names to fixed addresses instead of asking DNS, like

@@ -50,6 +50,14 @@ pub(crate) const RETIRE_REFERENCED: &str = "UPDATE insights SET retired_at = COA
      WHERE id = ? AND (EXISTS (SELECT 1 FROM feedback f WHERE f.insight_id = insights.id) \
      OR EXISTS (SELECT 1 FROM digest_items d WHERE d.insight_id = insights.id))";
 
+/// The error of a fenced write whose claim no longer holds its job.
+pub(crate) fn lease_lost(f: &podsift_core::jobs::Fence) -> podsift_core::store::StoreError {
+    podsift_core::store::StoreError::LeaseLost(format!(
+        "job {} is no longer held by {} (claim {}); nothing written",
+        f.job, f.worker, f.attempt
+    ))
+}
+
 /// The fence check: the job still runs under this worker and this claim. Binds: job,
 /// worker, attempt.
 pub(crate) const FENCE_HELD: &str = "SELECT attempts FROM jobs WHERE id = ? \

@@ -57,14 +57,8 @@ pub(crate) async fn check_fence(
         .fetch_optional(&mut **tx)
         .await
         .map_err(map_sqlx_error)?;
-    held.map(|_| ()).ok_or_else(|| lease_lost(f))
-}
-
-pub(crate) fn lease_lost(f: &Fence) -> StoreError {
-    StoreError::LeaseLost(format!(
-        "job {} is no longer held by {} (claim {}); nothing written",
-        f.job, f.worker, f.attempt
-    ))
+    held.map(|_| ())
+        .ok_or_else(|| crate::identity::lease_lost(f))
 }
 
 impl SqliteStore {

@@ -200,10 +200,12 @@ pub async fn check_channel_url(raw: &str, opts: &HttpChannelOptions) -> Result<(
         return Ok(());
     };
     match resolver(opts).check_host(host).await {
-        Err(why) if why.contains("forbidden") => Err(WebhookError::InvalidUrl(format!(
-            "{} is not allowed: {why} (an administrator can allow it with [http] allow_hosts)",
-            redacted(&url)
-        ))),
+        Err(podsift_fetch::ssrf::HostRefused::Forbidden(why)) => {
+            Err(WebhookError::InvalidUrl(format!(
+                "{} is not allowed: {why} (an administrator can allow it with [http] allow_hosts)",
+                redacted(&url)
+            )))
+        }
         _ => Ok(()),
     }
 }

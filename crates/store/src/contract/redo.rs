@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use podsift_core::insight::{ExtractionReport, InsightDraft};
-use podsift_core::jobs::{JobKind, NewJob};
+use podsift_core::jobs::{Fence, JobKind, NewJob};
 use podsift_core::model::*;
 use podsift_core::store::{Store, StoreError};
 
@@ -28,6 +28,19 @@ fn segments(text: &str) -> Transcript {
     }
 }
 
+/// Saves `drafts` as the episode's extraction (model "m", an empty report).
+async fn save(
+    store: &dyn Store,
+    ep: EpisodeId,
+    drafts: &[InsightDraft],
+    fence: Option<&Fence>,
+    t: i64,
+) -> Result<Vec<i64>, StoreError> {
+    store
+        .save_extraction(ep, "m", drafts, &ExtractionReport::default(), fence, at(t))
+        .await
+}
+
 /// A worker paused past its lease (another claim took the job over, even one under the same
 /// worker name) writes nothing: its insights, transcript and chapters are refused with
 /// `LeaseLost` and what the new holder wrote stays.
@@ -49,15 +62,7 @@ pub async fn a_lost_lease_writes_nothing(store: &dyn Store) {
         .unwrap();
     let stale = first.fence("w1");
     // Still held: a fenced write goes through.
-    store
-        .save_extraction(
-            ep,
-            "m",
-            &[draft("A", 1.0)],
-            &ExtractionReport::default(),
-            Some(&stale),
-            at(2),
-        )
+    save(store, ep, &[draft("A", 1.0)], Some(&stale), 2)
         .await
         .unwrap();
     // w1 stalls past its lease; w2 takes the job over and writes.
@@ -68,28 +73,11 @@ pub async fn a_lost_lease_writes_nothing(store: &dyn Store) {
         .unwrap();
     assert_eq!(second.id, first.id);
     let held = second.fence("w2");
-    let ids = store
-        .save_extraction(
-            ep,
-            "m",
-            &[draft("B", 2.0)],
-            &ExtractionReport::default(),
-            Some(&held),
-            at(31),
-        )
+    let ids = save(store, ep, &[draft("B", 2.0)], Some(&held), 31)
         .await
         .unwrap();
     // w1 wakes up and tries to write its result: refused, nothing changes.
-    let late = store
-        .save_extraction(
-            ep,
-            "m",
-            &[draft("C", 3.0)],
-            &ExtractionReport::default(),
-            Some(&stale),
-            at(32),
-        )
-        .await;
+    let late = save(store, ep, &[draft("C", 3.0)], Some(&stale), 32).await;
     assert!(matches!(late, Err(StoreError::LeaseLost(_))), "{late:?}");
     let mut t = segments("late words");
     t.episode_id = ep;
@@ -121,31 +109,13 @@ pub async fn a_lost_lease_writes_nothing(store: &dyn Store) {
         .unwrap();
     assert_eq!(third.attempts, second.attempts + 1);
     assert!(matches!(
-        store
-            .save_extraction(
-                ep,
-                "m",
-                &[],
-                &ExtractionReport::default(),
-                Some(&held),
-                at(61)
-            )
-            .await,
+        save(store, ep, &[], Some(&held), 61).await,
         Err(StoreError::LeaseLost(_))
     ));
     // Once the job is done, no fence holds.
     assert!(store.complete(third.id, "w2", at(62)).await.unwrap());
     assert!(matches!(
-        store
-            .save_extraction(
-                ep,
-                "m",
-                &[],
-                &ExtractionReport::default(),
-                Some(&third.fence("w2")),
-                at(63)
-            )
-            .await,
+        save(store, ep, &[], Some(&third.fence("w2")), 63).await,
         Err(StoreError::LeaseLost(_))
     ));
 }
@@ -164,22 +134,20 @@ fn restated(text: &str, quote: &str) -> InsightDraft {
 pub async fn a_redo_keeps_insight_ids_and_votes(store: &dyn Store) {
     let user = store.default_user(t0()).await.unwrap();
     let ep = episode_with_transcript(store, "https://example.org/redo.xml").await;
-    let first = store
-        .save_extraction(
-            ep,
-            "m",
-            &[
-                restated("A", "The ferry carries 400 people a day."),
-                restated("B", "Cod quotas were cut in half."),
-                restated("C", "A storm closed the port."),
-                restated("D", "The school opened a course."),
-            ],
-            &ExtractionReport::default(),
-            None,
-            at(1),
-        )
-        .await
-        .unwrap();
+    let first = save(
+        store,
+        ep,
+        &[
+            restated("A", "The ferry carries 400 people a day."),
+            restated("B", "Cod quotas were cut in half."),
+            restated("C", "A storm closed the port."),
+            restated("D", "The school opened a course."),
+        ],
+        None,
+        1,
+    )
+    .await
+    .unwrap();
     let (a, b, c, d) = (first[0], first[1], first[2], first[3]);
     store.record_feedback(user, a, 1, at(2)).await.unwrap();
     store.record_feedback(user, c, -1, at(2)).await.unwrap();
@@ -190,20 +158,18 @@ pub async fn a_redo_keeps_insight_ids_and_votes(store: &dyn Store) {
         .unwrap();
     // The redo: A restated in new words (same quote, other case and spacing), B and C and D
     // gone, E new.
-    let second = store
-        .save_extraction(
-            ep,
-            "m2",
-            &[
-                restated("A, said better", "the ferry carries 400 people a day"),
-                restated("E", "Container traffic grew."),
-            ],
-            &ExtractionReport::default(),
-            None,
-            at(4),
-        )
-        .await
-        .unwrap();
+    let second = save(
+        store,
+        ep,
+        &[
+            restated("A, said better", "the ferry carries 400 people a day"),
+            restated("E", "Container traffic grew."),
+        ],
+        None,
+        4,
+    )
+    .await
+    .unwrap();
     assert_eq!(second[0], a, "same quote, same insight");
     assert!(
         ![a, b, c, d].contains(&second[1]),
@@ -238,17 +204,15 @@ pub async fn a_redo_keeps_insight_ids_and_votes(store: &dyn Store) {
         Err(StoreError::NotFound(_))
     ));
     // A retired quote that comes back is the same insight again, a candidate again.
-    let third = store
-        .save_extraction(
-            ep,
-            "m3",
-            &[restated("C again", "A storm closed the port.")],
-            &ExtractionReport::default(),
-            None,
-            at(6),
-        )
-        .await
-        .unwrap();
+    let third = save(
+        store,
+        ep,
+        &[restated("C again", "A storm closed the port.")],
+        None,
+        6,
+    )
+    .await
+    .unwrap();
     assert_eq!(third, vec![c]);
     let listed: Vec<i64> = store
         .episode_insights(ep)

@@ -54,7 +54,7 @@ pub(super) async fn check_fence(
         .await
         .map_err(map_sqlx_error)?;
     held.map(|_| ())
-        .ok_or_else(|| crate::transcripts::lease_lost(f))
+        .ok_or_else(|| crate::identity::lease_lost(f))
 }
 
 impl PgStore {

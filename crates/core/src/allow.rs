@@ -3,7 +3,8 @@
 //! Every other private, loopback or link-local destination stays refused.
 //!
 //! Written here rather than with `ipnet`: matching a prefix is three lines, and the entries
-//! need podsift's own error messages at config load.
+//! need podsift's own error messages at config load. It lives in the core so the config's
+//! check at load and the fetcher's guard parse the entries with the same code.
 
 use std::net::IpAddr;
 
