@@ -356,7 +356,12 @@ pub struct LlmConfig {
     /// Local engine: context size in tokens.
     pub local_context: u32,
     pub timeout_secs: u64,
+    /// Retries of a failed model call (timeouts, server errors, unusable answers).
     pub retries: u32,
+    /// How long one model call may keep waiting out the provider's rate limit (`429`,
+    /// honouring `Retry-After`) before it counts as failed: throttling is the provider
+    /// asking to slow down, not an error, so it does not spend `retries`.
+    pub throttle_patience_secs: u64,
     /// Requests in flight at once.
     pub concurrency: usize,
     pub temperature: f32,
@@ -446,6 +451,7 @@ impl Default for LlmConfig {
             local_context: 8192,
             timeout_secs: 300,
             retries: 3,
+            throttle_patience_secs: 300,
             concurrency: 1,
             temperature: 0.2,
             window_tokens: None,

@@ -19,6 +19,9 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Longest `Retry-After` honoured inline; a longer one is waited only this long.
     pub max_retry_after: Duration,
+    /// Total time one call may wait out rate limits (`429`) without spending `retries`;
+    /// past it, a rate limit counts as a failed attempt like any other error.
+    pub throttle_patience: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -28,6 +31,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(60),
+            throttle_patience: Duration::from_secs(300),
         }
     }
 }
@@ -83,6 +87,7 @@ impl<L: Llm + ?Sized> Resilient<L> {
             cfg.concurrency,
             RetryPolicy {
                 retries: cfg.retries,
+                throttle_patience: Duration::from_secs(cfg.throttle_patience_secs),
                 ..RetryPolicy::default()
             },
         )
@@ -104,6 +109,13 @@ impl<L: Llm + ?Sized> Resilient<L> {
     }
 }
 
+/// Never earlier than asked, and up to a quarter later: callers told the same
+/// `Retry-After` would otherwise come back in lockstep and meet the same throttle again (one
+/// of them every time).
+fn throttle_wait(retry_after: Duration) -> Duration {
+    retry_after.mul_f64(rand::rng().random_range(1.0..1.25))
+}
+
 #[async_trait]
 impl<L: Llm + ?Sized> Llm for Resilient<L> {
     fn model_id(&self) -> String {
@@ -112,6 +124,7 @@ impl<L: Llm + ?Sized> Llm for Resilient<L> {
 
     async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
         let mut attempt = 0;
+        let mut throttled = Duration::ZERO;
         loop {
             let result = {
                 // The semaphore is never closed; if it were, run unthrottled rather than fail.
@@ -120,14 +133,23 @@ impl<L: Llm + ?Sized> Llm for Resilient<L> {
             };
             match result {
                 Ok(r) => return Ok(r),
+                // A rate limit is waited out, without spending a retry, while the call's
+                // patience lasts: under a storm of 429s every caller gets through in turn.
+                Err(LlmError::RateLimited { retry_after })
+                    if throttled < self.policy.throttle_patience =>
+                {
+                    let wait = match retry_after {
+                        Some(ra) => throttle_wait(ra.min(self.policy.max_retry_after)),
+                        None => self.backoff(0),
+                    }
+                    .min(self.policy.throttle_patience - throttled);
+                    tracing::debug!(wait_ms = wait.as_millis() as u64, "rate limited, waiting");
+                    tokio::time::sleep(wait).await;
+                    throttled += wait;
+                }
                 Err(e) if e.is_retryable() && attempt < self.policy.retries => {
                     let wait = match e.retry_after() {
-                        // Never earlier than asked, and up to a quarter later: callers told
-                        // the same `Retry-After` would otherwise come back in lockstep and
-                        // meet the same throttle again (one of them every time).
-                        Some(ra) => ra
-                            .min(self.policy.max_retry_after)
-                            .mul_f64(rand::rng().random_range(1.0..1.25)),
+                        Some(ra) => throttle_wait(ra.min(self.policy.max_retry_after)),
                         None => self.backoff(attempt),
                     };
                     tracing::debug!(error = %e, attempt, wait_ms = wait.as_millis() as u64, "model call failed, retrying");
@@ -206,7 +228,37 @@ mod tests {
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(5),
             max_retry_after: Duration::from_millis(50),
+            throttle_patience: Duration::from_millis(200),
         }
+    }
+
+    fn throttled() -> Result<LlmResponse, LlmError> {
+        Err(LlmError::RateLimited {
+            retry_after: Some(Duration::from_millis(20)),
+        })
+    }
+
+    #[tokio::test]
+    async fn rate_limits_are_waited_out_without_spending_retries() {
+        let mut answers = vec![throttled(); 6];
+        answers.push(ok());
+        let r = Resilient::new(scripted(answers), 1, fast(0));
+        assert!(r.complete(&req()).await.is_ok(), "no retries, yet through");
+        assert_eq!(r.inner().calls.load(Ordering::SeqCst), 7);
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_past_the_patience_spends_retries_then_fails() {
+        let r = Resilient::new(scripted(vec![throttled()]), 1, fast(2));
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            r.complete(&req()).await,
+            Err(LlmError::RateLimited { .. })
+        ));
+        let calls = r.inner().calls.load(Ordering::SeqCst);
+        // Patience 200 ms of 20–25 ms waits (8–11 calls), then 2 retries.
+        assert!((10..=14).contains(&calls), "{calls} calls");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[tokio::test]

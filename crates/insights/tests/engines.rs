@@ -47,6 +47,7 @@ fn fast(retries: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_secs(2),
+        throttle_patience: Duration::ZERO,
     }
 }
 

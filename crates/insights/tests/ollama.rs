@@ -180,6 +180,7 @@ fn fast(retries: u32) -> RetryPolicy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(20),
         max_retry_after: Duration::from_secs(1),
+        throttle_patience: Duration::ZERO,
     }
 }
 
