@@ -105,6 +105,23 @@ enum Unsupported {
     Io(AsrError),
 }
 
+/// Runs a step of symphonia's, turning a panic into an error. Its readers still have
+/// unchecked arithmetic on header fields (0.5.5's ADTS reader subtracts a header offset from
+/// a length it has not compared, and steps by a width that can be 0), so a crafted or
+/// damaged file can panic inside it; that file is then corrupt audio, reported on its
+/// episode like any other, not a speech-to-text worker brought down (found by the `audio`
+/// fuzz target). The reader or decoder that panicked is not used again.
+fn contain_panic<T>(what: &str, step: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|panic| {
+        let msg = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        format!("{what} failed on this file (it panicked: {msg})")
+    })
+}
+
 /// In-process decoding with symphonia, resampled with rubato.
 pub struct SymphoniaSource {
     format: Box<dyn FormatReader>,
@@ -137,8 +154,8 @@ impl SymphoniaSource {
         if let Some(ext) = ext {
             hint.with_extension(ext);
         }
-        let probed = symphonia::default::get_probe()
-            .format(
+        let probed = contain_panic("the container reader", || {
+            symphonia::default::get_probe().format(
                 &hint,
                 mss,
                 &FormatOptions {
@@ -147,7 +164,9 @@ impl SymphoniaSource {
                 },
                 &MetadataOptions::default(),
             )
-            .map_err(|e| Unsupported::Format(e.to_string()))?;
+        })
+        .map_err(Unsupported::Format)?
+        .map_err(|e| Unsupported::Format(e.to_string()))?;
         let format = probed.format;
         let track = format
             .tracks()
@@ -179,6 +198,12 @@ impl SymphoniaSource {
             resampler: None,
             done: false,
         })
+    }
+
+    /// The decoder gave up on this file mid-way (see [`contain_panic`]): nothing more is read.
+    fn broken(&mut self, why: String) -> AsrError {
+        self.done = true;
+        AsrError::Corrupt(format!("{} {why}", self.codec))
     }
 
     fn finish(&mut self) -> Result<Option<Vec<f32>>, AsrError> {
@@ -219,7 +244,10 @@ impl PcmSource for SymphoniaSource {
             if self.done {
                 return Ok(None);
             }
-            let packet = match self.format.next_packet() {
+            let format = &mut self.format;
+            let next = contain_panic("the container reader", || format.next_packet());
+            let next = next.map_err(|e| self.broken(e))?;
+            let packet = match next {
                 Ok(p) => p,
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                     return self.finish();
@@ -236,7 +264,12 @@ impl PcmSource for SymphoniaSource {
                 continue;
             }
             self.packets += 1;
-            let decoded = match self.decoder.decode(&packet) {
+            let decoder = &mut self.decoder;
+            let decoded = match contain_panic("the decoder", || decoder.decode(&packet)) {
+                Ok(decoded) => decoded,
+                Err(why) => return Err(self.broken(why)),
+            };
+            let decoded = match decoded {
                 Ok(d) => d,
                 Err(SymError::DecodeError(e)) => {
                     tracing::debug!(codec = %self.codec, error = e, "skipping an undecodable packet");

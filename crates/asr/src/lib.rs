@@ -16,6 +16,7 @@ mod port;
 pub mod remote;
 pub mod stage;
 pub mod wer;
+#[cfg(feature = "whisper")]
 pub mod whisper;
 pub use port::progress_message;
 

@@ -104,6 +104,48 @@ fn random_bytes_named_mp3_are_corrupt() {
     assert!(err.is_retryable(), "a fresh download may be fine");
 }
 
+/// A 7-byte ADTS (AAC) frame header announcing a frame of `len` bytes, 44.1 kHz stereo LC.
+fn adts_header(len: u16) -> [u8; 7] {
+    let len = len & 0x1FFF;
+    [
+        0xFF,
+        0xF1,
+        0x50,
+        0x80 | (len >> 11) as u8,
+        (len >> 3) as u8,
+        ((len & 7) << 5) as u8 | 0x1F,
+        0xFC,
+    ]
+}
+
+/// symphonia 0.5.5's ADTS reader estimates the duration with unchecked arithmetic: a frame
+/// found past the file's middle overflows a subtraction, one near the end steps by 0, and
+/// either panicked inside `open` (found by the `audio` fuzz target). Such a file is corrupt
+/// audio, an error on its episode, never a panic in the speech-to-text worker.
+#[test]
+fn a_crafted_aac_frame_is_corrupt_audio_not_a_panic() {
+    // 20 bytes before a 20-byte frame: a step of 0 (a panic in release builds too); more:
+    // the subtraction overflows.
+    for junk in [20usize, 21, 40] {
+        let mut bytes = vec![0u8; junk];
+        bytes.extend_from_slice(&adts_header(20));
+        bytes.extend_from_slice(&[0u8; 13]);
+        for hint in [Some("aac"), None] {
+            let opened = std::panic::catch_unwind(|| {
+                podsift_asr::audio::open_bytes(bytes.clone(), hint).and_then(|mut src| {
+                    while src.next_block()?.is_some() {}
+                    Ok(())
+                })
+            });
+            let result = opened.unwrap_or_else(|_| panic!("panicked on {junk} junk bytes"));
+            assert!(
+                matches!(result, Err(AsrError::Corrupt(_))),
+                "{junk} junk bytes, hint {hint:?}: {result:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn truncated_mp3_is_detected() {
     let dir = tempfile::tempdir().unwrap();
