@@ -27,6 +27,10 @@ pub trait PcmSource: Send {
     fn next_block(&mut self) -> Result<Option<Vec<f32>>, AsrError>;
     /// What decodes it, for logs and errors (`symphonia:mp3`, `ffmpeg`).
     fn describe(&self) -> String;
+    /// The length the file announces (its header's frame count), if it does.
+    fn announced_secs(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// How to decode.
@@ -130,6 +134,8 @@ pub struct SymphoniaSource {
     codec: String,
     /// Frames the container announces (for truncation checks), at the source rate.
     expected_frames: Option<u64>,
+    /// The length the container announces, in seconds.
+    announced_secs: Option<f64>,
     decoded_frames: u64,
     packets: u64,
     bad_packets: u64,
@@ -192,6 +198,10 @@ impl SymphoniaSource {
             track_id,
             codec,
             expected_frames: params.n_frames,
+            announced_secs: params
+                .n_frames
+                .zip(params.sample_rate.filter(|r| *r > 0))
+                .map(|(frames, rate)| frames as f64 / f64::from(rate)),
             decoded_frames: 0,
             packets: 0,
             bad_packets: 0,
@@ -309,6 +319,10 @@ impl PcmSource for SymphoniaSource {
 
     fn describe(&self) -> String {
         format!("symphonia:{}", self.codec)
+    }
+
+    fn announced_secs(&self) -> Option<f64> {
+        self.announced_secs
     }
 }
 

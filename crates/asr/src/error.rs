@@ -20,6 +20,17 @@ pub enum AsrError {
     NoSpeech { audio_secs: f64 },
     #[error("truncated audio: {0}")]
     Truncated(String),
+    #[error(
+        "not transcribed: the episode is {} long ({known_from}), over the {} limit ([asr] max_episode_minutes)",
+        hours_minutes(*secs),
+        hours_minutes(*limit_secs)
+    )]
+    TooLong {
+        secs: f64,
+        limit_secs: f64,
+        /// Where the length came from: the feed, the file, or what was decoded.
+        known_from: &'static str,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -59,6 +70,7 @@ impl AsrError {
             Self::Store(e) => e.is_retryable(),
             Self::Engine(_) => true,
             Self::NoAudio
+            | Self::TooLong { .. }
             | Self::NoSpeech { .. }
             | Self::UnsupportedCodec { .. }
             | Self::Model(_) => false,
@@ -72,5 +84,16 @@ impl AsrError {
             Self::Remote { retry_after, .. } => *retry_after,
             _ => None,
         }
+    }
+}
+
+/// `4 h 10 min`, `52 min`, `40 s`.
+fn hours_minutes(secs: f64) -> String {
+    let secs = secs.max(0.0).round() as u64;
+    match (secs / 3600, (secs % 3600) / 60) {
+        (0, 0) => format!("{secs} s"),
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
     }
 }

@@ -30,6 +30,8 @@ pub struct AsrSettings {
     /// Slowest average download accepted (bytes a second, 0: none).
     pub min_download_rate: u64,
     pub chunk_secs: u32,
+    /// Longest episode transcribed, in seconds (`[asr] max_episode_minutes`); none: no limit.
+    pub max_audio_secs: Option<f64>,
     /// Used when the feed does not name its language; `None`: detect.
     pub default_language: Option<String>,
     pub audio: AudioOptions,
@@ -45,6 +47,7 @@ impl Default for AsrSettings {
             stall_timeout: Duration::from_secs(60),
             min_download_rate: 16 * 1024,
             chunk_secs: 300,
+            max_audio_secs: Some(4.0 * 3600.0),
             default_language: Some("en".into()),
             audio: AudioOptions::detect(),
             job_lease: Duration::from_secs(300),
@@ -208,6 +211,18 @@ impl AsrStage {
         prompt
     }
 
+    /// Refuses an episode longer than `max_audio_secs` (a little slack for rounding).
+    fn check_length(&self, secs: Option<f64>, known_from: &'static str) -> Result<(), AsrError> {
+        match (secs, self.settings.max_audio_secs) {
+            (Some(secs), Some(limit)) if secs > limit + 1.0 => Err(AsrError::TooLong {
+                secs,
+                limit_secs: limit,
+                known_from,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Download, decode and transcribe one episode, and store its transcript (with a fence,
     /// only while that claim still holds its job).
     pub async fn transcribe_episode(
@@ -223,6 +238,8 @@ impl AsrStage {
             )))
         })?;
         let enclosure = episode.data.enclosure.clone().ok_or(AsrError::NoAudio)?;
+        // Too long by the feed's word: not even downloaded.
+        self.check_length(episode.data.duration_seconds.map(f64::from), "by the feed")?;
         let feed = self.store.find_feed(&FeedKey::Id(episode.feed_id)).await?;
         let ext = audio_extension(&enclosure.url, enclosure.mime_type.as_deref());
         let path = self.settings.audio_dir.join(format!("{episode_id}.{ext}"));
@@ -289,6 +306,7 @@ impl AsrStage {
                 .map_err(|e| AsrError::Engine(format!("decoder thread: {e}")))??
         };
         let decoder = source.describe();
+        self.check_length(source.announced_secs(), "by the audio file")?;
         let mut chunker = Some(Chunker::new(source, self.settings.chunk_secs));
         let feed_language = feed
             .and_then(|f| f.language.as_deref())
@@ -318,6 +336,9 @@ impl AsrStage {
             audio_samples += piece.samples.len() as u64;
             let offset = piece.start_secs();
             let duration = piece.duration_secs();
+            // Neither the feed nor the file said (or they said less): stop at the limit,
+            // before this piece is transcribed.
+            self.check_length(Some(offset + duration), "decoded so far")?;
             let mut prompt = base_prompt.clone();
             let tail = tail_words(&previous_text, 40);
             if !tail.is_empty() {

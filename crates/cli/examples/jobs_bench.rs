@@ -115,8 +115,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             c.arg("--data-dir")
                 .arg(dir.path())
                 .arg("--quiet")
-                .arg("--allow-private-networks")
                 .args(args)
+                .env("PODSIFT_HTTP__ALLOW_HOSTS", r#"["127.0.0.1"]"#)
                 .env("XDG_CONFIG_HOME", dir.path().join("no-config"));
             for (k, v) in &env {
                 c.env(k, v);

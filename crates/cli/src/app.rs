@@ -88,6 +88,14 @@ fn config_error(e: figment::Error) -> anyhow::Error {
         Kind::UnknownVariant(found, allowed) => {
             format!("{found:?} is not one of {}", allowed.join(", "))
         }
+        Kind::UnknownField(found, _) if found == "allow_private_networks" => {
+            return anyhow::anyhow!(
+                "invalid configuration: allow_private_networks is no longer a setting (it turned \
+                 the SSRF guard off for every user and URL): list the hosts to let through in \
+                 [http] allow_hosts (names, addresses, networks); --allow-private-networks \
+                 remains for single-user commands"
+            );
+        }
         Kind::UnknownField(found, allowed) => {
             format!("unknown key {found:?} (known: {})", allowed.join(", "))
         }

@@ -107,6 +107,7 @@ fn settings(app: &App) -> AsrSettings {
         stall_timeout: Duration::from_secs(cfg.stall_timeout_secs.max(1)),
         min_download_rate: cfg.min_download_kib_per_sec.saturating_mul(1024),
         chunk_secs: cfg.chunk_secs,
+        max_audio_secs: (cfg.max_episode_minutes > 0.0).then_some(cfg.max_episode_minutes * 60.0),
         default_language: Some(cfg.language.clone()).filter(|l| l != "auto"),
         audio: AudioOptions::detect(),
         job_lease: app.config.service.job_lease(),

@@ -15,6 +15,13 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Lint { file, json } = &cli.command {
         return crate::rank::lint(file, *json);
     }
+    if cli.allow_private_networks && matches!(cli.command, Command::Serve { .. } | Command::Worker)
+    {
+        bail!(
+            "--allow-private-networks turns the SSRF guard off for every user of the service; \
+             list the hosts to let through in [http] allow_hosts instead"
+        );
+    }
     let app = App::new(&cli).await?;
     match cli.command {
         Command::Subscribe { urls, opml, json } => {

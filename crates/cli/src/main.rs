@@ -30,7 +30,9 @@ pub struct Cli {
     /// A TOML configuration file (default: CONFIG_DIR/podsift/config.toml when present).
     #[arg(long, global = true, env = "PODSIFT_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Allow feeds on private, loopback and link-local addresses (home servers, tests).
+    /// Turn the SSRF guard off: feeds, transcripts, audio and webhooks on private, loopback
+    /// and link-local addresses are fetched (single-user commands on one's own machine;
+    /// `serve` and `worker` refuse it: use `[http] allow_hosts`).
     #[arg(long, global = true)]
     pub allow_private_networks: bool,
     /// No progress bars.

@@ -39,6 +39,32 @@ fn ok(out: &Output) -> String {
     stdout
 }
 
+/// The environment of a speech-to-text run: the test model, the VAD model, one thread, and
+/// `[asr] max_episode_minutes` when given.
+fn speech_env(model: &Path, vad: &Path, max_minutes: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("PODSIFT_ASR__MODEL_PATH", model.display().to_string()),
+        ("PODSIFT_ASR__VAD_MODEL_PATH", vad.display().to_string()),
+        ("PODSIFT_ASR__THREADS", "1".to_string()),
+    ];
+    if let Some(m) = max_minutes {
+        env.push(("PODSIFT_ASR__MAX_EPISODE_MINUTES", m.to_string()));
+    }
+    env
+}
+
+/// Subscribes to the server's `/feed.xml`, polls and transcribes: `transcribe --json`.
+fn subscribe_and_transcribe(
+    dir: &Path,
+    env: &[(&str, String)],
+    srv: &TestServer,
+) -> serde_json::Value {
+    ok(&podsift(dir, env, &["subscribe", &srv.url("/feed.xml")]));
+    ok(&podsift(dir, env, &["poll", "--all"]));
+    let out = ok(&podsift(dir, env, &["transcribe", "--json"]));
+    serde_json::from_str(&out).expect("transcribe --json")
+}
+
 const SCRIPT: &[&str] = &[
     "Welcome back to the city desk podcast.",
     "The council voted to build five hundred new bike lanes by next summer.",
@@ -166,20 +192,8 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
     srv.route("/feed.xml", Route::ok(feed, "application/rss+xml"));
 
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("PODSIFT_ASR__MODEL_PATH", model.display().to_string()),
-        ("PODSIFT_ASR__VAD_MODEL_PATH", vad.display().to_string()),
-        ("PODSIFT_ASR__THREADS", "1".to_string()),
-    ];
-    ok(&podsift(
-        dir.path(),
-        &env,
-        &["subscribe", &srv.url("/feed.xml")],
-    ));
-    ok(&podsift(dir.path(), &env, &["poll", "--all"]));
-
-    let out = ok(&podsift(dir.path(), &env, &["transcribe", "--json"]));
-    let report: serde_json::Value = serde_json::from_str(&out).expect("transcribe --json");
+    let env = speech_env(&model, &vad, None);
+    let report = subscribe_and_transcribe(dir.path(), &env, &srv);
     eprintln!("{report:#}");
     assert_eq!(report["summary"]["done"], 1, "{report}");
     assert_eq!(report["summary"]["retrying"], 2, "{report}");
@@ -285,4 +299,77 @@ async fn audio_only_episode_gets_a_timed_transcript_and_bad_audio_fails_per_epis
         srt.contains("-->") && srt.to_lowercase().contains("council"),
         "{srt}"
     );
+}
+
+/// `[asr] max_episode_minutes`: an episode longer than the limit is not transcribed, and
+/// says why. By the feed's duration it is not even downloaded; a feed that gives no
+/// duration is caught by the file's own length, before the engine hears any of it. Both
+/// jobs end for good (a longer wait changes nothing), their reasons in `podsift jobs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn episodes_over_the_length_limit_are_not_transcribed() {
+    let Some(podsift_testkit::SpeechInputs { model, vad, .. }) =
+        podsift_testkit::speech_inputs("asr_e2e")
+    else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    // 30 s of a quiet tone: over a limit of 0.2 minutes (12 s).
+    let tone: Vec<i16> = (0..30 * 16_000)
+        .map(|i| ((i as f64 * 0.0785).sin() * 3000.0) as i16)
+        .collect();
+    let wav = work.path().join("tone.wav");
+    write_wav(&wav, &tone);
+    let srv = TestServer::start().await;
+    srv.route("/long.mp3", Route::ok(vec![0u8; 1000], "audio/mpeg"));
+    srv.route(
+        "/tone.wav",
+        Route::ok(std::fs::read(&wav).unwrap(), "audio/wav"),
+    );
+    let feed = format!(
+        r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>
+<title>Marathon</title><link>https://example.com/</link><language>en-us</language>
+<item><title>All day</title><guid>long</guid><pubDate>Mon, 02 Jun 2025 10:00:00 +0000</pubDate>
+<itunes:duration>05:00:00</itunes:duration><enclosure url="{}" type="audio/mpeg" length="1"/></item>
+<item><title>Tone</title><guid>tone</guid><pubDate>Tue, 03 Jun 2025 10:00:00 +0000</pubDate>
+<enclosure url="{}" type="audio/wav" length="1"/></item>
+</channel></rss>"#,
+        srv.url("/long.mp3"),
+        srv.url("/tone.wav")
+    );
+    srv.route("/feed.xml", Route::ok(feed, "application/rss+xml"));
+    let dir = tempfile::tempdir().unwrap();
+    let env = speech_env(&model, &vad, Some("0.2"));
+    let report = subscribe_and_transcribe(dir.path(), &env, &srv);
+    assert_eq!(report["summary"]["dead"], 2, "{report:#}");
+    assert_eq!(report["summary"]["done"], 0, "{report:#}");
+    assert_eq!(srv.hits("/long.mp3"), 0, "a 5-hour episode was downloaded");
+    assert_eq!(srv.hits("/tone.wav"), 1);
+
+    let jobs: serde_json::Value =
+        serde_json::from_str(&ok(&podsift(dir.path(), &env, &["jobs", "--json"]))).unwrap();
+    let errors: Vec<String> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "transcribe" && j["state"] == "dead")
+        .map(|j| j["last_error"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(errors.len(), 2, "{jobs:#}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("5 h long (by the feed)") && e.contains("max_episode_minutes")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("30 s long (by the audio file)") && e.contains("12 s limit")),
+        "{errors:?}"
+    );
+    // Nothing transcribed, no audio left behind.
+    let audio_left: Vec<_> = std::fs::read_dir(dir.path().join("audio"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(audio_left.is_empty(), "audio kept: {audio_left:?}");
 }

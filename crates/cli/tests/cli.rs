@@ -493,6 +493,63 @@ fn a_typo_in_an_engine_or_channel_name_fails_at_start_naming_the_key() {
     }
 }
 
+/// The SSRF guard's off switch is for a single-user command on one's own machine: the
+/// service (many users, a web UI that adds feeds) refuses it, and it is no longer a
+/// configuration key; an administrator lets a home server through with `[http] allow_hosts`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_is_turned_off_only_for_single_user_commands() {
+    for cmd in ["serve", "worker"] {
+        let dir = tempfile::tempdir().unwrap();
+        let err = fails(&podsift_env(dir.path(), &[cmd], true, &[]));
+        assert!(
+            err.contains("--allow-private-networks") && err.contains("allow_hosts"),
+            "{cmd}: {err}"
+        );
+        assert!(
+            !dir.path().join("podsift.db").exists(),
+            "{cmd} opened the db"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "allow_private_networks = true\n").unwrap();
+    let path = config.to_str().unwrap();
+    let err = fails(&podsift_env(
+        dir.path(),
+        &["--config", path, "feeds"],
+        false,
+        &[],
+    ));
+    assert!(
+        err.contains("allow_private_networks is no longer a setting")
+            && err.contains("allow_hosts"),
+        "{err}"
+    );
+
+    // A loopback feed: refused, then let through by the allow-list (set in the environment).
+    let srv = TestServer::start().await;
+    srv.route(
+        "/home.xml",
+        Route::ok(
+            feed("Home", &[item(1, None, "One")], ""),
+            "application/rss+xml",
+        ),
+    );
+    let url = srv.url("/home.xml");
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(&podsift_env(dir.path(), &["subscribe", &url], false, &[]));
+    assert!(
+        err.contains("refused") && err.contains("allow_hosts"),
+        "{err}"
+    );
+    ok(&podsift_env(
+        dir.path(),
+        &["subscribe", &url],
+        false,
+        &[("PODSIFT_HTTP__ALLOW_HOSTS", r#"["127.0.0.1"]"#)],
+    ));
+}
+
 /// Values that parse but cannot work together are refused at load too.
 #[test]
 fn an_api_engine_without_a_model_is_refused_at_start() {

@@ -109,7 +109,11 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     /// `sqlite://PATH` (default: `DATA_DIR/podsift.db`).
     pub database_url: Option<String>,
-    /// Allow feeds on private, loopback and link-local addresses (home servers, tests).
+    /// The SSRF guard off for every URL: set only by a single-user command's
+    /// `--allow-private-networks` (the CLI on one's own machine, tests), never read from the
+    /// file or the environment; `serve` and `worker` refuse it. An administrator lets a
+    /// home server through with `[http] allow_hosts` instead.
+    #[serde(skip)]
     pub allow_private_networks: bool,
     pub http: HttpConfig,
     pub poll: PollConfig,
@@ -152,6 +156,12 @@ impl Config {
             return err(
                 "asr.remote_base_url",
                 "engine = \"remote\" needs the API's base URL",
+            );
+        }
+        if !self.asr.max_episode_minutes.is_finite() || self.asr.max_episode_minutes < 0.0 {
+            return err(
+                "asr.max_episode_minutes",
+                "must be a number of minutes, 0 or more (0: no limit)",
             );
         }
         if !blank(&self.email.to) && blank(&self.email.smtp_host) {
@@ -561,6 +571,11 @@ pub struct AsrConfig {
     /// Audio is transcribed in pieces of about this length, cut at a pause, so memory stays
     /// bounded whatever the episode's length.
     pub chunk_secs: u32,
+    /// Longest episode transcribed, in minutes (0: no limit). A longer one (by the feed's
+    /// duration, else the file's, else what was decoded) is not downloaded or transcribed,
+    /// and says so on its episode and in `podsift jobs`: one 12-hour livestream would
+    /// otherwise hold the speech-to-text worker for a day.
+    pub max_episode_minutes: f64,
     /// Remote engine: base URL (`https://api.openai.com/v1`), model and the environment
     /// variable holding the API key.
     pub remote_base_url: Option<String>,
@@ -586,6 +601,7 @@ impl Default for AsrConfig {
             stall_timeout_secs: 60,
             min_download_kib_per_sec: 16,
             chunk_secs: 300,
+            max_episode_minutes: 240.0,
             remote_base_url: None,
             remote_model: "whisper-1".into(),
             remote_api_key_env: "PODSIFT_ASR_API_KEY".into(),

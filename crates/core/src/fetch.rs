@@ -56,7 +56,9 @@ pub struct FetchResponse {
 pub enum FetchError {
     #[error("invalid URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
-    #[error("refused to fetch {url}: {reason} (set allow_private_networks to allow)")]
+    #[error(
+        "refused to fetch {url}: {reason} (an administrator can let a host through with [http] allow_hosts)"
+    )]
     Blocked { url: String, reason: String },
     #[error("DNS lookup failed for {host}: {reason}")]
     Dns { host: String, reason: String },

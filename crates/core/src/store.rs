@@ -166,6 +166,9 @@ pub trait Store: Send + Sync {
         state: Option<JobState>,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError>;
+    /// Every job an episode has had (transcript, chapters, speech-to-text, extraction),
+    /// newest first: what its page shows of work waiting, running or given up on.
+    async fn episode_jobs(&self, episode: EpisodeId) -> Result<Vec<Job>, StoreError>;
     /// Put a dead job back in the queue with its attempts reset.
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError>;
 

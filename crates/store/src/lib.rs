@@ -390,6 +390,10 @@ impl Store for SqliteStore {
         self.list_jobs_impl(state, limit).await
     }
 
+    async fn episode_jobs(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
+        self.episode_jobs_impl(episode).await
+    }
+
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.retry_job_impl(job, now).await
     }

@@ -291,3 +291,21 @@ pub(crate) fn job_backlog_from_rows<R: Columns>(
 pub(crate) const LLM_SPEND_SQL: &str = "SELECT CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS tokens, \
      CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) AS usd \
      FROM extractions WHERE created_at >= $1";
+
+/// An episode's jobs, by their dedupe keys (`kind:episode`, [`episode_job_keys`]); one
+/// statement for both databases.
+pub(crate) const EPISODE_JOBS: &str = "SELECT id, kind, dedupe_key, payload, state, attempts, \
+     max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
+     FROM jobs WHERE dedupe_key IN ($1, $2, $3, $4) ORDER BY id DESC";
+
+/// The dedupe keys of an episode's jobs, one per kind (`NewJob::for_episode`).
+pub(crate) fn episode_job_keys(episode: i64) -> [String; 4] {
+    use podsift_core::JobKind;
+    let key = |k: JobKind| format!("{}:{episode}", k.as_str());
+    [
+        key(JobKind::FetchTranscript),
+        key(JobKind::FetchChapters),
+        key(JobKind::ExtractInsights),
+        key(JobKind::Transcribe),
+    ]
+}

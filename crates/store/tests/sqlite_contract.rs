@@ -61,6 +61,7 @@ contract!(
     jobs::permanent_failure_and_retry_job,
     jobs::expired_final_attempt_goes_dead,
     jobs::list_jobs_filters,
+    jobs::episode_jobs_by_episode,
     jobs::job_backlog_matches_claim,
 );
 

@@ -24,6 +24,7 @@ mod pages;
 mod settings;
 mod templates;
 mod views;
+mod work;
 
 use std::sync::Arc;
 use std::time::Duration;

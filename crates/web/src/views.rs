@@ -325,6 +325,8 @@ pub(crate) struct EpisodeView {
     pub lines: Vec<LineView>,
     /// How much of the episode was read (none: not read yet).
     pub coverage: Option<crate::coverage::CoverageView>,
+    /// Why there is no transcript or no reading yet, from the episode's jobs.
+    pub work: crate::work::WorkStatus,
 }
 
 pub(crate) async fn episode(
@@ -351,7 +353,7 @@ pub(crate) async fn episode(
             end_seconds: c.draft.end_seconds,
         })
         .collect();
-    let lines = store
+    let lines: Vec<LineView> = store
         .get_transcript(id)
         .await?
         .map(|t| {
@@ -369,6 +371,7 @@ pub(crate) async fn episode(
         })
         .unwrap_or_default();
     let tz = tz_of(user);
+    let coverage = crate::coverage::episode_coverage(store.as_ref(), id).await?;
     Ok(EpisodeView {
         id,
         title: episode_title(&ep),
@@ -389,9 +392,14 @@ pub(crate) async fn episode(
             .and_then(|e| podsift_digest::safe_url(&e.url)),
         link: ep.data.link.as_deref().and_then(podsift_digest::safe_url),
         transcript_source: ep.transcript_source,
+        work: crate::work::work_status(
+            &store.episode_jobs(id).await?,
+            !lines.is_empty(),
+            coverage.is_some(),
+        ),
         insights,
         lines,
-        coverage: crate::coverage::episode_coverage(store.as_ref(), id).await?,
+        coverage,
     })
 }
 

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
+use podsift_core::jobs::FailureKind;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
 use podsift_store::SqliteStore;
@@ -25,6 +26,25 @@ struct Env {
     full: EpisodeId,
     capped: EpisodeId,
     unread: EpisodeId,
+    /// No transcript: speech-to-text gave up on it (too long); still waiting.
+    too_long: EpisodeId,
+    waiting: EpisodeId,
+}
+
+async fn bare_episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
+    let up = EpisodeUpsert {
+        identity: format!("guid:{n}"),
+        content_hash: format!("h{n}"),
+        episode: ParsedEpisode {
+            title: Some(format!("Episode {n}")),
+            ..Default::default()
+        },
+    };
+    let stats = store
+        .upsert_episodes(feed, &[up], 10, Utc::now())
+        .await
+        .unwrap();
+    stats.new_candidates[0]
 }
 
 async fn episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
@@ -121,6 +141,48 @@ async fn env() -> Env {
         cap: Some("episode_token_budget = 8000".into()),
         ..ExtractionReport::default()
     };
+    let (too_long, waiting) = (
+        bare_episode(&store, feed, 4).await,
+        bare_episode(&store, feed, 5).await,
+    );
+    // What the speech-to-text stage records for an episode over [asr] max_episode_minutes,
+    // a job still waiting, and a reading still waiting.
+    for ep in [too_long, waiting] {
+        store
+            .enqueue(&NewJob::for_episode(JobKind::Transcribe, ep, now), now)
+            .await
+            .unwrap();
+    }
+    store
+        .enqueue(
+            &NewJob::for_episode(JobKind::ExtractInsights, unread, now),
+            now,
+        )
+        .await
+        .unwrap();
+    let job = store
+        .claim(
+            &[JobKind::Transcribe],
+            "w",
+            std::time::Duration::from_secs(60),
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.episode_id(), Some(too_long));
+    let too_long_error = "not transcribed: the episode is 5 h 12 min long (by the feed), over the 4 h limit ([asr] max_episode_minutes) <b>";
+    store
+        .fail(
+            job.id,
+            "w",
+            too_long_error,
+            FailureKind::Permanent,
+            std::time::Duration::ZERO,
+            now,
+        )
+        .await
+        .unwrap();
     for (ep, report) in [(full, full_report), (capped, capped_report)] {
         store
             .save_extraction(ep, "test", &[], &report, None, now)
@@ -148,6 +210,8 @@ async fn env() -> Env {
         full,
         capped,
         unread,
+        too_long,
+        waiting,
     }
 }
 
@@ -227,6 +291,35 @@ async fn episode_page_says_how_much_was_read() {
     let page = env.get(&format!("/episodes/{}", env.unread)).await;
     assert!(!page.contains("Read "), "{page}");
     assert!(!page.contains("class=\"coverage"), "{page}");
+}
+
+/// An episode without a transcript or a reading says why: speech-to-text gave up on it
+/// (the reason, escaped), or it is waiting; on the page and in the API.
+#[tokio::test]
+async fn an_episode_says_why_it_has_no_transcript_or_insights_yet() {
+    let env = env().await;
+    let page = env.get(&format!("/episodes/{}", env.too_long)).await;
+    assert!(
+        page.contains("Not transcribed: not transcribed: the episode is 5 h 12 min long (by the feed), over the 4 h limit ([asr] max_episode_minutes) &lt;b&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("No transcript yet."), "{page}");
+    let page = env.get(&format!("/episodes/{}", env.waiting)).await;
+    assert!(page.contains("Waiting for speech-to-text."), "{page}");
+    let page = env.get(&format!("/episodes/{}", env.unread)).await;
+    assert!(page.contains("Waiting for the model."), "{page}");
+    // Read already: no waiting line.
+    let page = env.get(&format!("/episodes/{}", env.full)).await;
+    assert!(!page.contains("Waiting for"), "{page}");
+    let v: serde_json::Value =
+        serde_json::from_str(&env.get(&format!("/api/episodes/{}", env.too_long)).await).unwrap();
+    assert!(
+        v["work"]["transcript"]
+            .as_str()
+            .is_some_and(|s| s.contains("max_episode_minutes")),
+        "{v}"
+    );
+    assert!(v["work"]["insights"].is_null(), "{v}");
 }
 
 #[tokio::test]

@@ -377,6 +377,49 @@ pub async fn list_jobs_filters(store: &dyn Store) {
     );
 }
 
+/// An episode's jobs of every kind, newest first, and no other episode's (episode 12's
+/// keys must not match episode 1's or 123's).
+pub async fn episode_jobs_by_episode(store: &dyn Store) {
+    let mut mine = Vec::new();
+    for kind in [JobKind::FetchTranscript, JobKind::Transcribe] {
+        let id = store
+            .enqueue(&NewJob::for_episode(kind, 12, t0()), t0())
+            .await
+            .unwrap()
+            .unwrap();
+        mine.push(id);
+    }
+    for ep in [1, 123] {
+        store
+            .enqueue(&NewJob::for_episode(JobKind::Transcribe, ep, t0()), t0())
+            .await
+            .unwrap();
+    }
+    let j = store
+        .claim(&[JobKind::FetchTranscript], "w", LEASE, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.id, mine[0]);
+    store
+        .fail(
+            j.id,
+            "w",
+            "gone for good",
+            FailureKind::Permanent,
+            LEASE,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let jobs = store.episode_jobs(12).await.unwrap();
+    let ids: Vec<_> = jobs.iter().map(|j| j.id).collect();
+    assert_eq!(ids, vec![mine[1], mine[0]]);
+    assert_eq!(jobs[1].state, JobState::Dead);
+    assert_eq!(jobs[1].last_error.as_deref(), Some("gone for good"));
+    assert!(store.episode_jobs(99).await.unwrap().is_empty());
+}
+
 /// The backlog counts exactly what `claim` would hand out: due queued jobs and expired
 /// leases (not a future `run_after`, not a live lease, not other kinds, not done or dead),
 /// and it counts live leases apart.

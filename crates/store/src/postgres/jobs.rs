@@ -215,6 +215,16 @@ impl PgStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// [`podsift_core::Store::episode_jobs`].
+    pub(crate) async fn episode_jobs_impl(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
+        let mut q = sqlx::query(crate::rows::EPISODE_JOBS);
+        for key in crate::rows::episode_job_keys(episode) {
+            q = q.bind(key);
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(map_sqlx_error)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// False when the job is not dead, or when an unfinished job with the same dedupe key
     /// was enqueued since (the same work is already pending).
     pub(crate) async fn retry_job_impl(
