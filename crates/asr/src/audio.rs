@@ -152,9 +152,12 @@ impl SymphoniaSource {
     }
 
     fn from_source(
-        source: Box<dyn symphonia::core::io::MediaSource>,
+        mut source: Box<dyn symphonia::core::io::MediaSource>,
         ext: Option<&str>,
     ) -> Result<Self, Unsupported> {
+        // An MP4 whose tables lie about their size would make symphonia allocate what the
+        // file claims, and abort the process (see `mp4_check`).
+        crate::mp4_check::check_mp4(&mut source).map_err(Unsupported::Format)?;
         let mss = MediaSourceStream::new(source, Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = ext {

@@ -12,6 +12,7 @@ pub mod chunk;
 pub mod engine;
 mod error;
 pub mod models;
+mod mp4_check;
 mod port;
 pub mod remote;
 pub mod stage;

@@ -146,6 +146,34 @@ fn a_crafted_aac_frame_is_corrupt_audio_not_a_panic() {
     }
 }
 
+/// An M4A whose sample table claims four billion entries made symphonia allocate 32 GB and
+/// abort the process (found by the `audio` fuzz target); it is now corrupt audio, and a
+/// real M4A still decodes (every_supported_format_decodes_to_the_same_audio).
+#[test]
+fn an_m4a_whose_tables_lie_about_their_size_is_corrupt_not_an_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(wav), Some(ffmpeg)) = (speech_wav(dir.path()), tool("ffmpeg")) else {
+        return;
+    };
+    let m4a = dir.path().join("speech.m4a");
+    ffmpeg_encode(&ffmpeg, &wav, &m4a, &["-c:a", "aac", "-b:a", "64k"]);
+    let mut bytes = std::fs::read(&m4a).unwrap();
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"stts")
+        .expect("an stts box");
+    // The entry count follows the type and the version/flags.
+    bytes[at + 8..at + 12].copy_from_slice(&0xECEC_BB89u32.to_be_bytes());
+    let lying = dir.path().join("lying.m4a");
+    std::fs::write(&lying, &bytes).unwrap();
+    match decode_all(&lying, &no_ffmpeg()) {
+        Err(AsrError::Corrupt(why)) => {
+            assert!(why.contains("\"stts\" claims 3974937481 entries"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn truncated_mp3_is_detected() {
     let dir = tempfile::tempdir().unwrap();
