@@ -17,27 +17,29 @@ const CONTAINERS: &[&[u8; 4]] = &[
     b"traf",
 ];
 
-/// Top-level boxes an MP4 file starts with.
-const FIRST: &[&[u8; 4]] = &[
-    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pdin",
-];
+/// How far symphonia's probe looks for the `ftyp` marker (its `PROBE_SEARCH_LIMIT`, plus
+/// its 16-byte window): it reads the boxes from 4 bytes before the first one it finds.
+const PROBE_SEARCH: u64 = 1024 * 1024 + 16;
 
 /// Nesting and box-count bounds, so a pathological file cannot make the check itself slow.
 const MAX_DEPTH: usize = 16;
 const MAX_BOXES: usize = 100_000;
 
-/// `Ok` when the file is not MP4, or when its boxes and tables fit; else why not. The
-/// reader is left at its start.
+/// `Ok` when symphonia would not read the file as MP4 (no `ftyp` where its probe looks), or
+/// when its boxes and tables fit; else why not. The reader is left at its start.
 pub(crate) fn check_mp4<R: Read + Seek + ?Sized>(r: &mut R) -> Result<(), String> {
     let len = r.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
     r.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    let mut head = [0u8; 8];
-    let is_mp4 = r.read_exact(&mut head).is_ok() && FIRST.iter().any(|t| head[4..8] == t[..]);
-    let result = if is_mp4 {
-        let mut boxes = 0;
-        walk(r, 0, len, 0, &mut boxes)
-    } else {
-        Ok(())
+    let mut head = Vec::new();
+    r.take(PROBE_SEARCH)
+        .read_to_end(&mut head)
+        .map_err(|e| e.to_string())?;
+    let result = match head.windows(4).position(|w| w == b"ftyp") {
+        Some(at) if at >= 4 => {
+            let mut boxes = 0;
+            walk(r, at as u64 - 4, len, 0, &mut boxes)
+        }
+        _ => Ok(()),
     };
     r.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
     result
@@ -180,6 +182,17 @@ mod tests {
         assert_eq!(
             check_mp4(&mut Cursor::new(b"ID3\x03 not an mp4".to_vec())),
             Ok(())
+        );
+        // symphonia finds an MP4 after other bytes too; so does the check.
+        let mut lie = vec![0u8; 4];
+        lie.extend_from_slice(&0xECEC_BB89u32.to_be_bytes());
+        lie.extend_from_slice(&[0u8; 16]);
+        let mut late = b"\0\0\0x\0\0\0\0".to_vec();
+        late.extend(file(&lie));
+        assert!(
+            check_mp4(&mut Cursor::new(late))
+                .unwrap_err()
+                .contains("stts")
         );
         assert_eq!(check_mp4(&mut Cursor::new(Vec::new())), Ok(()));
     }
