@@ -20,6 +20,9 @@ pub enum JobKind {
     ExtractInsights,
     /// Download an episode's audio and transcribe it (no usable publisher transcript).
     Transcribe,
+    /// Fetch and validate a feed a user added on the web, then subscribe them (in the
+    /// background, not inside their request).
+    Subscribe,
 }
 
 impl JobKind {
@@ -28,6 +31,7 @@ impl JobKind {
         JobKind::FetchChapters,
         JobKind::ExtractInsights,
         JobKind::Transcribe,
+        JobKind::Subscribe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +40,7 @@ impl JobKind {
             Self::FetchChapters => "fetch_chapters",
             Self::ExtractInsights => "extract_insights",
             Self::Transcribe => "transcribe",
+            Self::Subscribe => "subscribe",
         }
     }
 
@@ -102,6 +107,24 @@ impl NewJob {
     pub fn episode_id(&self) -> Option<i64> {
         self.payload.get("episode_id").and_then(|v| v.as_i64())
     }
+
+    /// A user's feed to add in the background ([`JobKind::Subscribe`]): keyed by the user and
+    /// the URL as given, so adding it again while it is pending is a no-op; 3 attempts (a
+    /// feed that is not one fails for good at once).
+    pub fn subscribe(user: i64, url: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            kind: JobKind::Subscribe,
+            dedupe_key: format!("{}{url}", subscribe_key_prefix(user)),
+            payload: serde_json::json!({ "user_id": user, "url": url }),
+            run_after: now,
+            max_attempts: 3,
+        }
+    }
+}
+
+/// The start of every dedupe key of `user`'s [`JobKind::Subscribe`] jobs.
+pub fn subscribe_key_prefix(user: i64) -> String {
+    format!("subscribe:{user}:")
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -125,6 +148,13 @@ pub struct Job {
 impl Job {
     pub fn episode_id(&self) -> Option<i64> {
         self.payload.get("episode_id").and_then(|v| v.as_i64())
+    }
+
+    /// A [`JobKind::Subscribe`] job's user and URL.
+    pub fn subscription(&self) -> Option<(i64, &str)> {
+        let user = self.payload.get("user_id")?.as_i64()?;
+        let url = self.payload.get("url")?.as_str()?;
+        Some((user, url))
     }
 
     /// The fence for this claim by `worker`: what its result's writes must still hold.

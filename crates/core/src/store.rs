@@ -169,6 +169,17 @@ pub trait Store: Send + Sync {
     /// Every job an episode has had (transcript, chapters, speech-to-text, extraction),
     /// newest first: what its page shows of work waiting, running or given up on.
     async fn episode_jobs(&self, episode: EpisodeId) -> Result<Vec<Job>, StoreError>;
+    /// One job by id.
+    async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError>;
+    /// A user's feeds being added in the background ([`crate::jobs::JobKind::Subscribe`]):
+    /// those queued or running, and those finished at or after `since`, newest first (at most
+    /// `limit`).
+    async fn feed_adds(
+        &self,
+        user: crate::UserId,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError>;
     /// Put a dead job back in the queue with its attempts reset.
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError>;
 

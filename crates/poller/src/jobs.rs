@@ -1,5 +1,5 @@
-//! Transcript and chapter jobs: claimed from the store's queue with a lease, so any worker can
-//! run them and a crash only delays them.
+//! Transcript and chapter jobs, and feeds users add on the web: claimed from the store's
+//! queue with a lease, so any worker can run them and a crash only delays them.
 
 use podsift_core::jobs::{FailureKind, Fence};
 use podsift_core::{
@@ -11,7 +11,11 @@ use serde::Serialize;
 use crate::{PollError, Poller};
 
 /// The job kinds this stage runs.
-pub const POLLER_JOBS: &[JobKind] = &[JobKind::FetchTranscript, JobKind::FetchChapters];
+pub const POLLER_JOBS: &[JobKind] = &[
+    JobKind::FetchTranscript,
+    JobKind::FetchChapters,
+    JobKind::Subscribe,
+];
 
 /// What one job did.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +27,8 @@ pub struct JobReport {
     pub detail: String,
     /// The segments of the transcript it stored (transcript jobs that succeeded).
     pub segments: Option<usize>,
+    /// The subscription it made (subscribe jobs that succeeded).
+    pub subscribed: Option<crate::SubscribeReport>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -59,12 +65,26 @@ enum Produced {
     Chapters {
         count: usize,
     },
+    Subscribed(crate::SubscribeReport),
 }
 
 impl Poller {
-    /// Run queued transcript/chapter jobs until none is runnable, `workers` at a time.
+    /// Run queued transcript, chapter and subscribe jobs until none is runnable, `workers`
+    /// at a time.
     pub async fn run_jobs(
         &self,
+        worker_id: &str,
+        workers: usize,
+        on_job: impl FnMut(&JobReport),
+    ) -> Result<JobsSummary, PollError> {
+        self.run_jobs_of(POLLER_JOBS, worker_id, workers, on_job)
+            .await
+    }
+
+    /// Run queued jobs of `kinds` (some of [`POLLER_JOBS`]) until none is runnable.
+    pub async fn run_jobs_of(
+        &self,
+        kinds: &[JobKind],
         worker_id: &str,
         workers: usize,
         mut on_job: impl FnMut(&JobReport),
@@ -76,7 +96,7 @@ impl Poller {
                 let name = format!("{worker_id}/{i}");
                 async move {
                     loop {
-                        match self.run_one(&name).await {
+                        match self.run_one(kinds, &name).await {
                             Ok(Some(report)) => {
                                 let _ = tx.send(Ok(report));
                             }
@@ -115,11 +135,15 @@ impl Poller {
     }
 
     /// Claim and run one job. `Ok(None)` when nothing is runnable.
-    async fn run_one(&self, worker: &str) -> Result<Option<JobReport>, PollError> {
+    async fn run_one(
+        &self,
+        kinds: &[JobKind],
+        worker: &str,
+    ) -> Result<Option<JobReport>, PollError> {
         let now = self.clock.now();
         let Some(job) = self
             .store
-            .claim(POLLER_JOBS, worker, self.settings.job_lease, now)
+            .claim(kinds, worker, self.settings.job_lease, now)
             .await?
         else {
             return Ok(None);
@@ -146,6 +170,11 @@ impl Poller {
                         format!("{segments} segments ({skipped} malformed cues skipped) from {url}")
                     }
                     Produced::Chapters { count } => format!("{count} chapters"),
+                    Produced::Subscribed(r) => format!(
+                        "subscribed to {} ({} episodes)",
+                        r.title.as_deref().unwrap_or(&r.url),
+                        r.episodes.inserted + r.episodes.unchanged + r.episodes.updated
+                    ),
                 };
                 self.store.complete(job.id, worker, now).await?;
                 (JobOutcome::Done, detail, Some(p))
@@ -165,9 +194,10 @@ impl Poller {
                 (JobOutcome::after_failure(state), err.to_string(), None)
             }
         };
-        let segments = match produced {
-            Some(Produced::Transcript { segments, .. }) => Some(segments),
-            _ => None,
+        let (segments, subscribed) = match produced {
+            Some(Produced::Transcript { segments, .. }) => (Some(segments), None),
+            Some(Produced::Subscribed(r)) => (None, Some(r)),
+            _ => (None, None),
         };
         Ok(Some(JobReport {
             job_id: job.id,
@@ -176,10 +206,17 @@ impl Poller {
             state,
             detail,
             segments,
+            subscribed,
         }))
     }
 
     async fn execute(&self, job: &Job, worker: &str) -> Result<Produced, PollError> {
+        if job.kind == JobKind::Subscribe {
+            let (user, url) = job.subscription().ok_or_else(|| {
+                PollError::Missing(format!("job {} names no user and URL", job.id))
+            })?;
+            return self.subscribe(user, url).await.map(Produced::Subscribed);
+        }
         let fence = job.fence(worker);
         let episode = job
             .episode_id()

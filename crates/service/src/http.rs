@@ -55,6 +55,8 @@ fn web_state(s: &HttpState) -> podsift_web::WebState {
         feedback_secret: s.feedback_secret.clone(),
         login_limits: podsift_web::LoginLimits::from_config(&s.web),
         trusted_proxies: s.web.trusted_proxies.clone(),
+        max_pending_feed_adds: s.web.max_pending_feed_adds.max(1),
+        add_feed_wait: std::time::Duration::from_secs(s.web.add_feed_wait_secs),
         ..podsift_web::WebConfig::default()
     };
     let digests = WebDigests {

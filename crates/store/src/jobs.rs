@@ -234,6 +234,34 @@ impl SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// [`podsift_core::Store::get_job`].
+    pub(crate) async fn get_job_impl(&self, job: JobId) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(crate::rows::GET_JOB)
+            .bind(job)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// [`podsift_core::Store::feed_adds`].
+    pub(crate) async fn feed_adds_impl(
+        &self,
+        user: i64,
+        since: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        let pattern = format!("{}%", podsift_core::jobs::subscribe_key_prefix(user));
+        let rows = sqlx::query(crate::rows::FEED_ADDS)
+            .bind(pattern)
+            .bind(ms(since))
+            .bind(limit(max))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// [`podsift_core::Store::episode_jobs`].
     pub(crate) async fn episode_jobs_impl(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
         let mut q = sqlx::query(crate::rows::EPISODE_JOBS);

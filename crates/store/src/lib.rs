@@ -390,6 +390,19 @@ impl Store for SqliteStore {
         self.list_jobs_impl(state, limit).await
     }
 
+    async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError> {
+        self.get_job_impl(job).await
+    }
+
+    async fn feed_adds(
+        &self,
+        user: i64,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Job>, StoreError> {
+        self.feed_adds_impl(user, since, limit).await
+    }
+
     async fn episode_jobs(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
         self.episode_jobs_impl(episode).await
     }

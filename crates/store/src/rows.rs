@@ -298,6 +298,18 @@ pub(crate) const EPISODE_JOBS: &str = "SELECT id, kind, dedupe_key, payload, sta
      max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
      FROM jobs WHERE dedupe_key IN ($1, $2, $3, $4) ORDER BY id DESC";
 
+/// One job by id; one statement for both databases.
+pub(crate) const GET_JOB: &str = "SELECT id, kind, dedupe_key, payload, state, attempts, \
+     max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
+     FROM jobs WHERE id = $1";
+
+/// A user's feeds being added (`subscribe` jobs by their key prefix, `$1` a LIKE pattern):
+/// unfinished, or finished since `$2`; newest first, at most `$3`.
+pub(crate) const FEED_ADDS: &str = "SELECT id, kind, dedupe_key, payload, state, attempts, \
+     max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
+     FROM jobs WHERE kind = 'subscribe' AND dedupe_key LIKE $1 \
+     AND (state IN ('queued', 'running') OR updated_at >= $2) ORDER BY id DESC LIMIT $3";
+
 /// The dedupe keys of an episode's jobs, one per kind (`NewJob::for_episode`).
 pub(crate) fn episode_job_keys(episode: i64) -> [String; 4] {
     use podsift_core::JobKind;

@@ -110,6 +110,7 @@ contract!(
     jobs::expired_final_attempt_goes_dead,
     jobs::list_jobs_filters,
     jobs::episode_jobs_by_episode,
+    jobs::feed_adds_by_user,
     jobs::job_backlog_matches_claim,
 );
 

@@ -148,13 +148,26 @@ async fn add_feed(
     ApiUser(a): ApiUser,
     ApiJson(b): ApiJson<AddFeedBody>,
 ) -> ApiResult {
-    let s = views::add_feed(&app, &a.user, &b.url).await?;
-    let status = if s.new_subscription {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(s)).into_response())
+    Ok(match views::add_feed(&app, &a.user, &b.url).await? {
+        views::Added::Subscribed(s) => {
+            let status = if s.new_subscription {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            (status, Json(json!(s))).into_response()
+        }
+        views::Added::Done => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "state": "subscribed", "url": b.url.trim() })),
+        )
+            .into_response(),
+        views::Added::Pending { url, note } => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "state": "pending", "url": url, "note": note })),
+        )
+            .into_response(),
+    })
 }
 
 async fn import_opml(

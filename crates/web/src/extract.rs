@@ -21,23 +21,19 @@ fn rejected(r: axum::extract::rejection::JsonRejection) -> Response {
 /// Every body of the API is a JSON object. serde would also read a struct from an array of
 /// its fields in order (`[null]` for `{"date": null}`, found by schemathesis), which the
 /// OpenAPI document does not allow: anything but an object is refused (422).
-fn object<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, Response> {
-    let unprocessable = |msg: String| {
-        error_response(&WebError::Rejected(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            msg,
-        ))
-    };
+fn object<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, String> {
     if !v.is_object() {
-        return Err(unprocessable(
-            "the request body must be a JSON object".into(),
-        ));
+        return Err("the request body must be a JSON object".into());
     }
-    serde_json::from_value(v).map_err(|e| {
-        unprocessable(format!(
-            "Failed to deserialize the JSON body into the target type: {e}"
-        ))
-    })
+    serde_json::from_value(v)
+        .map_err(|e| format!("Failed to deserialize the JSON body into the target type: {e}"))
+}
+
+fn unprocessable(msg: String) -> Response {
+    error_response(&WebError::Rejected(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        msg,
+    ))
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -47,7 +43,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let Json(v) = <Json<serde_json::Value> as FromRequest<S>>::from_request(req, state)
             .await
             .map_err(rejected)?;
-        object(v).map(Self)
+        object(v).map(Self).map_err(unprocessable)
     }
 }
 
@@ -63,7 +59,7 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for ApiJson<T> 
             .await
             .map_err(rejected)?
         {
-            Some(Json(v)) => object(v).map(|v| Some(Self(v))),
+            Some(Json(v)) => object(v).map(|v| Some(Self(v))).map_err(unprocessable),
             None => Ok(None),
         }
     }

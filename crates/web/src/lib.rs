@@ -13,6 +13,7 @@
 //! shows through the signed-in user: another user's feed, episode, digest or insight is a 404.
 
 mod account;
+mod adds;
 mod api;
 mod auth;
 mod coverage;
@@ -74,6 +75,10 @@ pub struct WebConfig {
     /// The key of the digests' signed 👍/👎 links (`/feedback`); without one those links
     /// answer 404.
     pub feedback_secret: Option<Arc<Vec<u8>>>,
+    /// Feeds one user may have waiting to be added (`[web] max_pending_feed_adds`).
+    pub max_pending_feed_adds: usize,
+    /// How long adding a feed waits for the background fetch (`[web] add_feed_wait_secs`).
+    pub add_feed_wait: Duration,
 }
 
 impl Default for WebConfig {
@@ -85,6 +90,8 @@ impl Default for WebConfig {
             login_limits: LoginLimits::default(),
             trusted_proxies: podsift_core::config::WebConfig::default().trusted_proxies,
             feedback_secret: None,
+            max_pending_feed_adds: 500,
+            add_feed_wait: Duration::from_secs(10),
         }
     }
 }
@@ -137,6 +144,8 @@ pub(crate) struct App {
     pub web: WebState,
     pub limiter: limiter::RateLimiter,
     pub templates: templates::Templates,
+    /// Feeds being added in the background.
+    pub adds: adds::FeedAdds,
 }
 
 pub(crate) type AppState = Arc<App>;
@@ -146,6 +155,7 @@ pub fn router(state: WebState) -> Router {
     let app = Arc::new(App {
         limiter: limiter::RateLimiter::new(state.config.login_limits.clone()),
         templates: templates::Templates::new(),
+        adds: adds::FeedAdds::default(),
         web: state,
     });
     pages::routes().merge(api::routes()).with_state(app)

@@ -145,6 +145,9 @@ pub(crate) fn notice(key: Option<&str>) -> Option<&'static str> {
     Some(match key? {
         "subscribed" => "Subscribed. New episodes are read as they arrive.",
         "already" => "You already follow that feed.",
+        "pending" => {
+            "The feed is being fetched and checked in the background; it appears here when it is ready."
+        }
         "unsubscribed" => "Unsubscribed.",
         "weight" => "Show weight saved.",
         "saved" => "Settings saved.",
@@ -461,8 +464,10 @@ async fn subscriptions_page(
     report: Option<views::ImportReport>,
 ) -> PageResult {
     let feeds = views::feeds(app, &a.user).await.map_err(fail(a))?;
+    let adds = views::feed_adds(app, &a.user).await.map_err(fail(a))?;
     let ctx = context! {
         feeds => Value::from(Serde(&feeds)),
+        adds => Value::from(Serde(&adds)),
         error => error,
         url => url,
         report => Value::from(Serde(&report)),
@@ -504,22 +509,23 @@ async fn add_feed(
     let r: PageResult = async {
         a.check_csrf(&f.csrf).map_err(fail(&a))?;
         match views::add_feed(&app, &a.user, &f.url).await {
-            Ok(s) => {
-                let ok = if s.new_subscription {
-                    "subscribed"
-                } else {
-                    "already"
+            Ok(added) => {
+                let ok = match added {
+                    views::Added::Subscribed(s) if !s.new_subscription => "already",
+                    views::Added::Subscribed(_) | views::Added::Done => "subscribed",
+                    views::Added::Pending { .. } => "pending",
                 };
                 Ok(Redirect::to(&format!("/subscriptions?ok={ok}")).into_response())
             }
-            // The same one-line error as `podsift subscribe`, next to the form.
-            Err(WebError::BadRequest(msg)) => {
+            // The same one-line error as `podsift subscribe`, next to the form; too many
+            // feeds waiting is said there too (429).
+            Err(e @ (WebError::BadRequest(_) | WebError::Rejected(..))) => {
                 subscriptions_page(
                     &app,
                     &a,
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    e.status(),
                     None,
-                    Some(msg),
+                    Some(e.to_string()),
                     &f.url,
                     None,
                 )
@@ -556,11 +562,17 @@ async fn import_opml(
         a.check_csrf(&csrf).map_err(fail(&a))?;
         match views::import_opml(&app, &a.user, &file).await {
             Ok(report) => {
-                let text = format!(
+                let mut text = format!(
                     "Imported {} feeds; {} could not be subscribed.",
                     report.subscribed.len(),
                     report.failed.len()
                 );
+                if !report.pending.is_empty() {
+                    text.push_str(&format!(
+                        " {} more are being fetched in the background and appear here when ready.",
+                        report.pending.len()
+                    ));
+                }
                 subscriptions_page(
                     &app,
                     &a,
@@ -572,17 +584,8 @@ async fn import_opml(
                 )
                 .await
             }
-            Err(WebError::BadRequest(msg)) => {
-                subscriptions_page(
-                    &app,
-                    &a,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    None,
-                    Some(msg),
-                    "",
-                    None,
-                )
-                .await
+            Err(e @ (WebError::BadRequest(_) | WebError::Rejected(..))) => {
+                subscriptions_page(&app, &a, e.status(), None, Some(e.to_string()), "", None).await
             }
             Err(e) => Err(fail(&a)(e)),
         }

@@ -12,11 +12,14 @@ use podsift_core::{
 use podsift_feeds::opml::{self, OpmlOutline};
 use serde::{Deserialize, Serialize};
 
+use crate::adds::{FeedAdds, Outcome};
 use crate::error::WebError;
-use crate::{App, MadeDigest};
+use crate::{App, AppState, MadeDigest};
 
 /// Most OPML outlines imported at once.
 const MAX_IMPORT: usize = 500;
+/// Longest feed URL accepted from a form.
+const MAX_URL_CHARS: usize = 2048;
 /// Most digests in the archive.
 const ARCHIVE_LIMIT: usize = 366;
 /// Episodes listed on a feed's page.
@@ -443,38 +446,76 @@ pub(crate) struct Subscribed {
     pub episodes: usize,
 }
 
-/// Validate and subscribe, exactly as `podsift subscribe` does (same errors).
+impl From<&podsift_poller::SubscribeReport> for Subscribed {
+    fn from(rep: &podsift_poller::SubscribeReport) -> Self {
+        Self {
+            feed_id: rep.feed_id,
+            url: rep.url.clone(),
+            title: rep.title.clone(),
+            new_subscription: rep.new_subscription,
+            episodes: rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
+        }
+    }
+}
+
+/// What adding one feed came to within the request's wait.
+#[derive(Debug, Clone)]
+pub(crate) enum Added {
+    Subscribed(Subscribed),
+    /// Subscribed by another worker (no details at hand).
+    Done,
+    /// Still being fetched and checked in the background (or tried again later, with why).
+    Pending {
+        url: String,
+        note: Option<String>,
+    },
+}
+
+/// Validate and subscribe as `podsift subscribe` does (same errors), in the background
+/// ([`crate::adds`]): waits up to `[web] add_feed_wait_secs` for the outcome.
 pub(crate) async fn add_feed(
-    app: &App,
+    app: &AppState,
     user: &UserProfile,
     url: &str,
-) -> Result<Subscribed, WebError> {
+) -> Result<Added, WebError> {
     let url = url.trim();
     if url.is_empty() {
         return Err(WebError::BadRequest("give a feed URL".into()));
     }
-    let poller = app
-        .web
-        .poller
-        .as_ref()
-        .ok_or(WebError::Unavailable("adding feeds"))?;
-    match poller.subscribe(user.id, url).await {
-        Ok(rep) => Ok(Subscribed {
-            feed_id: rep.feed_id,
-            url: rep.url,
-            title: rep.title,
-            new_subscription: rep.new_subscription,
-            episodes: rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
-        }),
-        Err(podsift_poller::PollError::Store(e)) => Err(WebError::Store(e)),
-        Err(e) => Err(WebError::BadRequest(e.to_string())),
+    if url.len() > MAX_URL_CHARS {
+        return Err(WebError::BadRequest(format!(
+            "a feed URL has at most {MAX_URL_CHARS} characters"
+        )));
     }
+    let queued = FeedAdds::queue(app, user, &[url.to_string()]).await?;
+    let Some(job) = queued.first().and_then(|q| q.job) else {
+        return Ok(Added::Pending {
+            url: url.into(),
+            note: None,
+        });
+    };
+    let mut outcomes = FeedAdds::wait(app, &[job], app.web.config.add_feed_wait).await?;
+    Ok(match outcomes.remove(&job) {
+        Some(Outcome::Added(s)) => Added::Subscribed(s),
+        Some(Outcome::Finished) => Added::Done,
+        Some(Outcome::Failed(why)) => return Err(WebError::BadRequest(why)),
+        Some(Outcome::Retrying(why)) => Added::Pending {
+            url: url.into(),
+            note: Some(why),
+        },
+        None => Added::Pending {
+            url: url.into(),
+            note: None,
+        },
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct ImportReport {
     pub subscribed: Vec<Subscribed>,
     pub failed: Vec<ImportFailure>,
+    /// Still being added in the background when the request answered.
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -484,7 +525,7 @@ pub(crate) struct ImportFailure {
 }
 
 pub(crate) async fn import_opml(
-    app: &App,
+    app: &AppState,
     user: &UserProfile,
     bytes: &[u8],
 ) -> Result<ImportReport, WebError> {
@@ -499,18 +540,64 @@ pub(crate) async fn import_opml(
             outlines.len()
         )));
     }
+    let mut urls: Vec<String> = outlines
+        .into_iter()
+        .map(|o| o.xml_url.trim().to_string())
+        .filter(|u| !u.is_empty() && u.len() <= MAX_URL_CHARS)
+        .collect();
+    urls.dedup();
+    let queued = FeedAdds::queue(app, user, &urls).await?;
+    let jobs: Vec<_> = queued.iter().filter_map(|q| q.job).collect();
+    let mut outcomes = FeedAdds::wait(app, &jobs, app.web.config.add_feed_wait).await?;
     let mut report = ImportReport::default();
-    for o in outlines {
-        match add_feed(app, user, &o.xml_url).await {
-            Ok(s) => report.subscribed.push(s),
-            Err(WebError::BadRequest(error)) => report.failed.push(ImportFailure {
-                url: o.xml_url,
-                error,
-            }),
-            Err(e) => return Err(e),
+    for q in queued {
+        match q.job.and_then(|j| outcomes.remove(&j)) {
+            Some(Outcome::Added(s)) => report.subscribed.push(s),
+            Some(Outcome::Failed(error)) => report.failed.push(ImportFailure { url: q.url, error }),
+            Some(Outcome::Finished) => {}
+            Some(Outcome::Retrying(_)) | None => report.pending.push(q.url),
         }
     }
     Ok(report)
+}
+
+/// A user's feeds being added, and those that could not be in the last week.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct AddsView {
+    pub pending: Vec<PendingAdd>,
+    pub failed: Vec<ImportFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PendingAdd {
+    pub url: String,
+    /// Why the last try failed (tried again later).
+    pub note: Option<String>,
+}
+
+pub(crate) async fn feed_adds(app: &App, user: &UserProfile) -> Result<AddsView, WebError> {
+    let since = app.web.clock.now() - chrono::Duration::days(7);
+    let mut view = AddsView::default();
+    for j in app.web.store.feed_adds(user.id, since, 200).await? {
+        let Some((_, url)) = j.subscription() else {
+            continue;
+        };
+        let url = podsift_fetch::redact_str(url);
+        match j.state {
+            podsift_core::JobState::Queued | podsift_core::JobState::Running => {
+                view.pending.push(PendingAdd {
+                    url,
+                    note: j.last_error,
+                })
+            }
+            podsift_core::JobState::Dead => view.failed.push(ImportFailure {
+                url,
+                error: j.last_error.unwrap_or_default(),
+            }),
+            podsift_core::JobState::Done => {}
+        }
+    }
+    Ok(view)
 }
 
 pub(crate) async fn export_opml(app: &App, user: &UserProfile) -> Result<String, WebError> {

@@ -123,6 +123,12 @@ pub struct WebConfig {
     pub metrics: MetricsAccess,
     /// The environment variable that holds `/metrics`' bearer token (`metrics = "token"`).
     pub metrics_token_env: String,
+    /// Feeds one user may have waiting to be added at once (the add form and OPML imports
+    /// fetch in the background); more are refused until those are done.
+    pub max_pending_feed_adds: usize,
+    /// How long the add form waits for a feed to be fetched and checked before it answers
+    /// "being added" (the feed then appears when it is ready).
+    pub add_feed_wait_secs: u64,
 }
 
 impl Default for WebConfig {
@@ -150,6 +156,8 @@ impl Default for WebConfig {
             max_concurrent_requests: 256,
             metrics: MetricsAccess::Loopback,
             metrics_token_env: "PODSIFT_METRICS_TOKEN".into(),
+            max_pending_feed_adds: 500,
+            add_feed_wait_secs: 10,
         }
     }
 }

@@ -420,6 +420,70 @@ pub async fn episode_jobs_by_episode(store: &dyn Store) {
     assert!(store.episode_jobs(99).await.unwrap().is_empty());
 }
 
+/// A user's feeds being added: unfinished ones, and finished ones since a time; never
+/// another user's (user 1's prefix must not match user 12's); `get_job` by id.
+pub async fn feed_adds_by_user(store: &dyn Store) {
+    let a = store
+        .enqueue(&NewJob::subscribe(1, "https://a.example/feed", t0()), t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let b = store
+        .enqueue(
+            &NewJob::subscribe(1, "https://b.example/feed", at(1)),
+            at(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store
+            .enqueue(
+                &NewJob::subscribe(1, "https://a.example/feed", at(2)),
+                at(2)
+            )
+            .await
+            .unwrap()
+            .is_none(),
+        "the same add while pending is a no-op"
+    );
+    store
+        .enqueue(&NewJob::subscribe(12, "https://c.example/feed", t0()), t0())
+        .await
+        .unwrap();
+    let j = store
+        .claim(&[JobKind::Subscribe], "w", LEASE, at(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(j.id, a);
+    assert_eq!(j.subscription(), Some((1, "https://a.example/feed")));
+    store
+        .fail(
+            j.id,
+            "w",
+            "not a feed",
+            FailureKind::Permanent,
+            LEASE,
+            at(10),
+        )
+        .await
+        .unwrap();
+    let ids = |jobs: Vec<podsift_core::Job>| jobs.iter().map(|j| j.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.feed_adds(1, at(10), 100).await.unwrap()),
+        vec![b, a]
+    );
+    assert_eq!(ids(store.feed_adds(1, at(11), 100).await.unwrap()), vec![b]);
+    assert_eq!(ids(store.feed_adds(1, at(0), 1).await.unwrap()), vec![b]);
+    assert_eq!(store.feed_adds(12, at(0), 100).await.unwrap().len(), 1);
+    assert!(store.feed_adds(2, at(0), 100).await.unwrap().is_empty());
+    let got = store.get_job(a).await.unwrap().unwrap();
+    assert_eq!(got.state, JobState::Dead);
+    assert_eq!(got.last_error.as_deref(), Some("not a feed"));
+    assert!(store.get_job(a + 1000).await.unwrap().is_none());
+}
+
 /// The backlog counts exactly what `claim` would hand out: due queued jobs and expired
 /// leases (not a future `run_after`, not a live lease, not other kinds, not done or dead),
 /// and it counts live leases apart.

@@ -302,6 +302,11 @@ pub const VTT: &str = "WEBVTT
 /// A loopback feed with one episode and its transcript; the title carries markup that must
 /// never reach a page as markup.
 pub fn serve_feed(srv: &TestServer, name: &str) -> String {
+    serve_feed_after(srv, name, std::time::Duration::ZERO)
+}
+
+/// [`serve_feed`], answered after `delay` (a slow server).
+pub fn serve_feed_after(srv: &TestServer, name: &str, delay: std::time::Duration) -> String {
     let feed = format!(
         r#"<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>
 <title>City Desk {name} &lt;script&gt;alert(1)&lt;/script&gt;</title><link>https://example.com/</link>
@@ -313,7 +318,7 @@ pub fn serve_feed(srv: &TestServer, name: &str) -> String {
     );
     srv.route(
         &format!("/{name}.xml"),
-        Route::ok(feed, "application/rss+xml"),
+        Route::ok(feed, "application/rss+xml").delay(delay),
     );
     srv.route(&format!("/{name}.vtt"), Route::ok(VTT, "text/vtt"));
     srv.url(&format!("/{name}.xml"))
