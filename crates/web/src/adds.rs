@@ -10,12 +10,18 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use podsift_core::UserProfile;
 use podsift_core::jobs::{JobId, JobKind, JobOutcome, JobState, NewJob};
+use podsift_core::{FeedId, UserProfile};
+use podsift_feeds::opml;
+use serde::Serialize;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::views::Subscribed;
 use crate::{App, AppState, WebError};
+
+/// Feeds one OPML import may list.
+const MAX_IMPORT: usize = 500;
+/// Longest feed URL accepted from a form.
+const MAX_URL_CHARS: usize = 2048;
 
 /// Background runners of one process (each fetches one feed at a time).
 const RUNNERS: usize = 2;
@@ -206,4 +212,167 @@ async fn run(app: &App) {
         }
     }
     app.adds.done.notify_waiters();
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Subscribed {
+    pub feed_id: FeedId,
+    pub url: String,
+    pub title: Option<String>,
+    pub new_subscription: bool,
+    pub episodes: usize,
+}
+
+impl From<&podsift_poller::SubscribeReport> for Subscribed {
+    fn from(rep: &podsift_poller::SubscribeReport) -> Self {
+        Self {
+            feed_id: rep.feed_id,
+            url: rep.url.clone(),
+            title: rep.title.clone(),
+            new_subscription: rep.new_subscription,
+            episodes: rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
+        }
+    }
+}
+
+/// What adding one feed came to within the request's wait.
+#[derive(Debug, Clone)]
+pub(crate) enum Added {
+    Subscribed(Subscribed),
+    /// Subscribed by another worker (no details at hand).
+    Done,
+    /// Still being fetched and checked in the background (or tried again later, with why).
+    Pending {
+        url: String,
+        note: Option<String>,
+    },
+}
+
+/// Validate and subscribe as `podsift subscribe` does (same errors), in the background
+/// ([`crate::adds`]): waits up to `[web] add_feed_wait_secs` for the outcome.
+pub(crate) async fn add_feed(
+    app: &AppState,
+    user: &UserProfile,
+    url: &str,
+) -> Result<Added, WebError> {
+    let url = url.trim();
+    if url.is_empty() {
+        return Err(WebError::BadRequest("give a feed URL".into()));
+    }
+    if url.len() > MAX_URL_CHARS {
+        return Err(WebError::BadRequest(format!(
+            "a feed URL has at most {MAX_URL_CHARS} characters"
+        )));
+    }
+    let queued = FeedAdds::queue(app, user, &[url.to_string()]).await?;
+    let Some(job) = queued.first().and_then(|q| q.job) else {
+        return Ok(Added::Pending {
+            url: url.into(),
+            note: None,
+        });
+    };
+    let mut outcomes = FeedAdds::wait(app, &[job], app.web.config.add_feed_wait).await?;
+    Ok(match outcomes.remove(&job) {
+        Some(Outcome::Added(s)) => Added::Subscribed(s),
+        Some(Outcome::Finished) => Added::Done,
+        Some(Outcome::Failed(why)) => return Err(WebError::BadRequest(why)),
+        Some(Outcome::Retrying(why)) => Added::Pending {
+            url: url.into(),
+            note: Some(why),
+        },
+        None => Added::Pending {
+            url: url.into(),
+            note: None,
+        },
+    })
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct ImportReport {
+    pub subscribed: Vec<Subscribed>,
+    pub failed: Vec<ImportFailure>,
+    /// Still being added in the background when the request answered.
+    pub pending: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ImportFailure {
+    pub url: String,
+    pub error: String,
+}
+
+pub(crate) async fn import_opml(
+    app: &AppState,
+    user: &UserProfile,
+    bytes: &[u8],
+) -> Result<ImportReport, WebError> {
+    let outlines = opml::parse_opml(bytes)
+        .map_err(|e| WebError::BadRequest(format!("not a usable OPML file: {e}")))?;
+    if outlines.is_empty() {
+        return Err(WebError::BadRequest("the OPML file lists no feeds".into()));
+    }
+    if outlines.len() > MAX_IMPORT {
+        return Err(WebError::BadRequest(format!(
+            "the OPML file lists {} feeds; import at most {MAX_IMPORT} at once",
+            outlines.len()
+        )));
+    }
+    let mut urls: Vec<String> = outlines
+        .into_iter()
+        .map(|o| o.xml_url.trim().to_string())
+        .filter(|u| !u.is_empty() && u.len() <= MAX_URL_CHARS)
+        .collect();
+    urls.dedup();
+    let queued = FeedAdds::queue(app, user, &urls).await?;
+    let jobs: Vec<_> = queued.iter().filter_map(|q| q.job).collect();
+    let mut outcomes = FeedAdds::wait(app, &jobs, app.web.config.add_feed_wait).await?;
+    let mut report = ImportReport::default();
+    for q in queued {
+        match q.job.and_then(|j| outcomes.remove(&j)) {
+            Some(Outcome::Added(s)) => report.subscribed.push(s),
+            Some(Outcome::Failed(error)) => report.failed.push(ImportFailure { url: q.url, error }),
+            Some(Outcome::Finished) => {}
+            Some(Outcome::Retrying(_)) | None => report.pending.push(q.url),
+        }
+    }
+    Ok(report)
+}
+
+/// A user's feeds being added, and those that could not be in the last week.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct AddsView {
+    pub pending: Vec<PendingAdd>,
+    pub failed: Vec<ImportFailure>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PendingAdd {
+    pub url: String,
+    /// Why the last try failed (tried again later).
+    pub note: Option<String>,
+}
+
+pub(crate) async fn feed_adds(app: &App, user: &UserProfile) -> Result<AddsView, WebError> {
+    let since = app.web.clock.now() - chrono::Duration::days(7);
+    let mut view = AddsView::default();
+    for j in app.web.store.feed_adds(user.id, since, 200).await? {
+        let Some((_, url)) = j.subscription() else {
+            continue;
+        };
+        let url = podsift_fetch::redact_str(url);
+        match j.state {
+            podsift_core::JobState::Queued | podsift_core::JobState::Running => {
+                view.pending.push(PendingAdd {
+                    url,
+                    note: j.last_error,
+                })
+            }
+            podsift_core::JobState::Dead => view.failed.push(ImportFailure {
+                url,
+                error: j.last_error.unwrap_or_default(),
+            }),
+            podsift_core::JobState::Done => {}
+        }
+    }
+    Ok(view)
 }

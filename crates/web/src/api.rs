@@ -148,8 +148,8 @@ async fn add_feed(
     ApiUser(a): ApiUser,
     ApiJson(b): ApiJson<AddFeedBody>,
 ) -> ApiResult {
-    Ok(match views::add_feed(&app, &a.user, &b.url).await? {
-        views::Added::Subscribed(s) => {
+    Ok(match crate::adds::add_feed(&app, &a.user, &b.url).await? {
+        crate::adds::Added::Subscribed(s) => {
             let status = if s.new_subscription {
                 StatusCode::CREATED
             } else {
@@ -157,12 +157,12 @@ async fn add_feed(
             };
             (status, Json(json!(s))).into_response()
         }
-        views::Added::Done => (
+        crate::adds::Added::Done => (
             StatusCode::ACCEPTED,
             Json(json!({ "state": "subscribed", "url": b.url.trim() })),
         )
             .into_response(),
-        views::Added::Pending { url, note } => (
+        crate::adds::Added::Pending { url, note } => (
             StatusCode::ACCEPTED,
             Json(json!({ "state": "pending", "url": url, "note": note })),
         )
@@ -182,7 +182,7 @@ async fn import_opml(
             format!("send the OPML document as {}", OPML_TYPES.join(", ")),
         ));
     }
-    ok(views::import_opml(&app, &a.user, &body).await?)
+    ok(crate::adds::import_opml(&app, &a.user, &body).await?)
 }
 
 async fn export_opml(State(app): State<AppState>, ApiUser(a): ApiUser) -> ApiResult {

@@ -461,10 +461,12 @@ async fn subscriptions_page(
     notice_text: Option<&str>,
     error: Option<String>,
     url: &str,
-    report: Option<views::ImportReport>,
+    report: Option<crate::adds::ImportReport>,
 ) -> PageResult {
     let feeds = views::feeds(app, &a.user).await.map_err(fail(a))?;
-    let adds = views::feed_adds(app, &a.user).await.map_err(fail(a))?;
+    let adds = crate::adds::feed_adds(app, &a.user)
+        .await
+        .map_err(fail(a))?;
     let ctx = context! {
         feeds => Value::from(Serde(&feeds)),
         adds => Value::from(Serde(&adds)),
@@ -508,12 +510,12 @@ async fn add_feed(
 ) -> Response {
     let r: PageResult = async {
         a.check_csrf(&f.csrf).map_err(fail(&a))?;
-        match views::add_feed(&app, &a.user, &f.url).await {
+        match crate::adds::add_feed(&app, &a.user, &f.url).await {
             Ok(added) => {
                 let ok = match added {
-                    views::Added::Subscribed(s) if !s.new_subscription => "already",
-                    views::Added::Subscribed(_) | views::Added::Done => "subscribed",
-                    views::Added::Pending { .. } => "pending",
+                    crate::adds::Added::Subscribed(s) if !s.new_subscription => "already",
+                    crate::adds::Added::Subscribed(_) | crate::adds::Added::Done => "subscribed",
+                    crate::adds::Added::Pending { .. } => "pending",
                 };
                 Ok(Redirect::to(&format!("/subscriptions?ok={ok}")).into_response())
             }
@@ -560,7 +562,7 @@ async fn import_opml(
     let r: PageResult = async {
         let (csrf, file) = read_import(form).await.map_err(fail(&a))?;
         a.check_csrf(&csrf).map_err(fail(&a))?;
-        match views::import_opml(&app, &a.user, &file).await {
+        match crate::adds::import_opml(&app, &a.user, &file).await {
             Ok(report) => {
                 let mut text = format!(
                     "Imported {} feeds; {} could not be subscribed.",
