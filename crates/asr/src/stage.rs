@@ -32,6 +32,9 @@ pub struct AsrSettings {
     pub chunk_secs: u32,
     /// Longest episode transcribed, in seconds (`[asr] max_episode_minutes`); none: no limit.
     pub max_audio_secs: Option<f64>,
+    /// Seconds of audio one user's shows may use per UTC day
+    /// (`[asr] max_audio_hours_per_user_per_day`); none: no limit.
+    pub audio_secs_per_user_day: Option<f64>,
     /// Used when the feed does not name its language; `None`: detect.
     pub default_language: Option<String>,
     pub audio: AudioOptions,
@@ -48,6 +51,7 @@ impl Default for AsrSettings {
             min_download_rate: 16 * 1024,
             chunk_secs: 300,
             max_audio_secs: Some(4.0 * 3600.0),
+            audio_secs_per_user_day: None,
             default_language: Some("en".into()),
             audio: AudioOptions::detect(),
             job_lease: Duration::from_secs(300),
@@ -209,6 +213,57 @@ impl AsrStage {
             prompt.truncate(cut);
         }
         prompt
+    }
+
+    /// Who pays for an episode's speech-to-text under `audio_secs_per_user_day`: the
+    /// subscribers of its show with time left today (all of them share it). `Ok(Err(why))`
+    /// when none has; no limit, or no subscriber: nobody is charged.
+    async fn payers(
+        &self,
+        episode_id: EpisodeId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<Vec<podsift_core::UserId>, String>, AsrError> {
+        let Some(cap) = self.settings.audio_secs_per_user_day else {
+            return Ok(Ok(Vec::new()));
+        };
+        let Some(episode) = self.store.get_episode(episode_id).await? else {
+            return Ok(Ok(Vec::new()));
+        };
+        let subscribers = self.store.feed_subscribers(episode.feed_id).await?;
+        let day = now.date_naive();
+        let mut payers = Vec::new();
+        for user in &subscribers {
+            if self.store.audio_seconds_used(*user, day).await? < cap {
+                payers.push(*user);
+            }
+        }
+        if payers.is_empty() && !subscribers.is_empty() {
+            return Ok(Err(format!(
+                "waiting for tomorrow (UTC): every subscriber of this show has used today's {:.1} h \
+                 of speech-to-text ([asr] max_audio_hours_per_user_per_day)",
+                cap / 3600.0
+            )));
+        }
+        Ok(Ok(payers))
+    }
+
+    /// Counts `audio_secs` against the payers' day, shared equally.
+    async fn charge(
+        &self,
+        payers: &[podsift_core::UserId],
+        audio_secs: f64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), AsrError> {
+        if payers.is_empty() {
+            return Ok(());
+        }
+        let share = audio_secs / payers.len() as f64;
+        for user in payers {
+            self.store
+                .add_audio_seconds(*user, now.date_naive(), share)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Refuses an episode longer than `max_audio_secs` (a little slack for rounding).
@@ -424,6 +479,33 @@ impl AsrStage {
                     .await?;
                 continue;
             };
+            let payers = match self.payers(episode_id, now).await? {
+                Ok(payers) => payers,
+                Err(spent) => {
+                    // Every subscriber of the show has used today's time: tomorrow.
+                    let tomorrow = now.date_naive().succ_opt().unwrap_or(now.date_naive());
+                    let wait = (tomorrow.and_time(chrono::NaiveTime::MIN).and_utc() - now)
+                        .to_std()
+                        .unwrap_or(Duration::from_secs(3600));
+                    let state = self
+                        .store
+                        .fail(job.id, worker, &spent, FailureKind::Retryable, wait, now)
+                        .await?;
+                    let state = JobOutcome::after_failure(state);
+                    match state {
+                        JobOutcome::Dead => summary.dead += 1,
+                        _ => summary.retrying += 1,
+                    }
+                    on_job(&AsrJobReport {
+                        job_id: job.id,
+                        episode_id: Some(episode_id),
+                        state,
+                        detail: spent,
+                        audio_secs: 0.0,
+                    });
+                    continue;
+                }
+            };
             let keeper = podsift_core::LeaseKeeper::start(
                 Arc::clone(&self.store),
                 Arc::clone(&self.clock),
@@ -441,6 +523,7 @@ impl AsrStage {
             let report = match result {
                 Ok(done) => {
                     self.store.complete(job.id, worker, now).await?;
+                    self.charge(&payers, done.audio_secs, now).await?;
                     summary.done += 1;
                     summary.audio_secs += done.audio_secs;
                     AsrJobReport {

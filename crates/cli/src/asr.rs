@@ -108,6 +108,8 @@ fn settings(app: &App) -> AsrSettings {
         min_download_rate: cfg.min_download_kib_per_sec.saturating_mul(1024),
         chunk_secs: cfg.chunk_secs,
         max_audio_secs: (cfg.max_episode_minutes > 0.0).then_some(cfg.max_episode_minutes * 60.0),
+        audio_secs_per_user_day: (cfg.max_audio_hours_per_user_per_day > 0.0)
+            .then_some(cfg.max_audio_hours_per_user_per_day * 3600.0),
         default_language: Some(cfg.language.clone()).filter(|l| l != "auto"),
         audio: AudioOptions::detect(),
         job_lease: app.config.service.job_lease(),

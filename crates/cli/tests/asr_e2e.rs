@@ -39,6 +39,75 @@ fn ok(out: &Output) -> String {
     stdout
 }
 
+/// `[asr] max_audio_hours_per_user_per_day`: once the show's only subscriber (the local
+/// user) has used today's time, the next episode waits for tomorrow, untouched, and says
+/// why; what was transcribed is counted against the day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_daily_speech_to_text_time_is_capped() {
+    let Some(podsift_testkit::SpeechInputs {
+        model,
+        vad,
+        espeak,
+        ffmpeg,
+    }) = podsift_testkit::speech_inputs("asr_e2e")
+    else {
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let (mp3, _) = synthesise(work.path(), &espeak, &ffmpeg);
+    let srv = TestServer::start().await;
+    srv.route("/a.mp3", Route::ok(mp3.clone(), "audio/mpeg"));
+    srv.route("/b.mp3", Route::ok(mp3, "audio/mpeg"));
+    let item = |guid: &str, path: &str, day: u32| {
+        format!(
+            r#"<item><title>{guid}</title><guid>{guid}</guid><pubDate>Mon, {day:02} Jun 2025 10:00:00 +0000</pubDate>
+<enclosure url="{}" type="audio/mpeg" length="1"/></item>"#,
+            srv.url(path)
+        )
+    };
+    let feed = format!(
+        r#"<rss version="2.0"><channel><title>City Desk</title><link>https://example.com/</link>
+<language>en-us</language>{}{}</channel></rss>"#,
+        item("a", "/a.mp3", 2),
+        item("b", "/b.mp3", 3)
+    );
+    srv.route("/feed.xml", Route::ok(feed, "application/rss+xml"));
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = speech_env(&model, &vad, None);
+    // 18 s a day: the first episode (about half a minute) uses it up.
+    env.push((
+        "PODSIFT_ASR__MAX_AUDIO_HOURS_PER_USER_PER_DAY",
+        "0.005".to_string(),
+    ));
+    let report = subscribe_and_transcribe(dir.path(), &env, &srv);
+    assert_eq!(report["summary"]["done"], 1, "{report:#}");
+    assert_eq!(report["summary"]["retrying"], 1, "{report:#}");
+    assert_eq!(
+        srv.hits("/a.mp3") + srv.hits("/b.mp3"),
+        1,
+        "the second episode was downloaded"
+    );
+    let jobs: serde_json::Value =
+        serde_json::from_str(&ok(&podsift(dir.path(), &env, &["jobs", "--json"]))).unwrap();
+    let waiting: Vec<&serde_json::Value> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "transcribe" && j["state"] == "queued")
+        .collect();
+    assert_eq!(waiting.len(), 1, "{jobs:#}");
+    let why = waiting[0]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("waiting for tomorrow") && why.contains("max_audio_hours_per_user_per_day"),
+        "{why}"
+    );
+    // Run again the same day: still waiting, nothing downloaded.
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(&podsift(dir.path(), &env, &["transcribe", "--json"]))).unwrap();
+    assert_eq!(again["summary"]["done"], 0, "{again:#}");
+    assert_eq!(srv.hits("/a.mp3") + srv.hits("/b.mp3"), 1);
+}
+
 /// The environment of a speech-to-text run: the test model, the VAD model, one thread, and
 /// `[asr] max_episode_minutes` when given.
 fn speech_env(model: &Path, vad: &Path, max_minutes: Option<&str>) -> Vec<(&'static str, String)> {

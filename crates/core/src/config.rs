@@ -164,6 +164,13 @@ impl Config {
                 "must be a number of minutes, 0 or more (0: no limit)",
             );
         }
+        let hours = self.asr.max_audio_hours_per_user_per_day;
+        if !hours.is_finite() || hours < 0.0 {
+            return err(
+                "asr.max_audio_hours_per_user_per_day",
+                "must be a number of hours, 0 or more (0: no limit)",
+            );
+        }
         if !blank(&self.email.to) && blank(&self.email.smtp_host) {
             return err("email.smtp_host", "email.to is set, but no SMTP server");
         }
@@ -576,6 +583,10 @@ pub struct AsrConfig {
     /// and says so on its episode and in `podsift jobs`: one 12-hour livestream would
     /// otherwise hold the speech-to-text worker for a day.
     pub max_episode_minutes: f64,
+    /// Hours of speech-to-text one user's shows may use per UTC day (0: no limit). An
+    /// episode's audio counts against the subscribers of its show who still had time that
+    /// day, shared among them; when none has, it waits for the next day and says so.
+    pub max_audio_hours_per_user_per_day: f64,
     /// Remote engine: base URL (`https://api.openai.com/v1`), model and the environment
     /// variable holding the API key.
     pub remote_base_url: Option<String>,
@@ -602,6 +613,7 @@ impl Default for AsrConfig {
             min_download_kib_per_sec: 16,
             chunk_secs: 300,
             max_episode_minutes: 240.0,
+            max_audio_hours_per_user_per_day: 0.0,
             remote_base_url: None,
             remote_model: "whisper-1".into(),
             remote_api_key_env: "PODSIFT_ASR_API_KEY".into(),

@@ -169,6 +169,21 @@ pub trait Store: Send + Sync {
     /// Every job an episode has had (transcript, chapters, speech-to-text, extraction),
     /// newest first: what its page shows of work waiting, running or given up on.
     async fn episode_jobs(&self, episode: EpisodeId) -> Result<Vec<Job>, StoreError>;
+    /// The users subscribed to a feed, by id.
+    async fn feed_subscribers(&self, feed: FeedId) -> Result<Vec<crate::UserId>, StoreError>;
+    /// Seconds of speech-to-text used by `user` on `day` (UTC), 0 when none.
+    async fn audio_seconds_used(
+        &self,
+        user: crate::UserId,
+        day: chrono::NaiveDate,
+    ) -> Result<f64, StoreError>;
+    /// Adds `secs` of speech-to-text to `user`'s use on `day`.
+    async fn add_audio_seconds(
+        &self,
+        user: crate::UserId,
+        day: chrono::NaiveDate,
+        secs: f64,
+    ) -> Result<(), StoreError>;
     /// One job by id.
     async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError>;
     /// A user's feeds being added in the background ([`crate::jobs::JobKind::Subscribe`]):

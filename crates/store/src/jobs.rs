@@ -234,6 +234,47 @@ impl SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// [`podsift_core::Store::feed_subscribers`].
+    pub(crate) async fn feed_subscribers_impl(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
+        sqlx::query_scalar(crate::rows::FEED_SUBSCRIBERS)
+            .bind(feed)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    /// [`podsift_core::Store::audio_seconds_used`].
+    pub(crate) async fn audio_seconds_used_impl(
+        &self,
+        user: i64,
+        day: chrono::NaiveDate,
+    ) -> Result<f64, StoreError> {
+        let used: Option<f64> = sqlx::query_scalar(crate::rows::AUDIO_USED)
+            .bind(user)
+            .bind(day.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(used.unwrap_or(0.0))
+    }
+
+    /// [`podsift_core::Store::add_audio_seconds`].
+    pub(crate) async fn add_audio_seconds_impl(
+        &self,
+        user: i64,
+        day: chrono::NaiveDate,
+        secs: f64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(crate::rows::AUDIO_ADD)
+            .bind(user)
+            .bind(day.to_string())
+            .bind(secs)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(())
+    }
+
     /// [`podsift_core::Store::get_job`].
     pub(crate) async fn get_job_impl(&self, job: JobId) -> Result<Option<Job>, StoreError> {
         let row = sqlx::query(crate::rows::GET_JOB)

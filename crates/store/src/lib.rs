@@ -390,6 +390,27 @@ impl Store for SqliteStore {
         self.list_jobs_impl(state, limit).await
     }
 
+    async fn feed_subscribers(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
+        self.feed_subscribers_impl(feed).await
+    }
+
+    async fn audio_seconds_used(
+        &self,
+        user: i64,
+        day: chrono::NaiveDate,
+    ) -> Result<f64, StoreError> {
+        self.audio_seconds_used_impl(user, day).await
+    }
+
+    async fn add_audio_seconds(
+        &self,
+        user: i64,
+        day: chrono::NaiveDate,
+        secs: f64,
+    ) -> Result<(), StoreError> {
+        self.add_audio_seconds_impl(user, day, secs).await
+    }
+
     async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError> {
         self.get_job_impl(job).await
     }

@@ -298,6 +298,19 @@ pub(crate) const EPISODE_JOBS: &str = "SELECT id, kind, dedupe_key, payload, sta
      max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
      FROM jobs WHERE dedupe_key IN ($1, $2, $3, $4) ORDER BY id DESC";
 
+/// A feed's subscribers; one statement for both databases.
+pub(crate) const FEED_SUBSCRIBERS: &str =
+    "SELECT user_id FROM subscriptions WHERE feed_id = $1 ORDER BY user_id";
+
+/// A user's speech-to-text seconds on a day.
+pub(crate) const AUDIO_USED: &str =
+    "SELECT audio_secs FROM audio_usage WHERE user_id = $1 AND day = $2";
+
+/// Adds to a user's speech-to-text seconds on a day (SQLite 3.24+ and PostgreSQL alike).
+pub(crate) const AUDIO_ADD: &str = "INSERT INTO audio_usage (user_id, day, audio_secs) \
+     VALUES ($1, $2, $3) ON CONFLICT (user_id, day) \
+     DO UPDATE SET audio_secs = audio_usage.audio_secs + excluded.audio_secs";
+
 /// One job by id; one statement for both databases.
 pub(crate) const GET_JOB: &str = "SELECT id, kind, dedupe_key, payload, state, attempts, \
      max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \

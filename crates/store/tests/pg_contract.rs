@@ -127,6 +127,18 @@ async fn two_users_share_one_feed() {
 }
 
 #[tokio::test]
+async fn subscribers_and_audio_usage() {
+    with_store(|store| async move {
+        let second = store
+            .create_user("carol", Some("carol@example.org"), t0())
+            .await
+            .unwrap();
+        feeds::subscribers_and_audio_usage(&store, second).await;
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn record_poll_url_merge() {
     with_store(|store| async move {
         let second = store.create_user("bob", None, t0()).await.unwrap();

@@ -77,6 +77,16 @@ async fn two_users_share_one_feed() {
 }
 
 #[tokio::test]
+async fn subscribers_and_audio_usage() {
+    let (_dir, store) = fresh().await;
+    let second = store
+        .create_user("carol", Some("carol@example.org"), contract::t0())
+        .await
+        .unwrap();
+    feeds::subscribers_and_audio_usage(&store, second).await;
+}
+
+#[tokio::test]
 async fn record_poll_url_merge() {
     let (_dir, store) = fresh().await;
     let second = store

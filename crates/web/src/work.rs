@@ -44,9 +44,7 @@ fn say(job: &Job, waiting_for: &str, gave_up: &str) -> Option<String> {
     match (job.state, error) {
         (JobState::Dead, Some(e)) => Some(format!("{gave_up}: {e}")),
         (JobState::Dead, None) => Some(format!("{gave_up}.")),
-        (JobState::Queued, Some(e)) => Some(format!(
-            "Waiting for {waiting_for}: the last try failed ({e}) and is tried again later."
-        )),
+        (JobState::Queued, Some(e)) => Some(format!("Waiting for {waiting_for} ({e}).")),
         (JobState::Queued, None) => Some(format!("Waiting for {waiting_for}.")),
         (JobState::Running, _) => Some(format!("Being worked on now ({waiting_for}).")),
         (JobState::Done, _) => None,

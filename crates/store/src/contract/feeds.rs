@@ -394,3 +394,36 @@ pub async fn list_feeds_counts_episodes(store: &dyn Store) {
     assert_eq!(found.episode_count, 2);
     assert!(store.list_feeds(Some(123_456)).await.unwrap().is_empty());
 }
+
+/// A feed's subscribers, and speech-to-text seconds per user and day, added up.
+pub async fn subscribers_and_audio_usage(store: &dyn Store, second_user: UserId) {
+    let first = store.default_user(t0()).await.unwrap();
+    let f = new_feed("https://usage.example/rss");
+    let (feed, _) = store.subscribe(second_user, &f, t0()).await.unwrap();
+    store.subscribe(first, &f, t0()).await.unwrap();
+    let (alone, _) = store
+        .subscribe(first, &new_feed("https://alone.example/rss"), t0())
+        .await
+        .unwrap();
+    let mut both = vec![first, second_user];
+    both.sort();
+    assert_eq!(store.feed_subscribers(feed).await.unwrap(), both);
+    assert_eq!(store.feed_subscribers(alone).await.unwrap(), vec![first]);
+
+    let day = t0().date_naive();
+    let next = day.succ_opt().unwrap();
+    assert_eq!(store.audio_seconds_used(first, day).await.unwrap(), 0.0);
+    store.add_audio_seconds(first, day, 1800.5).await.unwrap();
+    store.add_audio_seconds(first, day, 600.0).await.unwrap();
+    store.add_audio_seconds(first, next, 60.0).await.unwrap();
+    store
+        .add_audio_seconds(second_user, day, 5.0)
+        .await
+        .unwrap();
+    assert_eq!(store.audio_seconds_used(first, day).await.unwrap(), 2400.5);
+    assert_eq!(store.audio_seconds_used(first, next).await.unwrap(), 60.0);
+    assert_eq!(
+        store.audio_seconds_used(second_user, day).await.unwrap(),
+        5.0
+    );
+}
