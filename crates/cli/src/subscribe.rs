@@ -21,6 +21,9 @@ struct SubscribeResult {
     episodes: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Why the feed's earlier episodes were not queued (a shared server's cap).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_back: Option<String>,
 }
 
 pub(crate) async fn subscribe(
@@ -69,6 +72,7 @@ pub(crate) async fn subscribe(
                         rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
                     ),
                     error: None,
+                    held_back: rep.held_back,
                 },
                 Err(e) => SubscribeResult {
                     url,
@@ -78,6 +82,7 @@ pub(crate) async fn subscribe(
                     new_subscription: None,
                     episodes: None,
                     error: Some(e.to_string()),
+                    held_back: None,
                 },
             }
         })
@@ -94,12 +99,17 @@ pub(crate) async fn subscribe(
                 // A single failure is the command's own one-line error below.
                 (Some(e), _) if results_len > 1 => eprintln!("error: {e}"),
                 (Some(_), _) => {}
-                (None, Some(true)) => println!(
-                    "subscribed to {} ({} episodes) [{}]",
-                    r.title.as_deref().unwrap_or(&r.url),
-                    r.episodes.unwrap_or(0),
-                    r.feed_id.unwrap_or_default()
-                ),
+                (None, Some(true)) => {
+                    println!(
+                        "subscribed to {} ({} episodes) [{}]",
+                        r.title.as_deref().unwrap_or(&r.url),
+                        r.episodes.unwrap_or(0),
+                        r.feed_id.unwrap_or_default()
+                    );
+                    if let Some(why) = &r.held_back {
+                        println!("  {why}");
+                    }
+                }
                 (None, _) => println!(
                     "already subscribed to {} [{}]",
                     r.title.as_deref().unwrap_or(&r.url),

@@ -550,6 +550,54 @@ async fn the_guard_is_turned_off_only_for_single_user_commands() {
     ));
 }
 
+/// `[poll] max_queued_episodes_per_user`: once a user's shows have that many episodes
+/// waiting, a show they add comes without its back catalogue, and they are told so; one
+/// OPML import cannot flood the queue everyone shares.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_queue_holds_back_the_next_feeds_back_catalogue() {
+    let srv = TestServer::start().await;
+    srv.route("/t.vtt", Route::ok(VTT, "text/vtt"));
+    let t = srv.url("/t.vtt");
+    for name in ["one", "two"] {
+        let items: Vec<String> = (1..=3)
+            .map(|n| item(n, Some((t.as_str(), "text/vtt")), &format!("{name} {n}")))
+            .collect();
+        srv.route(
+            &format!("/{name}.xml"),
+            Route::ok(feed(name, &items, ""), "application/rss+xml"),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cap = [("PODSIFT_POLL__MAX_QUEUED_EPISODES_PER_USER", "3")];
+    let first = ok(&podsift_env(
+        dir.path(),
+        &["subscribe", &srv.url("/one.xml")],
+        true,
+        &cap,
+    ));
+    assert!(!first.contains("not queued"), "{first}");
+    let second = ok(&podsift_env(
+        dir.path(),
+        &["subscribe", &srv.url("/two.xml")],
+        true,
+        &cap,
+    ));
+    assert!(
+        second.contains(
+            "its earlier episodes were not queued: 3 episodes of your shows are already waiting"
+        ),
+        "{second}"
+    );
+    let jobs = json(&podsift_env(dir.path(), &["jobs", "--json"], true, &cap));
+    let queued = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "fetch_transcript")
+        .count();
+    assert_eq!(queued, 3, "only the first show's back catalogue: {jobs:#}");
+}
+
 /// Values that parse but cannot work together are refused at load too.
 #[test]
 fn an_api_engine_without_a_model_is_refused_at_start() {

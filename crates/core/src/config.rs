@@ -328,6 +328,10 @@ pub struct PollConfig {
     pub failing_after_errors: u32,
     /// On first subscription, how many of the newest episodes are processed.
     pub initial_episodes: usize,
+    /// A shared server's cap (0: none): when a user's shows already have this many episodes
+    /// waiting to be fetched, transcribed or read, a feed they add does not queue its back
+    /// catalogue (new episodes are read as they come), and they are told so.
+    pub max_queued_episodes_per_user: u64,
     /// Feeds polled at once.
     pub concurrency: usize,
 }
@@ -341,6 +345,7 @@ impl Default for PollConfig {
             backoff_max_minutes: 24 * 60,
             failing_after_errors: 5,
             initial_episodes: 3,
+            max_queued_episodes_per_user: 0,
             concurrency: 16,
         }
     }

@@ -169,6 +169,9 @@ pub trait Store: Send + Sync {
     /// Every job an episode has had (transcript, chapters, speech-to-text, extraction),
     /// newest first: what its page shows of work waiting, running or given up on.
     async fn episode_jobs(&self, episode: EpisodeId) -> Result<Vec<Job>, StoreError>;
+    /// Episodes of `user`'s shows with work queued or running (transcript, speech-to-text or
+    /// reading jobs).
+    async fn queued_episode_jobs(&self, user: crate::UserId) -> Result<u64, StoreError>;
     /// The users subscribed to a feed, by id.
     async fn feed_subscribers(&self, feed: FeedId) -> Result<Vec<crate::UserId>, StoreError>;
     /// Seconds of speech-to-text used by `user` on `day` (UTC), 0 when none.

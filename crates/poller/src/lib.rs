@@ -90,6 +90,8 @@ pub struct SubscribeReport {
     /// False when the user already followed this feed.
     pub new_subscription: bool,
     pub episodes: UpsertStats,
+    /// Why the feed's back catalogue was not queued (`[poll] max_queued_episodes_per_user`).
+    pub held_back: Option<String>,
 }
 
 /// What polling one feed did.
@@ -240,7 +242,25 @@ impl Poller {
                 now,
             )
             .await?;
-        let (stats, _) = self.record_episodes(feed_id, &resolved.parsed).await?;
+        // A user whose shows already have a long queue adds this one without its back
+        // catalogue: one OPML import cannot flood the queue everyone shares.
+        let cap = self.settings.poll.max_queued_episodes_per_user;
+        let mut initial = self.settings.poll.initial_episodes;
+        let mut held_back = None;
+        if cap > 0 && initial > 0 {
+            let waiting = self.store.queued_episode_jobs(user).await?;
+            if waiting >= cap {
+                initial = 0;
+                held_back = Some(format!(
+                    "its earlier episodes were not queued: {waiting} episodes of your shows are \
+                     already waiting ([poll] max_queued_episodes_per_user = {cap}); new ones are \
+                     read as they come"
+                ));
+            }
+        }
+        let (stats, _) = self
+            .record_episodes(feed_id, &resolved.parsed, initial)
+            .await?;
         self.store
             .record_poll(
                 feed_id,
@@ -260,6 +280,7 @@ impl Poller {
             title: resolved.parsed.title,
             new_subscription,
             episodes: stats,
+            held_back,
         })
     }
 
@@ -268,12 +289,13 @@ impl Poller {
         &self,
         feed_id: i64,
         parsed: &ParsedFeed,
+        initial: usize,
     ) -> Result<(UpsertStats, usize), PollError> {
         let upserts = podsift_feeds::to_upserts(parsed);
         let now = self.clock.now();
         let stats = self
             .store
-            .upsert_episodes(feed_id, &upserts, self.settings.poll.initial_episodes, now)
+            .upsert_episodes(feed_id, &upserts, initial, now)
             .await?;
         let mut queued = 0;
         for id in stats
@@ -364,7 +386,9 @@ impl Poller {
                 reason: e.to_string(),
             }
         })?;
-        let (stats, jobs_queued) = self.record_episodes(feed.id, &parsed).await?;
+        let (stats, jobs_queued) = self
+            .record_episodes(feed.id, &parsed, self.settings.poll.initial_episodes)
+            .await?;
         let resolved = ResolvedFeed {
             url: feed.url.clone(),
             parsed,

@@ -234,6 +234,16 @@ impl SqliteStore {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// [`podsift_core::Store::queued_episode_jobs`].
+    pub(crate) async fn queued_episode_jobs_impl(&self, user: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(crate::rows::QUEUED_EPISODE_JOBS)
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(n.max(0) as u64)
+    }
+
     /// [`podsift_core::Store::feed_subscribers`].
     pub(crate) async fn feed_subscribers_impl(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
         sqlx::query_scalar(crate::rows::FEED_SUBSCRIBERS)

@@ -298,6 +298,13 @@ pub(crate) const EPISODE_JOBS: &str = "SELECT id, kind, dedupe_key, payload, sta
      max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at \
      FROM jobs WHERE dedupe_key IN ($1, $2, $3, $4) ORDER BY id DESC";
 
+/// Queued or running work on the episodes of a user's shows (jobs keyed `kind:episode`).
+pub(crate) const QUEUED_EPISODE_JOBS: &str = "SELECT COUNT(*) FROM jobs j \
+     JOIN episodes e ON j.dedupe_key IN ('fetch_transcript:' || e.id, 'transcribe:' || e.id, \
+     'extract_insights:' || e.id) \
+     JOIN subscriptions s ON s.feed_id = e.feed_id \
+     WHERE s.user_id = $1 AND j.state IN ('queued', 'running')";
+
 /// A feed's subscribers; one statement for both databases.
 pub(crate) const FEED_SUBSCRIBERS: &str =
     "SELECT user_id FROM subscriptions WHERE feed_id = $1 ORDER BY user_id";

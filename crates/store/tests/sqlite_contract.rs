@@ -63,6 +63,7 @@ contract!(
     jobs::list_jobs_filters,
     jobs::episode_jobs_by_episode,
     jobs::feed_adds_by_user,
+    jobs::queued_episode_jobs_per_user,
     jobs::job_backlog_matches_claim,
 );
 

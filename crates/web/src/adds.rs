@@ -221,6 +221,9 @@ pub(crate) struct Subscribed {
     pub title: Option<String>,
     pub new_subscription: bool,
     pub episodes: usize,
+    /// Why its earlier episodes were not queued (`[poll] max_queued_episodes_per_user`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<String>,
 }
 
 impl From<&podsift_poller::SubscribeReport> for Subscribed {
@@ -231,6 +234,7 @@ impl From<&podsift_poller::SubscribeReport> for Subscribed {
             title: rep.title.clone(),
             new_subscription: rep.new_subscription,
             episodes: rep.episodes.inserted + rep.episodes.unchanged + rep.episodes.updated,
+            held_back: rep.held_back.clone(),
         }
     }
 }

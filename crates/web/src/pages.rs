@@ -145,6 +145,9 @@ pub(crate) fn notice(key: Option<&str>) -> Option<&'static str> {
     Some(match key? {
         "subscribed" => "Subscribed. New episodes are read as they arrive.",
         "already" => "You already follow that feed.",
+        "held" => {
+            "Subscribed. Its earlier episodes were not queued, because many episodes of your shows are already waiting; new ones are read as they arrive."
+        }
         "pending" => {
             "The feed is being fetched and checked in the background; it appears here when it is ready."
         }
@@ -514,6 +517,7 @@ async fn add_feed(
             Ok(added) => {
                 let ok = match added {
                     crate::adds::Added::Subscribed(s) if !s.new_subscription => "already",
+                    crate::adds::Added::Subscribed(s) if s.held_back.is_some() => "held",
                     crate::adds::Added::Subscribed(_) | crate::adds::Added::Done => "subscribed",
                     crate::adds::Added::Pending { .. } => "pending",
                 };

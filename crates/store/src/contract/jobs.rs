@@ -484,6 +484,59 @@ pub async fn feed_adds_by_user(store: &dyn Store) {
     assert!(store.get_job(a + 1000).await.unwrap().is_none());
 }
 
+/// Work queued on the episodes of a user's shows: counted per subscriber, only while
+/// queued or running, and only episode jobs.
+pub async fn queued_episode_jobs_per_user(store: &dyn Store) {
+    let user = store.default_user(t0()).await.unwrap();
+    let feed = feed_with_subscriber(store, "https://queued.example/rss").await;
+    let stats = store
+        .upsert_episodes(
+            feed,
+            &[episode("a", "h1", Some(1)), episode("b", "h2", Some(2))],
+            10,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let (a, b) = (stats.new_candidates[0], stats.new_candidates[1]);
+    assert_eq!(store.queued_episode_jobs(user).await.unwrap(), 0);
+    for (kind, ep) in [
+        (JobKind::FetchTranscript, a),
+        (JobKind::ExtractInsights, b),
+        (JobKind::Transcribe, b),
+    ] {
+        store
+            .enqueue(&NewJob::for_episode(kind, ep, t0()), t0())
+            .await
+            .unwrap();
+    }
+    // Not an episode's work, and another user's feed: not counted.
+    store
+        .enqueue(
+            &NewJob::subscribe(user, "https://x.example/rss", t0()),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.queued_episode_jobs(user).await.unwrap(), 3);
+    let j = store
+        .claim(&[JobKind::FetchTranscript], "w", LEASE, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.queued_episode_jobs(user).await.unwrap(),
+        3,
+        "running counts"
+    );
+    store.complete(j.id, "w", t0()).await.unwrap();
+    assert_eq!(
+        store.queued_episode_jobs(user).await.unwrap(),
+        2,
+        "done does not"
+    );
+}
+
 /// The backlog counts exactly what `claim` would hand out: due queued jobs and expired
 /// leases (not a future `run_after`, not a live lease, not other kinds, not done or dead),
 /// and it counts live leases apart.

@@ -296,6 +296,10 @@ impl Store for PgStore {
         self.list_jobs_impl(state, limit).await
     }
 
+    async fn queued_episode_jobs(&self, user: i64) -> Result<u64, StoreError> {
+        self.queued_episode_jobs_impl(user).await
+    }
+
     async fn feed_subscribers(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
         self.feed_subscribers_impl(feed).await
     }
