@@ -91,7 +91,7 @@ impl Default for WebConfig {
             trusted_proxies: podsift_core::config::WebConfig::default().trusted_proxies,
             feedback_secret: None,
             max_pending_feed_adds: 500,
-            add_feed_wait: Duration::from_secs(10),
+            add_feed_wait: Duration::from_secs(5),
         }
     }
 }

@@ -157,7 +157,7 @@ impl Default for WebConfig {
             metrics: MetricsAccess::Loopback,
             metrics_token_env: "PODSIFT_METRICS_TOKEN".into(),
             max_pending_feed_adds: 500,
-            add_feed_wait_secs: 10,
+            add_feed_wait_secs: 5,
         }
     }
 }
