@@ -44,6 +44,8 @@ pub(crate) struct FeedAdds {
     outcomes: Mutex<HashMap<JobId, (Instant, Outcome)>>,
     done: Notify,
     runners: Arc<Semaphore>,
+    /// Numbers the runners, so each holds its jobs' leases under a name of its own.
+    started: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for FeedAdds {
@@ -52,6 +54,7 @@ impl Default for FeedAdds {
             outcomes: Mutex::new(HashMap::new()),
             done: Notify::new(),
             runners: Arc::new(Semaphore::new(RUNNERS)),
+            started: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -189,7 +192,11 @@ async fn run(app: &App) {
     let Some(poller) = app.web.poller.clone() else {
         return;
     };
-    let worker = format!("web-{}", std::process::id());
+    let n = app
+        .adds
+        .started
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let worker = format!("web-{}-{n}", std::process::id());
     for _ in 0..2 {
         let ran = poller
             .run_jobs_of(&[JobKind::Subscribe], &worker, 1, |r| {
