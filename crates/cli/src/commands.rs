@@ -15,6 +15,10 @@ pub async fn run(cli: Cli) -> Result<()> {
     if let Command::Lint { file, json } = &cli.command {
         return crate::rank::lint(file, *json);
     }
+    // Opens what it checks itself, so an unreachable database is a line, not an error.
+    if let Command::Doctor { json } = &cli.command {
+        return crate::doctor::doctor(&cli, *json).await;
+    }
     if cli.allow_private_networks && matches!(cli.command, Command::Serve { .. } | Command::Worker)
     {
         bail!(
@@ -49,7 +53,9 @@ pub async fn run(cli: Cli) -> Result<()> {
             json,
         } => crate::rank::rank(&app, input, top, explain, history, json).await,
         Command::Feedback { insight, vote } => crate::rank::feedback(&app, insight, &vote).await,
-        Command::Lint { .. } => unreachable!("handled before the app is opened"),
+        Command::Lint { .. } | Command::Doctor { .. } => {
+            unreachable!("handled before the app is opened")
+        }
         Command::Users { action } => crate::service::users(&app, action).await,
         Command::Serve { listen } => crate::service::serve(app, listen).await,
         Command::Worker => crate::service::worker(app).await,

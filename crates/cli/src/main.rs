@@ -4,6 +4,7 @@
 mod app;
 mod asr;
 mod commands;
+mod doctor;
 mod llm;
 mod models;
 mod output;
@@ -161,6 +162,14 @@ pub enum Command {
     Lint {
         #[arg(value_name = "FILE.jsonl")]
         file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check what this configuration needs, one line each with the fix: the data directory
+    /// and its free space, the database, the language model (present, to be downloaded, or
+    /// reachable), speech-to-text and ffmpeg, the SMTP server, the public URL. Exits 1 when
+    /// something needed is missing or unreachable.
+    Doctor {
         #[arg(long)]
         json: bool,
     },
