@@ -28,7 +28,19 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let app = App::new(&cli).await?;
     match cli.command {
-        Command::Subscribe { urls, opml, json } => {
+        Command::Subscribe {
+            mut urls,
+            opml,
+            search,
+            pick,
+            json,
+        } => {
+            if let Some(term) = search {
+                match crate::subscribe::search(&app, &term, &pick, json).await? {
+                    Some(chosen) => urls.extend(chosen),
+                    None => return Ok(()),
+                }
+            }
             crate::subscribe::subscribe(&app, urls, opml, json).await
         }
         Command::Unsubscribe { feed } => unsubscribe(&app, &feed).await,

@@ -57,6 +57,14 @@ pub enum Command {
         /// Import the subscriptions of an OPML export (Overcast, Pocket Casts, ...).
         #[arg(long, value_name = "FILE")]
         opml: Option<PathBuf>,
+        /// Find shows by name (the iTunes podcast directory, `[poll] search_url`): lists the
+        /// matches; on a terminal, asks which to follow.
+        #[arg(long, value_name = "TERM")]
+        search: Option<String>,
+        /// With --search: follow these matches (their numbers in the list, e.g. 1,3)
+        /// without asking.
+        #[arg(long, value_name = "N,...", value_delimiter = ',', requires = "search")]
+        pick: Vec<usize>,
         #[arg(long)]
         json: bool,
     },

@@ -127,3 +127,81 @@ pub(crate) async fn subscribe(
         (f, n) => bail!("{f} of {n} feeds could not be subscribed (see above); the others were"),
     }
 }
+
+/// Most matches a search lists.
+const SEARCH_LIMIT: usize = 10;
+
+/// `subscribe --search TERM`: lists the shows the directory finds; returns the feed URLs to
+/// follow (`--pick`, or asked on a terminal), or none when only listing.
+pub(crate) async fn search(
+    app: &App,
+    term: &str,
+    pick: &[usize],
+    json: bool,
+) -> Result<Option<Vec<String>>> {
+    use podsift_core::{FetchRequest, Fetcher};
+    use podsift_feeds::directory;
+    let term = term.trim();
+    if term.is_empty() {
+        bail!("give a name to search for");
+    }
+    let url = directory::search_url(&app.config.poll.search_url, term, SEARCH_LIMIT)
+        .map_err(anyhow::Error::msg)?;
+    let resp = app
+        .fetcher
+        .fetch(FetchRequest::get(url.as_str(), 2 << 20))
+        .await
+        .with_context(|| format!("searching the podcast directory for {term:?}"))?;
+    let shows = directory::parse_search(&resp.body)
+        .map_err(|e| anyhow::anyhow!("the podcast directory answered oddly: {e}"))?;
+    if shows.is_empty() {
+        bail!("no show found for {term:?}");
+    }
+    if pick.is_empty() && json {
+        print_json(&shows)?;
+        return Ok(None);
+    }
+    if pick.is_empty() {
+        for (i, s) in shows.iter().enumerate() {
+            println!(
+                "{:>2}. {}{}{}",
+                i + 1,
+                s.title,
+                s.author
+                    .as_deref()
+                    .map(|a| format!(" · {a}"))
+                    .unwrap_or_default(),
+                s.episodes
+                    .map(|n| format!(" · {n} episodes"))
+                    .unwrap_or_default()
+            );
+            println!("    {}", s.feed_url);
+        }
+    }
+    let chosen: Vec<usize> = if !pick.is_empty() {
+        pick.to_vec()
+    } else if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("Follow which? Numbers, e.g. 1 3 (Enter: none): ");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                w.parse::<usize>()
+                    .with_context(|| format!("{w:?} is not a number"))
+            })
+            .collect::<Result<_>>()?
+    } else {
+        eprintln!("follow one with: podsift subscribe --search {term:?} --pick N");
+        return Ok(None);
+    };
+    let mut urls = Vec::new();
+    for n in chosen {
+        let show = n
+            .checked_sub(1)
+            .and_then(|i| shows.get(i))
+            .with_context(|| format!("there is no match {n} (1 to {})", shows.len()))?;
+        urls.push(show.feed_url.clone());
+    }
+    Ok((!urls.is_empty()).then_some(urls))
+}

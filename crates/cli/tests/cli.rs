@@ -598,6 +598,84 @@ async fn a_long_queue_holds_back_the_next_feeds_back_catalogue() {
     assert_eq!(queued, 3, "only the first show's back catalogue: {jobs:#}");
 }
 
+/// `subscribe --search`: the iTunes Search API (a scripted server on loopback speaking its
+/// documented JSON: `results[]` with `collectionName`, `artistName`, `feedUrl`,
+/// `trackCount`) lists the matches with a feed; `--pick N` follows one; a number that is not
+/// in the list is a one-line error; nothing is followed without being picked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_finds_shows_by_name_and_picks_one() {
+    let srv = TestServer::start().await;
+    srv.route(
+        "/show.xml",
+        Route::ok(
+            feed("City Desk", &[item(1, None, "One")], ""),
+            "application/rss+xml",
+        ),
+    );
+    let answer = serde_json::json!({
+        "resultCount": 3,
+        "results": [
+            {"wrapperType": "track", "kind": "podcast", "collectionName": "City Desk",
+             "artistName": "Ann Editor", "feedUrl": srv.url("/show.xml"), "trackCount": 12,
+             "primaryGenreName": "News"},
+            {"collectionName": "Apple only", "artistName": "Nobody"},
+            {"collectionName": "City Desk Extra", "feedUrl": srv.url("/extra.xml")}
+        ]
+    });
+    srv.route("/search", Route::ok(answer.to_string(), "text/javascript"));
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PODSIFT_POLL__SEARCH_URL", srv.url("/search"))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let listed = ok(&podsift_env(
+        dir.path(),
+        &["subscribe", "--search", "city desk"],
+        true,
+        &env,
+    ));
+    assert!(
+        listed.contains(" 1. City Desk · Ann Editor · 12 episodes"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(" 2. City Desk Extra") && !listed.contains("Apple only"),
+        "{listed}"
+    );
+    let sent = &srv.requests("/search")[0].uri;
+    assert!(
+        sent.contains("term=city+desk") && sent.contains("media=podcast"),
+        "{sent}"
+    );
+    assert!(
+        json(&podsift(dir.path(), &["feeds", "--json"]))
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let err = fails(&podsift_env(
+        dir.path(),
+        &["subscribe", "--search", "city desk", "--pick", "5"],
+        true,
+        &env,
+    ));
+    assert!(err.contains("there is no match 5 (1 to 2)"), "{err}");
+    let out = ok(&podsift_env(
+        dir.path(),
+        &["subscribe", "--search", "city desk", "--pick", "1"],
+        true,
+        &env,
+    ));
+    assert!(out.contains("subscribed to City Desk"), "{out}");
+    let shows = json(&podsift_env(
+        dir.path(),
+        &["subscribe", "--search", "city", "--json"],
+        true,
+        &env,
+    ));
+    assert_eq!(shows[0]["feed_url"], srv.url("/show.xml"));
+}
+
 /// Values that parse but cannot work together are refused at load too.
 #[test]
 fn an_api_engine_without_a_model_is_refused_at_start() {

@@ -332,6 +332,8 @@ pub struct PollConfig {
     /// waiting to be fetched, transcribed or read, a feed they add does not queue its back
     /// catalogue (new episodes are read as they come), and they are told so.
     pub max_queued_episodes_per_user: u64,
+    /// Where `podsift subscribe --search` looks shows up: the iTunes Search API (no key).
+    pub search_url: String,
     /// Feeds polled at once.
     pub concurrency: usize,
 }
@@ -346,6 +348,7 @@ impl Default for PollConfig {
             failing_after_errors: 5,
             initial_episodes: 3,
             max_queued_episodes_per_user: 0,
+            search_url: "https://itunes.apple.com/search".into(),
             concurrency: 16,
         }
     }

@@ -8,6 +8,7 @@
 mod build;
 mod dates;
 mod decode;
+pub mod directory;
 mod discover;
 pub mod opml;
 mod parser;
