@@ -86,6 +86,31 @@ fn describe(cfg: &LlmConfig, data_dir: &Path) -> String {
 /// The Ollama model picked at start when the config names none (for [`in_use`]).
 static PICKED: OnceLock<String> = OnceLock::new();
 
+/// What the first run will download for the insight engine, said before it starts: the
+/// local engine's model when it is not there yet (none for API engines or a model at hand).
+pub fn first_download(cfg: &LlmConfig, data_dir: &Path) -> Option<String> {
+    if cfg.engine != LlmEngine::Local || cfg.local_model_path.is_some() {
+        return None;
+    }
+    if choice::load(data_dir).is_some_and(|c| c.engine != LlmEngine::Local) {
+        return None;
+    }
+    let model = podsift_llm_local::entry_for(cfg.local_model.as_deref()).ok()?;
+    let dir = data_dir.join("models");
+    if dir.join(model.spec.name.as_ref()).exists() {
+        return None;
+    }
+    Some(format!(
+        "Episodes are read by a local model, {} ({:.1} GB, downloaded once to {}; it needs \
+         about {:.1} GB of memory). To use a running Ollama or an API instead, set [llm] engine \
+         (`podsift doctor` shows what is configured).",
+        model.spec.name,
+        model.spec.size as f64 / 1e9,
+        dir.display(),
+        model.ram_bytes() as f64 / 1e9
+    ))
+}
+
 /// The engine the config names, with retries and a concurrency limit. With the local engine
 /// and no model file yet, a model server already running on this machine is offered first
 /// (once; the answer is kept in `DATA_DIR/llm-choice.json`).
@@ -257,5 +282,29 @@ impl Llm for LazyLocal {
     async fn complete(&self, req: &LlmRequest) -> Result<LlmResponse, LlmError> {
         let (_, engine) = self.cell.get_or_try_init(|| self.start()).await?;
         engine.complete(req).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_run_names_the_model_it_will_download_only_when_it_will() {
+        let dir = tempfile::tempdir().unwrap();
+        let local = LlmConfig::default();
+        let said = first_download(&local, dir.path()).expect("the default model is not there");
+        assert!(
+            said.contains(&*DEFAULT_MODEL.name) && said.contains("downloaded once"),
+            "{said}"
+        );
+        let api = LlmConfig {
+            engine: LlmEngine::Openai,
+            ..LlmConfig::default()
+        };
+        assert!(first_download(&api, dir.path()).is_none());
+        std::fs::create_dir_all(dir.path().join("models")).unwrap();
+        std::fs::write(dir.path().join("models").join(&*DEFAULT_MODEL.name), b"x").unwrap();
+        assert!(first_download(&local, dir.path()).is_none());
     }
 }

@@ -33,19 +33,49 @@ async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool)
     if !app.store.list_feeds(Some(user)).await?.is_empty() {
         return Ok(false);
     }
-    let urls: Vec<String> = podsift_feeds::opml::parse_opml(STARTER_OPML.as_bytes())
-        .context("the built-in starter OPML is invalid")?
-        .into_iter()
-        .map(|o| o.xml_url)
-        .collect();
+    let (opml, source) = match &app.config.poll.starter_opml {
+        Some(path) => (
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (
+            STARTER_OPML.as_bytes().to_vec(),
+            "the built-in set, assets/starter.opml".to_string(),
+        ),
+    };
+    let outlines = podsift_feeds::opml::parse_opml(&opml)
+        .with_context(|| format!("the starter shows ({source}) are not a usable OPML file"))?;
     if !json {
+        let names: Vec<String> = outlines
+            .iter()
+            .map(|o| o.title.clone().unwrap_or_else(|| o.xml_url.clone()))
+            .collect();
         eprintln!(
-            "you follow no shows yet: subscribing to the starter shows (assets/starter.opml)"
+            "You follow no shows yet, so podsift follows {} starter shows ({source}): {}.\n\
+             Choose your own with `podsift subscribe URL`, `podsift subscribe --search NAME` or \
+             `podsift subscribe --opml FILE`; drop one with `podsift unsubscribe`.",
+            names.len(),
+            names.join(", ")
         );
+        if let Some(model) = crate::llm::first_download(&app.config.llm, &app.data_dir) {
+            eprintln!("{model}");
+        }
     }
-    // Failures of single starter feeds are reported, not fatal.
-    if let Err(e) = crate::subscribe::subscribe(app, urls, None, json).await {
-        eprintln!("warning: {e}");
+    let urls: Vec<String> = outlines.into_iter().map(|o| o.xml_url).collect();
+    // Failures of single starter feeds are said in one line, not fatal.
+    let mut failed: Vec<String> = Vec::new();
+    for url in &urls {
+        if let Err(e) = app.poller.subscribe(user, url).await {
+            failed.push(format!("{}: {e}", podsift_fetch::redact_str(url)));
+        }
+    }
+    if !json && !failed.is_empty() {
+        eprintln!(
+            "could not reach {} of {} starter shows (offline?), first: {}",
+            failed.len(),
+            urls.len(),
+            failed[0]
+        );
     }
     Ok(true)
 }

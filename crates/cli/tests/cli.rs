@@ -676,6 +676,75 @@ async fn search_finds_shows_by_name_and_picks_one() {
     assert_eq!(shows[0]["feed_url"], srv.url("/show.xml"));
 }
 
+/// A first `podsift run` with nothing followed says what it does (the starter shows, by
+/// name, and how to choose others); a starter show it cannot reach is one line, and the rest
+/// are followed and read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_run_follows_the_starter_shows_and_says_so() {
+    let srv = TestServer::start().await;
+    srv.route("/t.vtt", Route::ok(VTT, "text/vtt"));
+    srv.route(
+        "/good.xml",
+        Route::ok(
+            feed(
+                "Good Show",
+                &[item(
+                    1,
+                    Some((srv.url("/t.vtt").as_str(), "text/vtt")),
+                    "One",
+                )],
+                "",
+            ),
+            "application/rss+xml",
+        ),
+    );
+    let llm = podsift_testkit::ScriptedLlm::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let starter = dir.path().join("starter.opml");
+    let gone = format!("http://127.0.0.1:{}/gone.xml", {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    });
+    std::fs::write(
+        &starter,
+        format!(
+            r#"<opml version="2.0"><body><outline text="Good Show" xmlUrl="{}"/><outline text="Gone Show" xmlUrl="{gone}"/></body></opml>"#,
+            srv.url("/good.xml")
+        ),
+    )
+    .unwrap();
+    let starter = starter.display().to_string();
+    let base = llm.base_url();
+    let env = [
+        ("PODSIFT_POLL__STARTER_OPML", starter.as_str()),
+        ("PODSIFT_LLM__ENGINE", "openai"),
+        ("PODSIFT_LLM__BASE_URL", base.as_str()),
+        ("PODSIFT_LLM__MODEL", "scripted"),
+        ("PODSIFT_ASR__ENGINE", "off"),
+        ("PODSIFT_RANKING__ENGINE", "simple"),
+    ];
+    let out = podsift_env(dir.path(), &["run"], true, &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("You follow no shows yet, so podsift follows 2 starter shows")
+            && err.contains("Good Show, Gone Show")
+            && err.contains("podsift subscribe --search NAME"),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("could not reach 1 of 2 starter shows").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        !err.contains("downloaded once"),
+        "an API engine downloads no model: {err}"
+    );
+    let feeds = json(&podsift(dir.path(), &["feeds", "--json"]));
+    assert_eq!(feeds.as_array().unwrap().len(), 1, "{feeds:#}");
+}
+
 /// Values that parse but cannot work together are refused at load too.
 #[test]
 fn an_api_engine_without_a_model_is_refused_at_start() {

@@ -334,6 +334,9 @@ pub struct PollConfig {
     pub max_queued_episodes_per_user: u64,
     /// Where `podsift subscribe --search` looks shows up: the iTunes Search API (no key).
     pub search_url: String,
+    /// The shows `podsift run` follows for a reader who follows none: an OPML file. None:
+    /// the built-in starter set (`assets/starter.opml`).
+    pub starter_opml: Option<std::path::PathBuf>,
     /// Feeds polled at once.
     pub concurrency: usize,
 }
@@ -349,6 +352,7 @@ impl Default for PollConfig {
             initial_episodes: 3,
             max_queued_episodes_per_user: 0,
             search_url: "https://itunes.apple.com/search".into(),
+            starter_opml: None,
             concurrency: 16,
         }
     }
