@@ -342,12 +342,19 @@ struct Resample {
     samples_out: u64,
 }
 
+/// Sample rates accepted from a file's header.
+const MIN_RATE: u32 = 1_000;
+const MAX_RATE: u32 = 768_000;
+
 impl Resample {
     fn new(in_rate: u32) -> Result<Self, AsrError> {
-        if in_rate == 0 {
-            return Err(AsrError::Corrupt(
-                "the audio announces a sample rate of 0".into(),
-            ));
+        // The resampler sizes its FFTs from the two rates (by their greatest common
+        // divisor): a header claiming 4,294,967,294 Hz made it take gigabytes (found by the
+        // audio fuzz target). Real audio is recorded between 8 and 768 kHz.
+        if !(MIN_RATE..=MAX_RATE).contains(&in_rate) {
+            return Err(AsrError::Corrupt(format!(
+                "the audio announces a sample rate of {in_rate} Hz, outside {MIN_RATE}–{MAX_RATE} Hz"
+            )));
         }
         let inner = if in_rate == SAMPLE_RATE {
             None

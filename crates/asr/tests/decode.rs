@@ -174,6 +174,34 @@ fn an_m4a_whose_tables_lie_about_their_size_is_corrupt_not_an_abort() {
     }
 }
 
+/// A WAV header claiming 4,294,967,294 Hz made the resampler allocate gigabytes (found by
+/// the audio fuzz target): a rate no recording has is corrupt audio.
+#[test]
+fn an_absurd_sample_rate_is_corrupt_audio() {
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&1036u32.to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    wav.extend_from_slice(&1u16.to_le_bytes()); // mono
+    wav.extend_from_slice(&0xFFFF_FFFEu32.to_le_bytes()); // sample rate
+    wav.extend_from_slice(&88_200u32.to_le_bytes());
+    wav.extend_from_slice(&2u16.to_le_bytes());
+    wav.extend_from_slice(&16u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&1000u32.to_le_bytes());
+    wav.extend(std::iter::repeat_n(0x11u8, 1000));
+    let result = podsift_asr::audio::open_bytes(wav, Some("wav")).and_then(|mut src| {
+        while src.next_block()?.is_some() {}
+        Ok(())
+    });
+    match result {
+        Err(AsrError::Corrupt(why)) => assert!(why.contains("4294967294 Hz"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn truncated_mp3_is_detected() {
     let dir = tempfile::tempdir().unwrap();
