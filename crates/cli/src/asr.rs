@@ -131,7 +131,7 @@ async fn run_pending(app: &App) -> Result<(SpeechTally, Vec<String>)> {
         let (jobs, messages) = (bar.clone(), bar.clone());
         Tallying::new(
             move |_| jobs.inc(1),
-            move |m| messages.set_message(m.to_string()),
+            move |_, m| messages.set_message(m.to_string()),
         )
     };
     let worker = format!("{}/transcribe", podsift_service::default_worker_id());

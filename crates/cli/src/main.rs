@@ -11,6 +11,7 @@ mod output;
 mod rank;
 mod run;
 mod service;
+mod stages;
 mod subscribe;
 mod wiring;
 

@@ -27,6 +27,17 @@ pub fn progress(len: u64, what: &str, quiet: bool) -> ProgressBar {
     bar
 }
 
+/// A spinner with a message on stderr for work of unknown length, hidden like [`progress`].
+pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// A plain left-aligned text table.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

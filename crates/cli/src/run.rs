@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::DigestFormatArg;
 use crate::app::App;
-use crate::output::{print_json, progress};
+use crate::output::{print_json, progress, spinner};
+use crate::stages::Board;
 use crate::wiring::{self, Driver};
 
 const STARTER_OPML: &str = include_str!("../../../assets/starter.opml");
@@ -89,7 +90,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
     let subscribed_starter = follow_starter_shows(&app, reader.id(), json).await?;
     let (pipeline, mut errors) = wiring::pipeline(&app, Driver::Run).await?;
 
-    let bar = progress(0, "polling", app.quiet);
+    let bar = progress(0, "feeds", app.quiet);
     let feeds = pipeline
         .poller
         .poll_due(
@@ -104,30 +105,29 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         .await?;
     bar.finish_and_clear();
 
-    let bar = progress(0, "working", app.quiet);
+    // A bar per stage with what is left and an estimate (crate::stages).
+    let board = Board::new(app.quiet);
     let events = {
-        let (jobs, messages) = (bar.clone(), bar.clone());
-        Tallying::new(
-            move |e| {
-                jobs.inc(1);
-                if let Some(t) = &e.title {
-                    jobs.set_message(format!("{}: {t}", e.stage));
-                }
-            },
-            move |m| messages.set_message(m.to_string()),
-        )
+        let (jobs, messages) = (board.clone(), board.clone());
+        Tallying::new(move |e| jobs.job(e), move |s, m| messages.progress(s, m))
     };
+    let follow = board.follow(pipeline.store.clone(), pipeline.clock.clone());
     let worker = format!("{}/run", podsift_service::default_worker_id());
     let waiting = {
-        let bar = bar.clone();
+        let board = board.clone();
         move |n: u64| {
-            bar.set_message(format!(
+            board.say(format!(
                 "{n} job(s) held by another podsift process (or one that was killed): waiting for them"
             ))
         }
     };
-    let drained = pipeline.drain(&worker, &events, &waiting).await?;
-    bar.finish_and_clear();
+    let drained = pipeline.drain(&worker, &events, &waiting).await;
+    follow.abort();
+    for line in board.summary() {
+        tracing::info!("stage {line}");
+    }
+    board.finish();
+    let drained = drained?;
     let mut tally = events.into_tally();
     errors.append(&mut tally.errors);
     errors.extend(drained.errors.iter().map(|e| format!("{e:#}")));
@@ -139,7 +139,10 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
     }
 
     let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
-    let digest = pipeline.recipe.make(&reader, date).await?;
+    let ranking = spinner("ranking the insights and writing the digest", app.quiet);
+    let digest = pipeline.recipe.make(&reader, date).await;
+    ranking.finish_and_clear();
+    let digest = digest?;
     let deliveries = pipeline
         .recipe
         .deliver(std::slice::from_ref(&reader), |d| {

@@ -101,7 +101,7 @@ impl Tally {
 }
 
 type OnJob = Box<dyn Fn(&JobEvent) + Send + Sync>;
-type OnProgress = Box<dyn Fn(&str) + Send + Sync>;
+type OnProgress = Box<dyn Fn(&'static str, &str) + Send + Sync>;
 
 /// [`StageEvents`] that add up a [`Tally`] and pass each event on (to a progress bar).
 pub struct Tallying {
@@ -113,7 +113,7 @@ pub struct Tallying {
 impl Tallying {
     pub fn new(
         on_job: impl Fn(&JobEvent) + Send + Sync + 'static,
-        on_progress: impl Fn(&str) + Send + Sync + 'static,
+        on_progress: impl Fn(&'static str, &str) + Send + Sync + 'static,
     ) -> Self {
         Self {
             tally: Mutex::new(Tally::default()),
@@ -135,7 +135,7 @@ impl StageEvents for Tallying {
             .add(event);
         (self.on_job)(event);
     }
-    fn progress(&self, _stage: &'static str, message: &str) {
-        (self.on_progress)(message);
+    fn progress(&self, stage: &'static str, message: &str) {
+        (self.on_progress)(stage, message);
     }
 }
