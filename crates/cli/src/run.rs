@@ -25,6 +25,9 @@ struct RunJson {
     /// How much of the episodes read in this run was read (per episode and in total).
     read: podsift_pipeline::ReadCoverage,
     digest: DigestOutcome,
+    /// Why the episodes read this run gave no insight (which checks their claims failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    no_insights: Option<String>,
     deliveries: Vec<DeliveryReport>,
     seconds: f64,
 }
@@ -153,6 +156,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         .await?;
 
     let read = tally.coverage();
+    let no_insights = tally.why_no_insights();
     if json {
         tally.errors = errors;
         return print_json(&RunJson {
@@ -161,6 +165,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
             tally,
             read,
             digest,
+            no_insights,
             deliveries,
             seconds: started.elapsed().as_secs_f64(),
         });
@@ -179,7 +184,12 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
                 println!("delivered to {}: {}", d.channel, d.detail);
             }
         }
-        DigestOutcome::NothingNew => println!("nothing new since the last digest"),
+        DigestOutcome::NothingNew { why } => {
+            println!("no digest for {date}: {why}");
+            if let Some(why) = &no_insights {
+                println!("{why}");
+            }
+        }
     }
     for line in read.lines() {
         println!("{line}");
@@ -204,7 +214,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         match &digest {
             DigestOutcome::Created { .. } => "new digest",
             DigestOutcome::Existing { .. } => "today's digest already made",
-            DigestOutcome::NothingNew => "no digest",
+            DigestOutcome::NothingNew { .. } => "no digest",
         }
     );
     Ok(())

@@ -52,8 +52,11 @@ pub const FIRST_DIGEST_LOOKBACK_DAYS: i64 = 7;
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum DigestOutcome {
-    /// Nothing new since the last digest: no digest, no email.
-    NothingNew,
+    /// No digest, no email; `why` says what there was (nothing unsent in the look-back
+    /// window, or candidates of which none could be picked, and why).
+    NothingNew {
+        why: String,
+    },
     /// Today's digest was already made (a rerun): it is not made or sent again.
     Existing {
         id: i64,
@@ -174,8 +177,11 @@ impl Digester {
             candidates = self.store.insight_candidates(user, since).await?;
         }
         if candidates.is_empty() {
-            tracing::info!(user, %date, "nothing new since the last digest: no digest");
-            return Ok(DigestOutcome::NothingNew);
+            let why = format!(
+                "no insight from the shows you follow, made in the last {FIRST_DIGEST_LOOKBACK_DAYS} days, that you have not been sent"
+            );
+            tracing::info!(user, %date, why, "no digest");
+            return Ok(DigestOutcome::NothingNew { why });
         }
         // One ranking for both engines; without a configured one, the words-only engine
         // with the digest's per-show cap.
@@ -201,13 +207,15 @@ impl Digester {
             )
             .await?;
         if picks.is_empty() {
-            tracing::info!(
-                user,
-                %date,
-                why = short.as_deref().unwrap_or(""),
-                "no candidate could be picked: no digest"
+            let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
+            let why = format!(
+                "{} insight(s) from {} episode(s), none could be picked{}",
+                candidates.len(),
+                episodes.len(),
+                short.map(|s| format!(": {s}")).unwrap_or_default()
             );
-            return Ok(DigestOutcome::NothingNew);
+            tracing::info!(user, %date, why, "no digest");
+            return Ok(DigestOutcome::NothingNew { why });
         }
         let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
         let mut stats = DigestStats {

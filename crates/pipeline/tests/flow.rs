@@ -281,7 +281,7 @@ async fn extraction_digest_and_outbox_exactly_once() {
     let next = day.succ_opt().unwrap();
     assert!(matches!(
         dg.make_digest(user, next).await.unwrap(),
-        DigestOutcome::NothingNew
+        DigestOutcome::NothingNew { .. }
     ));
     assert!(
         store

@@ -96,7 +96,9 @@ impl podsift_web::DigestMaker for WebDigests {
             podsift_pipeline::DigestOutcome::Existing { .. } => {
                 Ok(podsift_web::MadeDigest::Existing)
             }
-            podsift_pipeline::DigestOutcome::NothingNew => Ok(podsift_web::MadeDigest::NothingNew),
+            podsift_pipeline::DigestOutcome::NothingNew { .. } => {
+                Ok(podsift_web::MadeDigest::NothingNew)
+            }
         }
     }
 }

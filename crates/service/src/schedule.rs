@@ -123,8 +123,8 @@ impl DigestScheduler {
                     DigestOutcome::Existing { id, .. } => {
                         tracing::info!(user = %user.email, %for_date, digest = id, "digest existed already (resumed after a restart)");
                     }
-                    DigestOutcome::NothingNew => {
-                        tracing::info!(user = %user.email, %for_date, "nothing new: no digest");
+                    DigestOutcome::NothingNew { why } => {
+                        tracing::info!(user = %user.email, %for_date, why, "no digest");
                     }
                 },
             }

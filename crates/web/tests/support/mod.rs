@@ -43,7 +43,7 @@ impl DigestMaker for Digests {
             {
                 podsift_pipeline::DigestOutcome::Created { .. } => MadeDigest::Created,
                 podsift_pipeline::DigestOutcome::Existing { .. } => MadeDigest::Existing,
-                podsift_pipeline::DigestOutcome::NothingNew => MadeDigest::NothingNew,
+                podsift_pipeline::DigestOutcome::NothingNew { .. } => MadeDigest::NothingNew,
             },
         )
     }
