@@ -206,8 +206,8 @@ impl Digester {
                 now,
             )
             .await?;
+        let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
         if picks.is_empty() {
-            let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
             let why = format!(
                 "{} insight(s) from {} episode(s), none could be picked{}",
                 candidates.len(),
@@ -217,7 +217,6 @@ impl Digester {
             tracing::info!(user, %date, why, "no digest");
             return Ok(DigestOutcome::NothingNew { why });
         }
-        let episodes: BTreeSet<i64> = candidates.iter().map(|c| c.episode_id).collect();
         let mut stats = DigestStats {
             episodes: episodes.len(),
             insights_considered: candidates.len(),

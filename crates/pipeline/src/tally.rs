@@ -98,9 +98,7 @@ impl Tally {
                 )
             })
     }
-}
 
-impl Tally {
     /// Why the episodes this pass read gave no insight, in one line for a reader who expected
     /// a digest (a small model's claims often fail the checks); `None` when the pass read no
     /// episode or kept an insight.
