@@ -32,8 +32,14 @@ struct RunJson {
     seconds: f64,
 }
 
-/// Subscribes the starter shows when the reader follows none.
-async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool) -> Result<bool> {
+/// Subscribes the starter shows when the reader follows none; what their first fetch found is
+/// added to `polled`.
+async fn follow_starter_shows(
+    app: &App,
+    user: podsift_core::UserId,
+    json: bool,
+    polled: &mut podsift_poller::PollSummary,
+) -> Result<bool> {
     if !app.store.list_feeds(Some(user)).await?.is_empty() {
         return Ok(false);
     }
@@ -69,7 +75,9 @@ async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool)
     // Failures of single starter feeds are said in one line, not fatal.
     let mut failed: Vec<String> = Vec::new();
     for url in &urls {
-        if let Err(e) = app.poller.subscribe(user, url).await {
+        let done = app.poller.subscribe(user, url).await;
+        polled.add_subscribed(done.as_ref());
+        if let Err(e) = done {
             failed.push(format!("{}: {e}", podsift_fetch::redact_str(url)));
         }
     }
@@ -90,11 +98,12 @@ async fn follow_starter_shows(app: &App, user: podsift_core::UserId, json: bool)
 pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> Result<()> {
     let started = std::time::Instant::now();
     let reader = app.reader().await?;
-    let subscribed_starter = follow_starter_shows(&app, reader.id(), json).await?;
+    let mut starter = podsift_poller::PollSummary::default();
+    let subscribed_starter = follow_starter_shows(&app, reader.id(), json, &mut starter).await?;
     let (pipeline, mut errors) = wiring::pipeline(&app, Driver::Run).await?;
 
     let bar = progress(0, "feeds", app.quiet);
-    let feeds = pipeline
+    let mut feeds = pipeline
         .poller
         .poll_due(
             |n| bar.set_length(n as u64),
@@ -107,6 +116,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         )
         .await?;
     bar.finish_and_clear();
+    feeds.merge(&starter);
 
     // A bar per stage with what is left and an estimate (crate::stages).
     let board = Board::new(app.quiet);

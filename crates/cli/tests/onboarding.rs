@@ -255,6 +255,9 @@ async fn a_first_run_follows_the_starter_shows_and_says_so() {
         !err.contains("downloaded once"),
         "an API engine downloads no model: {err}"
     );
+    // The starter shows' first fetch is this run's poll: the summary counts it.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("2 feeds polled, 1 new episodes"), "{said}");
     let feeds = json(&podsift(dir.path(), &["feeds", "--json"]));
     assert_eq!(feeds.as_array().unwrap().len(), 1, "{feeds:#}");
 }

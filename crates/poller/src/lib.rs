@@ -148,6 +148,30 @@ impl PollSummary {
             PollOutcome::Failed { .. } => self.failed += 1,
         }
     }
+
+    /// Adds another pass's totals to these.
+    pub fn merge(&mut self, other: &PollSummary) {
+        self.feeds += other.feeds;
+        self.not_modified += other.not_modified;
+        self.updated += other.updated;
+        self.failed += other.failed;
+        self.new_episodes += other.new_episodes;
+        self.jobs_queued += other.jobs_queued;
+    }
+
+    /// Counts a subscription made in this pass (its first fetch is a poll too), so that a run
+    /// that subscribed the starter shows does not report "0 feeds polled".
+    pub fn add_subscribed(&mut self, r: Result<&SubscribeReport, &PollError>) {
+        self.feeds += 1;
+        match r {
+            Ok(r) => {
+                self.updated += 1;
+                self.new_episodes += r.episodes.inserted;
+                self.jobs_queued += r.episodes.new_candidates.len();
+            }
+            Err(_) => self.failed += 1,
+        }
+    }
 }
 
 impl Poller {
