@@ -4,7 +4,10 @@
 transcript (Python Bytes VTT from ../shared/corpora), the music a synthetic chord sequence
 (sox). Writes OUT.mp3 (and OUT.wav, 16 kHz mono) and OUT.txt (the words spoken, for WER).
 
-    bench-asr-episode.py CORPORA_VTT_DIR OUT_PREFIX [MINUTES]
+    bench-asr-episode.py CORPORA_VTT_DIR OUT_PREFIX [MINUTES] [--speech-only]
+
+--speech-only: MINUTES of speech alone (about 160 words a minute), no music or silence, for
+comparing engines on the same words (scripts/bench asr-peer).
 """
 import glob
 import os
@@ -22,7 +25,9 @@ def vtt_text(path):
     return " ".join(words)
 
 def main():
-    vtt_dir, out, minutes = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 60
+    speech_only = "--speech-only" in sys.argv
+    argv = [a for a in sys.argv if a != "--speech-only"]
+    vtt_dir, out, minutes = argv[1], argv[2], int(argv[3]) if len(argv) > 3 else 60
     files = sorted(glob.glob(os.path.join(vtt_dir, "*.vtt")), reverse=True)
     words = []
     for f in files:
@@ -32,13 +37,18 @@ def main():
     work = out + ".parts"
     os.makedirs(work, exist_ok=True)
     parts, spoken, w = [], [], 0
-    for block in range(max(1, minutes // 10)):
-        # ~8 minutes of speech at 160 words per minute.
-        text = " ".join(words[w:w + 8 * 160])
-        w += 8 * 160
+    blocks = 1 if speech_only else max(1, minutes // 10)
+    for block in range(blocks):
+        # ~8 minutes of speech at 160 words per minute (MINUTES of it when speech only).
+        n = minutes * 160 if speech_only else 8 * 160
+        text = " ".join(words[w:w + n])
+        w += n
         wav = f"{work}/speech{block}.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-w", wav, text], check=True)
         spoken.append(text)
+        if speech_only:
+            parts.append(wav)
+            break
         music = f"{work}/music{block}.wav"
         chords = []
         for i, note in enumerate(["C4", "A3", "F3", "G3"] * 4):

@@ -5,7 +5,11 @@
 //!
 //!     cargo run --release -p podsift-asr --example asr_bench -- \
 //!         --model ggml-tiny.en.bin --audio episode.mp3 [--vad ggml-silero-v6.2.0.bin] \
-//!         [--threads 2] [--chunk-secs 300] [--reference script.txt] [--label NAME]
+//!         [--threads 2] [--chunk-secs 300] [--reference script.txt] [--label NAME] \
+//!         [--flash-attn on|off] [--dtw on|off] [--lanes N] [--out transcript.txt]
+//!
+//! `--score HYPOTHESIS.txt --reference script.txt` only scores a transcript made elsewhere
+//! (faster-whisper's, in `scripts/bench asr-peer`) with the same word error rate.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -35,11 +39,28 @@ fn peak_rss_mb() -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(hypothesis) = arg(&args, "--score") {
+        let reference = arg(&args, "--reference").ok_or("--score needs --reference")?;
+        let rate = wer::wer(
+            &std::fs::read_to_string(reference)?,
+            &std::fs::read_to_string(hypothesis)?,
+        );
+        println!("{}", serde_json::json!({ "wer": rate }));
+        return Ok(());
+    }
     let model = PathBuf::from(arg(&args, "--model").ok_or("--model PATH")?);
     let audio = PathBuf::from(arg(&args, "--audio").ok_or("--audio PATH")?);
     let vad = arg(&args, "--vad").map(PathBuf::from);
     let threads: usize = arg(&args, "--threads").map_or(Ok(2), |t| t.parse())?;
     let chunk_secs: u32 = arg(&args, "--chunk-secs").map_or(Ok(300), |t| t.parse())?;
+    let flash_attention = match arg(&args, "--flash-attn").as_deref() {
+        Some("on") => true,
+        None | Some("off") => false,
+        Some(other) => return Err(format!("--flash-attn on|off, not {other}").into()),
+    };
+    let dtw_times = arg(&args, "--dtw").as_deref() == Some("on");
+    let lanes: usize = arg(&args, "--lanes").map_or(Ok(0), |t| t.parse())?;
+    let out = arg(&args, "--out").map(PathBuf::from);
     let label = arg(&args, "--label").unwrap_or_else(|| "podsift".into());
     let reference = arg(&args, "--reference")
         .map(std::fs::read_to_string)
@@ -51,7 +72,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         WhisperOptions {
             model_name: model.display().to_string(),
             threads,
+            lanes,
             vad_model: vad.clone(),
+            flash_attention,
+            dtw_times,
         },
     )?;
     let load_secs = started.elapsed().as_secs_f64();
@@ -70,6 +94,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wall = started.elapsed().as_secs_f64();
     let audio_secs = chunker.position() as f64 / 16_000.0;
     let wer = reference.map(|r| wer::wer(&r, &text.join(" ")));
+    if let Some(out) = &out {
+        std::fs::write(out, text.join("\n"))?;
+    }
     println!(
         "{}",
         serde_json::json!({
@@ -77,6 +104,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "model": model.file_name().map(|f| f.to_string_lossy().to_string()),
             "vad": vad.is_some(),
             "threads": threads,
+            "flash_attention": flash_attention,
+            "lanes": lanes,
+            "dtw": dtw_times,
             "audio_secs": audio_secs,
             "wall_secs": wall,
             "load_secs": load_secs,

@@ -80,7 +80,7 @@ impl Chunker {
 }
 
 /// The middle of the quietest 100 ms frame within the last `search` samples of `window`.
-fn quietest_cut(window: &[f32], search: usize) -> usize {
+pub(crate) fn quietest_cut(window: &[f32], search: usize) -> usize {
     let from = window.len().saturating_sub(search);
     let mut best = (f32::INFINITY, window.len());
     let mut pos = from;

@@ -11,10 +11,13 @@ pub mod audio;
 pub mod chunk;
 pub mod engine;
 mod error;
+pub mod lanes;
 pub mod models;
 mod mp4_check;
 mod port;
 pub mod remote;
+pub mod sentences;
+pub mod speech_map;
 pub mod stage;
 pub mod wer;
 #[cfg(feature = "whisper")]

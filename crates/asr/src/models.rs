@@ -29,10 +29,19 @@ pub struct CatalogEntry {
 
 const HF: &str = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main/";
 
-/// The model used when the configuration names none. base.en: on a laptop CPU it runs well
-/// above 10x realtime with VAD (a day's new episodes in minutes) at about half tiny.en's word
-/// error rate; small.en is about 3x slower for a smaller gain.
-pub const DEFAULT_MODEL: &str = "base.en";
+/// The model used when the configuration names none: base.en in whisper.cpp's 8-bit
+/// quantization. base-class accuracy (about half tiny.en's word error rate) above 10x
+/// realtime with VAD on 2 cores; the 8-bit file reads the same words as the 16-bit one and
+/// runs faster (ggml's q8_0 products), at 82 MB instead of 148. q5_1 was slower and less
+/// accurate here; small.en is about 3x slower for a smaller gain. [`DEFAULT_WHY`] has the
+/// figures `podsift models list` shows.
+pub const DEFAULT_MODEL: &str = podsift_core::config::DEFAULT_ASR_MODEL;
+
+/// Why [`DEFAULT_MODEL`], in figures measured by `scripts/bench asr-peer` (BENCHMARKS.md).
+pub const DEFAULT_WHY: &str = "base.en-q8_0, base-class accuracy at 8 bits. Measured on 2 cores \
+(scripts/bench asr-peer): 14.6x realtime on 5 min of speech, word error rate 10.0 % (16-bit: \
+14.0x, 9.2 %; tiny.en-q8_0: 29x, 13.0 %; faster-whisper base int8: 8.7-16.4x, 9.2-17.7 %), and \
+18.6x on a 60-min episode with VAD; an 82 MB download";
 
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry {
@@ -57,7 +66,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         sha256: "c77c5766f1cef09b6b7d47f21b546cbddd4157886b3b5d6d4f709e91e66c7c2b",
         size_mb: 32,
         english_only: true,
-        note: "tiny.en, quantized",
+        note: "tiny.en, 5-bit: slower and less accurate than q8_0 here",
     },
     CatalogEntry {
         name: "tiny-q5_1",
@@ -68,12 +77,44 @@ pub const CATALOG: &[CatalogEntry] = &[
         note: "tiny, quantized",
     },
     CatalogEntry {
+        name: "tiny.en-q8_0",
+        file: "ggml-tiny.en-q8_0.bin",
+        sha256: "5bc2b3860aa151a4c6e7bb095e1fcce7cf12c7b020ca08dcec0c6d018bb7dd94",
+        size_mb: 44,
+        english_only: true,
+        note: "tiny.en, 8-bit: as accurate, faster on CPU",
+    },
+    CatalogEntry {
+        name: "tiny-q8_0",
+        file: "ggml-tiny-q8_0.bin",
+        sha256: "c2085835d3f50733e2ff6e4b41ae8a2b8d8110461e18821b09a15c40c42d1cca",
+        size_mb: 44,
+        english_only: false,
+        note: "tiny, 8-bit",
+    },
+    CatalogEntry {
+        name: "base.en-q8_0",
+        file: "ggml-base.en-q8_0.bin",
+        sha256: "a4d4a0768075e13cfd7e19df3ae2dbc4a68d37d36a7dad45e8410c9a34f8c87e",
+        size_mb: 82,
+        english_only: true,
+        note: "default: base.en, 8-bit (see below)",
+    },
+    CatalogEntry {
+        name: "base-q8_0",
+        file: "ggml-base-q8_0.bin",
+        sha256: "c577b9a86e7e048a0b7eada054f4dd79a56bbfa911fbdacf900ac5b567cbb7d9",
+        size_mb: 82,
+        english_only: false,
+        note: "multilingual default: base, 8-bit",
+    },
+    CatalogEntry {
         name: "base.en",
         file: "ggml-base.en.bin",
         sha256: "a03779c86df3323075f5e796cb2ce5029f00ec8869eee3fdfb897afe36c6d002",
         size_mb: 148,
         english_only: true,
-        note: "default: fast on a laptop CPU, good accuracy",
+        note: "base.en at 16-bit: the same words, slower on CPU",
     },
     CatalogEntry {
         name: "base",
@@ -81,7 +122,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         sha256: "60ed5bc3dd14eea856493d334349b405782ddcaf0028d4b5df4088345fba2efe",
         size_mb: 148,
         english_only: false,
-        note: "multilingual default",
+        note: "base at 16-bit",
     },
     CatalogEntry {
         name: "base.en-q5_1",
@@ -89,7 +130,7 @@ pub const CATALOG: &[CatalogEntry] = &[
         sha256: "4baf70dd0d7c4247ba2b81fafd9c01005ac77c2f9ef064e00dcf195d0e2fdd2f",
         size_mb: 60,
         english_only: true,
-        note: "base.en, quantized (smaller download)",
+        note: "base.en, 5-bit: smaller, slower and less accurate than q8_0 here",
     },
     CatalogEntry {
         name: "base-q5_1",

@@ -12,6 +12,9 @@ use whisper_rs::{
 
 use crate::engine::{DecodeOptions, RawSegment, Recognised, SpeechToText, clean_segment};
 use crate::error::AsrError;
+use crate::lanes;
+pub use crate::sentences::{TimedToken, split_sentences};
+pub use crate::speech_map::{SpeechMap, build_speech_audio};
 
 /// Settings of the local engine.
 #[derive(Debug, Clone)]
@@ -20,8 +23,18 @@ pub struct WhisperOptions {
     pub model_name: String,
     /// 0: all cores.
     pub threads: usize,
+    /// Parts of a piece transcribed side by side, the threads shared among them (0: one
+    /// per thread, at most [`lanes::MAX_AUTO_LANES`]; 1: one part on every thread).
+    pub lanes: usize,
     /// whisper.cpp's Silero VAD model; `None` transcribes everything, silence included.
     pub vad_model: Option<PathBuf>,
+    /// whisper.cpp's flash attention. Made for GPUs; on CPU it was slower here (ggml's CPU
+    /// kernel; BENCHMARKS.md, issue 17).
+    pub flash_attention: bool,
+    /// Sentence starts aligned by DTW over the cross-attention (more precise) instead of
+    /// whisper's timestamp tokens; about a fifth slower on CPU here. whisper.cpp cannot do it
+    /// with flash attention on.
+    pub dtw_times: bool,
 }
 
 /// A loaded ggml Whisper model. Cheap to share: each transcription gets its own state.
@@ -35,97 +48,15 @@ pub struct WhisperEngine {
     multilingual: bool,
 }
 
-/// Speech regions closer than this are kept as one region (a natural pause stays in).
-const VAD_MERGE_GAP: f64 = 1.0;
-/// Audio kept around each region so no word is clipped.
-const VAD_PAD: f64 = 0.2;
-/// Silence put between regions in the audio handed to whisper.
-const VAD_SEPARATOR: f64 = 0.3;
-
-/// Where each kept region sits in the filtered audio and in the original.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SpeechMap {
-    /// (start in the filtered audio, start in the original, length), in seconds.
-    pieces: Vec<(f64, f64, f64)>,
-}
-
-impl SpeechMap {
-    /// Original time of a segment start in the filtered audio. A start that falls in the
-    /// silence between two regions belongs to the next one (whisper often starts a segment
-    /// where the previous one ended).
-    pub fn start_to_original(&self, t: f64) -> f64 {
-        self.map(t, true)
-    }
-
-    /// Original time of a segment end; an end in the silence belongs to the previous region.
-    pub fn end_to_original(&self, t: f64) -> f64 {
-        self.map(t, false)
-    }
-
-    fn map(&self, t: f64, forward: bool) -> f64 {
-        if self.pieces.is_empty() {
-            return t;
-        }
-        let i = self
-            .pieces
-            .iter()
-            .rposition(|(fs, _, _)| *fs <= t)
-            .unwrap_or(0);
-        let (fs, os, len) = self.pieces[i];
-        if t > fs + len
-            && forward
-            && let Some(next) = self.pieces.get(i + 1)
-        {
-            return next.1;
-        }
-        os + (t - fs).clamp(0.0, len)
-    }
-}
-
-/// Speech regions (seconds) → merged, padded regions and the filtered audio with its map.
-pub fn build_speech_audio(
-    samples: &[f32],
-    regions: &[(f64, f64)],
-    rate: f64,
-) -> (Vec<f32>, SpeechMap) {
-    let total = samples.len() as f64 / rate;
-    let mut merged: Vec<(f64, f64)> = Vec::new();
-    for &(start, end) in regions {
-        let (start, end) = ((start - VAD_PAD).max(0.0), (end + VAD_PAD).min(total));
-        if end <= start {
-            continue;
-        }
-        match merged.last_mut() {
-            Some(last) if start - last.1 <= VAD_MERGE_GAP => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
-        }
-    }
-    let mut out = Vec::new();
-    let mut map = SpeechMap::default();
-    let gap = vec![0.0f32; (VAD_SEPARATOR * rate).round() as usize];
-    for (i, (start, end)) in merged.iter().enumerate() {
-        if i > 0 {
-            out.extend_from_slice(&gap);
-        }
-        let a = ((start * rate).round() as usize).min(samples.len());
-        let b = ((end * rate).round() as usize).clamp(a, samples.len());
-        map.pieces.push((
-            out.len() as f64 / rate,
-            a as f64 / rate,
-            (b - a) as f64 / rate,
-        ));
-        out.extend_from_slice(&samples[a..b]);
-    }
-    (out, map)
-}
-
 fn install_logging() {
     static ONCE: Once = Once::new();
     // whisper.cpp and ggml log to stderr by default; route them through `tracing`.
     ONCE.call_once(whisper_rs::install_logging_hooks);
 }
 
-/// All cores (the machine's parallelism), or the configured number.
+/// All cores (the machine's parallelism), or the configured number. With `[asr] lanes = 0`
+/// the cores are shared among parallel parts, one thread each on up to four cores, so no
+/// ggml worker spins waiting for another (crate::lanes).
 pub fn effective_threads(configured: usize) -> usize {
     if configured > 0 {
         configured
@@ -155,9 +86,14 @@ impl WhisperEngine {
             )));
         }
         let mut params = WhisperContextParameters::default();
-        // DTW token times (cross-attention alignment) place sentence starts far more precisely
-        // than whisper's timestamp-token heuristic; they need the model's alignment heads.
-        if let Some(preset) = dtw_preset(model) {
+        params.flash_attn(opts.flash_attention);
+        // DTW token times (cross-attention alignment) place sentence starts more precisely
+        // than whisper's timestamp-token heuristic; they need the model's alignment heads, and
+        // whisper.cpp drops them when flash attention is on.
+        if opts.dtw_times
+            && !opts.flash_attention
+            && let Some(preset) = dtw_preset(model)
+        {
             params.dtw_parameters(DtwParameters {
                 mode: DtwMode::ModelPreset {
                     model_preset: preset,
@@ -217,12 +153,80 @@ impl WhisperEngine {
             None => (std::borrow::Cow::Borrowed(samples), None),
         };
         let samples: &[f32] = &samples;
+        let threads = effective_threads(self.opts.threads);
+        let plan = lanes::plan(threads, self.opts.lanes);
+        let starts = lanes::cuts(samples, plan.lanes);
+        let parts: Vec<(usize, &[f32])> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                (
+                    a,
+                    &samples[a..starts.get(i + 1).copied().unwrap_or(samples.len())],
+                )
+            })
+            .collect();
+        let results = if let [(_, part)] = parts.as_slice() {
+            vec![self.recognise(part, opts, threads)]
+        } else {
+            std::thread::scope(|scope| {
+                let running: Vec<_> = parts
+                    .iter()
+                    .map(|(_, part)| {
+                        scope.spawn(move || self.recognise(part, opts, plan.threads_per_lane))
+                    })
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|lane| {
+                        lane.join().unwrap_or_else(|_| {
+                            Err(AsrError::Engine("a speech-to-text lane panicked".into()))
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+        };
+        let mut segments = Vec::new();
+        let mut language = None;
+        for ((start, _), result) in parts.iter().zip(results) {
+            let (raw_segments, lang) = result?;
+            language = language.or(lang);
+            let offset = *start as f64 / 16_000.0;
+            for mut raw in raw_segments {
+                raw.start += offset;
+                raw.end += offset;
+                // Times of the audio whisper saw; mapped back across the VAD gaps.
+                if let Some(map) = &map {
+                    raw.start = map.start_to_original(raw.start);
+                    raw.end = map.end_to_original(raw.end).max(raw.start);
+                }
+                if let Some(clean) = clean_segment(raw) {
+                    segments.push(clean);
+                }
+            }
+        }
+        let language = if self.multilingual {
+            language
+        } else {
+            Some("en".to_owned())
+        };
+        Ok(Recognised { segments, language })
+    }
+
+    /// One part through whisper: its sentences (times within the part) and, for a
+    /// multilingual model, the language it detected.
+    fn recognise(
+        &self,
+        samples: &[f32],
+        opts: &DecodeOptions,
+        threads: usize,
+    ) -> Result<(Vec<RawSegment>, Option<String>), AsrError> {
         let mut state = self
             .ctx
             .create_state()
             .map_err(|e| AsrError::Engine(format!("creating a whisper state: {e}")))?;
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(effective_threads(self.opts.threads) as i32);
+        params.set_n_threads(threads as i32);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);
@@ -277,23 +281,13 @@ impl WhisperEngine {
             } else {
                 split_sentences(&tokens, span)
             };
-            for mut raw in pieces {
-                // Times of the audio whisper saw; mapped back across the VAD gaps.
-                if let Some(map) = &map {
-                    raw.start = map.start_to_original(raw.start);
-                    raw.end = map.end_to_original(raw.end).max(raw.start);
-                }
-                if let Some(clean) = clean_segment(raw) {
-                    segments.push(clean);
-                }
-            }
+            segments.extend(pieces);
         }
-        let language = if self.multilingual {
-            whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_owned)
-        } else {
-            Some("en".to_owned())
-        };
-        Ok(Recognised { segments, language })
+        let language = self
+            .multilingual
+            .then(|| whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_owned))
+            .flatten();
+        Ok((segments, language))
     }
 }
 
@@ -334,59 +328,6 @@ pub fn dtw_preset(model: &Path) -> Option<DtwModelPreset> {
         (32, 4) => DtwModelPreset::LargeV3Turbo,
         _ => return None,
     })
-}
-
-/// A decoded token and its time span (seconds).
-#[derive(Debug, Clone)]
-pub struct TimedToken {
-    pub bytes: Vec<u8>,
-    pub t0: f64,
-    pub t1: f64,
-}
-
-/// Splits one whisper segment into sentences at `.`, `?` and `!`, each starting at its first
-/// token's time, so a transcript line points at the moment its sentence was said. Bytes are
-/// joined before decoding (a token may hold half of a UTF-8 character).
-pub fn split_sentences(tokens: &[TimedToken], span: (f64, f64)) -> Vec<RawSegment> {
-    let mut out = Vec::new();
-    let mut bytes: Vec<u8> = Vec::new();
-    let mut start: Option<f64> = None;
-    let clamp = |t: f64| t.clamp(span.0, span.1.max(span.0));
-    for (i, tok) in tokens.iter().enumerate() {
-        if start.is_none() && !String::from_utf8_lossy(&tok.bytes).trim().is_empty() {
-            start = Some(clamp(tok.t0));
-        }
-        bytes.extend_from_slice(&tok.bytes);
-        let text = String::from_utf8_lossy(&tok.bytes);
-        let ends_sentence = text.trim_end().ends_with(['.', '?', '!']);
-        // "3.5" is not a sentence end: the next token must start a new word.
-        let next_starts_word = tokens
-            .get(i + 1)
-            .is_none_or(|n| n.bytes.first() == Some(&b' '));
-        if ends_sentence && next_starts_word {
-            let text = String::from_utf8_lossy(&bytes).trim().to_string();
-            if !text.is_empty() {
-                let s = start.unwrap_or(span.0);
-                out.push(RawSegment {
-                    start: s,
-                    end: clamp(tok.t1).max(s),
-                    text,
-                });
-            }
-            bytes.clear();
-            start = None;
-        }
-    }
-    let text = String::from_utf8_lossy(&bytes).trim().to_string();
-    if !text.is_empty() {
-        let s = start.unwrap_or(span.0);
-        out.push(RawSegment {
-            start: s,
-            end: span.1.max(s),
-            text,
-        });
-    }
-    out
 }
 
 impl WhisperEngine {
@@ -436,96 +377,5 @@ impl SpeechToText for WhisperEngine {
         tokio::task::spawn_blocking(move || engine.transcribe_blocking(&samples, &opts))
             .await
             .map_err(|e| AsrError::Engine(format!("the transcription thread failed: {e}")))?
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn speech_map_round_trips_kept_regions() {
-        let rate = 100.0;
-        let samples: Vec<f32> = (0..10_000).map(|i| i as f32).collect(); // 100 s
-        // Two regions 40 s apart, and a third 0.5 s after the second (merged with it).
-        let (audio, map) =
-            build_speech_audio(&samples, &[(10.0, 12.0), (52.0, 55.0), (55.5, 57.0)], rate);
-        // 2.4 s + 0.3 s gap + 5.4 s (52-0.2 .. 57+0.2)
-        assert_eq!(audio.len(), 240 + 30 + 540);
-        assert_eq!(map.pieces.len(), 2);
-        // A time in the second piece maps into the original at the same audio sample.
-        let t = 2.7 + 1.0;
-        let orig = map.start_to_original(t);
-        assert!((orig - 52.8).abs() < 1e-9, "{orig}");
-        assert_eq!(
-            audio[(t * rate) as usize],
-            samples[(orig * rate).round() as usize]
-        );
-        // A start in the separator belongs to the next piece, an end to the previous one.
-        assert!((map.start_to_original(2.5) - 51.8).abs() < 1e-9);
-        assert!((map.end_to_original(2.5) - 12.2).abs() < 1e-9);
-        assert_eq!(map.start_to_original(0.0), 9.8);
-        assert!((map.end_to_original(99.0) - 57.2).abs() < 1e-9);
-    }
-
-    fn tok(text: &str, t0: f64, t1: f64) -> TimedToken {
-        TimedToken {
-            bytes: text.as_bytes().to_vec(),
-            t0,
-            t1,
-        }
-    }
-
-    #[test]
-    fn sentences_get_their_own_start() {
-        let tokens = [
-            tok(" Hello", 0.0, 0.5),
-            tok(" Mr", 0.5, 0.7),
-            tok(".", 0.7, 0.8),
-            tok(" Smith", 0.8, 1.2),
-            tok(".", 1.2, 1.3),
-            tok(" It", 5.0, 5.2),
-            tok(" costs", 5.2, 5.6),
-            tok(" 3", 5.6, 5.7),
-            tok(".", 5.7, 5.75),
-            tok("5", 5.75, 5.8),
-            tok("%", 5.8, 6.0),
-            tok("!", 6.0, 6.1),
-            tok(" And", 9.0, 9.3),
-        ];
-        let got = split_sentences(&tokens, (0.0, 10.0));
-        let texts: Vec<&str> = got.iter().map(|s| s.text.as_str()).collect();
-        // A period before a new word splits (even after "Mr"); "3.5" does not.
-        assert_eq!(texts, ["Hello Mr.", "Smith.", "It costs 3.5%!", "And"]);
-        assert_eq!(got[2].start, 5.0);
-        assert_eq!(got[2].end, 6.1);
-        assert_eq!(got[3].end, 10.0);
-    }
-
-    #[test]
-    fn split_bytes_of_one_character_are_joined() {
-        let e = "é".as_bytes();
-        let tokens = [
-            TimedToken {
-                bytes: vec![b' ', b'C', b'a', b'f', e[0]],
-                t0: 1.0,
-                t1: 1.2,
-            },
-            TimedToken {
-                bytes: vec![e[1], b'.'],
-                t0: 1.2,
-                t1: 1.4,
-            },
-        ];
-        let got = split_sentences(&tokens, (0.0, 2.0));
-        assert_eq!(got[0].text, "Café.");
-        assert_eq!(got[0].start, 1.0);
-    }
-
-    #[test]
-    fn no_regions_no_audio() {
-        let (audio, map) = build_speech_audio(&[0.0; 100], &[], 100.0);
-        assert!(audio.is_empty());
-        assert_eq!(map.start_to_original(3.0), 3.0);
     }
 }

@@ -62,6 +62,9 @@ pub async fn build_engine(app: &App) -> Result<Arc<dyn SpeechToText>> {
                 model_name: name,
                 threads: cfg.threads,
                 vad_model,
+                lanes: cfg.lanes,
+                flash_attention: cfg.flash_attention,
+                dtw_times: cfg.dtw_times,
             };
             let engine = tokio::task::spawn_blocking(move || WhisperEngine::load(&model, opts))
                 .await
@@ -249,7 +252,11 @@ pub async fn models(app: &App, action: crate::ModelsAction) -> Result<()> {
                 "{}",
                 table(&["NAME", "SIZE", "LANG", "DOWNLOADED", "NOTE"], &table_rows)
             );
-            println!("* default ([asr] model); models live in {}", dir.display());
+            println!(
+                "* default ([asr] model): {}\nmodels live in {}",
+                models::DEFAULT_WHY,
+                dir.display()
+            );
             println!();
             let llm = crate::models::app_rows(app);
             print!("{}", crate::models::render(&llm, &crate::llm::in_use(app)));
