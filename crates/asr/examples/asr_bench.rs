@@ -8,6 +8,8 @@
 //!         [--threads 2] [--chunk-secs 300] [--reference script.txt] [--label NAME] \
 //!         [--flash-attn on|off] [--dtw on|off] [--lanes N] [--out transcript.txt]
 //!
+//! Defaults as podsift's: flash attention off, DTW times on, lanes 0 (automatic).
+//!
 //! `--score HYPOTHESIS.txt --reference script.txt` only scores a transcript made elsewhere
 //! (faster-whisper's, in `scripts/bench asr-peer`) with the same word error rate.
 
@@ -58,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None | Some("off") => false,
         Some(other) => return Err(format!("--flash-attn on|off, not {other}").into()),
     };
-    let dtw_times = arg(&args, "--dtw").as_deref() == Some("on");
+    let dtw_times = arg(&args, "--dtw").as_deref() != Some("off");
     let lanes: usize = arg(&args, "--lanes").map_or(Ok(0), |t| t.parse())?;
     let out = arg(&args, "--out").map(PathBuf::from);
     let label = arg(&args, "--label").unwrap_or_else(|| "podsift".into());

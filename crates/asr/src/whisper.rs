@@ -31,9 +31,9 @@ pub struct WhisperOptions {
     /// whisper.cpp's flash attention. Made for GPUs; on CPU it was slower here (ggml's CPU
     /// kernel; BENCHMARKS.md, issue 17).
     pub flash_attention: bool,
-    /// Sentence starts aligned by DTW over the cross-attention (more precise) instead of
-    /// whisper's timestamp tokens; about a fifth slower on CPU here. whisper.cpp cannot do it
-    /// with flash attention on.
+    /// Sentence starts aligned by DTW over the cross-attention instead of whisper's timestamp
+    /// tokens, which put them seconds off; DTW costs about a fifth more on CPU here.
+    /// whisper.cpp cannot do it with flash attention on.
     pub dtw_times: bool,
 }
 

@@ -31,7 +31,7 @@ fn engine_with(vad: bool, threads: usize, lanes: usize) -> Option<WhisperEngine>
                 lanes,
                 vad_model,
                 flash_attention: false,
-                dtw_times: false,
+                dtw_times: true,
             },
         )
         .expect("load tiny.en"),
@@ -158,12 +158,12 @@ fn parallel_lanes_keep_every_sentence_at_its_time() {
     let mut said = Vec::new();
     let mut text = Vec::new();
     for (i, animal) in animals.iter().enumerate() {
-        let sentence = format!("The next animal on our list today is the {animal}.");
+        let sentence = format!("The next animal we talk about is the {animal}.");
         let wav = dir.path().join(format!("a{i}.wav"));
         speak(&espeak, &sentence, &wav);
         said.push(audio.len() as f64 / SAMPLE_RATE as f64);
         audio.extend(decode_all(&wav, &AudioOptions::default()).unwrap());
-        audio.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 2));
+        audio.extend(std::iter::repeat_n(0.0f32, SAMPLE_RATE as usize * 5 / 2));
         text.push(sentence);
     }
     let secs = audio.len() as f64 / SAMPLE_RATE as f64;
@@ -188,22 +188,25 @@ fn parallel_lanes_keep_every_sentence_at_its_time() {
         .map(|s| s.text.to_lowercase())
         .collect::<Vec<_>>()
         .join(" ");
-    // Each animal at most once (the cut repeats no sentence), nearly all found at their time.
-    // (tiny.en may mishear a rare name, so a few may be missing; none may come twice.)
-    let mut on_time = 0;
-    for (animal, at) in animals.iter().zip(&said) {
-        assert!(all.matches(animal).count() <= 1, "{animal} twice in: {all}");
-        let seg = got
-            .segments
-            .iter()
-            .find(|s| s.text.to_lowercase().contains(animal));
-        if seg.is_some_and(|seg| (seg.start - at).abs() <= 2.0) {
-            on_time += 1;
-        }
+    // One sentence for each spoken (the cut neither drops nor repeats one), each at the time
+    // it was said; most animals heard (tiny.en mishears rare names: "ostrich", "buffalo").
+    assert_eq!(
+        got.segments.len(),
+        animals.len(),
+        "one sentence per sentence spoken"
+    );
+    for (seg, at) in got.segments.iter().zip(&said) {
+        assert!(
+            (seg.start - at).abs() <= 1.5,
+            "{:?} starts at {:.2} s, spoken at {at:.2} s",
+            seg.text,
+            seg.start
+        );
     }
+    let heard = animals.iter().filter(|a| all.contains(*a)).count();
     assert!(
-        on_time * 10 >= animals.len() * 8,
-        "{on_time} of {} within 2 s",
+        heard * 5 >= animals.len() * 3,
+        "{heard} of {} animals heard",
         animals.len()
     );
     let rate = wer::wer(&text.join(" "), &all);
