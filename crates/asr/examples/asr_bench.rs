@@ -6,9 +6,11 @@
 //!     cargo run --release -p podsift-asr --example asr_bench -- \
 //!         --model ggml-tiny.en.bin --audio episode.mp3 [--vad ggml-silero-v6.2.0.bin] \
 //!         [--threads 2] [--chunk-secs 300] [--reference script.txt] [--label NAME] \
-//!         [--flash-attn on|off] [--dtw on|off] [--lanes N] [--out transcript.txt]
+//!         [--flash-attn on|off] [--dtw on|off] [--lanes N] [--out transcript.txt] \
+//!         [--times sentences.tsv]
 //!
-//! Defaults as podsift's: flash attention off, DTW times on, lanes 0 (automatic).
+//! Defaults as podsift's: flash attention off, DTW times off (sentence starts from the
+//! pauses), lanes 0 (automatic). `--times` writes each sentence's start, end and text.
 //!
 //! `--score HYPOTHESIS.txt --reference script.txt` only scores a transcript made elsewhere
 //! (faster-whisper's, in `scripts/bench asr-peer`) with the same word error rate.
@@ -60,7 +62,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None | Some("off") => false,
         Some(other) => return Err(format!("--flash-attn on|off, not {other}").into()),
     };
-    let dtw_times = arg(&args, "--dtw").as_deref() != Some("off");
+    let dtw_times = match arg(&args, "--dtw").as_deref() {
+        Some("on") => true,
+        None | Some("off") => false,
+        Some(other) => return Err(format!("--dtw on|off, not {other}").into()),
+    };
+    let times = arg(&args, "--times").map(PathBuf::from);
     let lanes: usize = arg(&args, "--lanes").map_or(Ok(0), |t| t.parse())?;
     let out = arg(&args, "--out").map(PathBuf::from);
     let label = arg(&args, "--label").unwrap_or_else(|| "podsift".into());
@@ -87,17 +94,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prompt: None,
     };
     let mut text = Vec::new();
+    let mut timed = String::new();
     let mut segments = 0usize;
     while let Some(piece) = chunker.next_chunk()? {
         let got = engine.transcribe_blocking(&piece.samples, &opts)?;
         segments += got.segments.len();
-        text.extend(got.segments.into_iter().map(|s| s.text));
+        for s in got.segments {
+            let at = piece.start_secs();
+            timed.push_str(&format!(
+                "{:.2}\t{:.2}\t{}\n",
+                at + s.start,
+                at + s.end,
+                s.text
+            ));
+            text.push(s.text);
+        }
     }
     let wall = started.elapsed().as_secs_f64();
     let audio_secs = chunker.position() as f64 / 16_000.0;
     let wer = reference.map(|r| wer::wer(&r, &text.join(" ")));
     if let Some(out) = &out {
         std::fs::write(out, text.join("\n"))?;
+    }
+    if let Some(times) = &times {
+        std::fs::write(times, timed)?;
     }
     println!(
         "{}",

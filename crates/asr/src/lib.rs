@@ -14,6 +14,7 @@ mod error;
 pub mod lanes;
 pub mod models;
 mod mp4_check;
+pub mod onsets;
 mod port;
 pub mod remote;
 pub mod sentences;

@@ -13,6 +13,7 @@ use whisper_rs::{
 use crate::engine::{DecodeOptions, RawSegment, Recognised, SpeechToText, clean_segment};
 use crate::error::AsrError;
 use crate::lanes;
+use crate::onsets::{Loudness, split_by_onsets};
 pub use crate::sentences::{TimedToken, split_sentences};
 pub use crate::speech_map::{SpeechMap, build_speech_audio};
 
@@ -31,9 +32,9 @@ pub struct WhisperOptions {
     /// whisper.cpp's flash attention. Made for GPUs; on CPU it was slower here (ggml's CPU
     /// kernel; BENCHMARKS.md, issue 17).
     pub flash_attention: bool,
-    /// Sentence starts aligned by DTW over the cross-attention instead of whisper's timestamp
-    /// tokens, which put them seconds off; DTW costs about a fifth more on CPU here.
-    /// whisper.cpp cannot do it with flash attention on.
+    /// Sentence starts aligned by DTW over the cross-attention, which costs about a fifth more
+    /// decoding time on CPU here; otherwise by the segment's text and the pauses in the audio
+    /// ([`crate::onsets`]). whisper.cpp cannot do DTW with flash attention on.
     pub dtw_times: bool,
 }
 
@@ -46,6 +47,9 @@ pub struct WhisperEngine {
     vad: Option<Arc<Mutex<WhisperVadContext>>>,
     opts: WhisperOptions,
     multilingual: bool,
+    /// Whether tokens carry DTW times (asked for, and the model's alignment heads known);
+    /// otherwise sentence starts come from [`crate::onsets`].
+    dtw: bool,
 }
 
 fn install_logging() {
@@ -90,10 +94,11 @@ impl WhisperEngine {
         // DTW token times (cross-attention alignment) place sentence starts more precisely
         // than whisper's timestamp-token heuristic; they need the model's alignment heads, and
         // whisper.cpp drops them when flash attention is on.
-        if opts.dtw_times
-            && !opts.flash_attention
-            && let Some(preset) = dtw_preset(model)
-        {
+        let preset = (opts.dtw_times && !opts.flash_attention)
+            .then(|| dtw_preset(model))
+            .flatten();
+        let dtw = preset.is_some();
+        if let Some(preset) = preset {
             params.dtw_parameters(DtwParameters {
                 mode: DtwMode::ModelPreset {
                     model_preset: preset,
@@ -129,6 +134,7 @@ impl WhisperEngine {
             vad,
             opts,
             multilingual,
+            dtw,
         })
     }
 
@@ -232,7 +238,7 @@ impl WhisperEngine {
         params.set_print_special(false);
         params.set_print_timestamps(false);
         // Token times let a long segment be split into sentences, each with its own start.
-        params.set_token_timestamps(true);
+        params.set_token_timestamps(self.dtw);
         // An English-only model has no language token to choose.
         let language = if self.multilingual {
             Some(opts.language.as_deref().unwrap_or("auto"))
@@ -248,6 +254,7 @@ impl WhisperEngine {
             .full(params, samples)
             .map_err(|e| AsrError::Engine(format!("whisper.cpp: {e}")))?;
         let eot = self.ctx.token_eot();
+        let loudness = (!self.dtw).then(|| Loudness::of(samples));
         let mut segments = Vec::new();
         for seg in state.as_iter() {
             let span = (
@@ -278,6 +285,8 @@ impl WhisperEngine {
                     end: span.1,
                     text,
                 }]
+            } else if let Some(loudness) = &loudness {
+                split_by_onsets(&tokens, span, loudness)
             } else {
                 split_sentences(&tokens, span)
             };
@@ -372,6 +381,7 @@ impl SpeechToText for WhisperEngine {
             vad: self.vad.clone(),
             opts: self.opts.clone(),
             multilingual: self.multilingual,
+            dtw: self.dtw,
         };
         let opts = opts.clone();
         tokio::task::spawn_blocking(move || engine.transcribe_blocking(&samples, &opts))

@@ -12,10 +12,11 @@ use podsift_asr::whisper::{WhisperEngine, WhisperOptions};
 use podsift_asr::{DecodeOptions, wer};
 
 fn engine(vad: bool) -> Option<WhisperEngine> {
-    engine_with(vad, 1, 0)
+    engine_with(vad, 1, 0, true)
 }
 
-fn engine_with(vad: bool, threads: usize, lanes: usize) -> Option<WhisperEngine> {
+/// `dtw`: sentence starts by DTW, or (false) by the segment's text and the audio's pauses.
+fn engine_with(vad: bool, threads: usize, lanes: usize, dtw: bool) -> Option<WhisperEngine> {
     let model = asset("ggml-tiny.en.bin")?;
     let vad_model = if vad {
         Some(asset("ggml-silero-v6.2.0.bin")?)
@@ -31,7 +32,7 @@ fn engine_with(vad: bool, threads: usize, lanes: usize) -> Option<WhisperEngine>
                 lanes,
                 vad_model,
                 flash_attention: false,
-                dtw_times: true,
+                dtw_times: dtw,
             },
         )
         .expect("load tiny.en"),
@@ -87,10 +88,21 @@ fn librivox_word_error_rate_of_tiny_en_is_at_most_10_percent() {
 
 #[test]
 fn vad_skips_silence_and_keeps_episode_time() {
+    vad_keeps_episode_time(true);
+}
+
+#[test]
+fn vad_keeps_episode_time_with_starts_from_pauses() {
+    vad_keeps_episode_time(false);
+}
+
+fn vad_keeps_episode_time(dtw: bool) {
     let Some(espeak) = tool("espeak-ng") else {
         return;
     };
-    let Some(engine) = engine(true) else { return };
+    let Some(engine) = engine_with(true, 1, 0, dtw) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let sentences = [
         "Welcome to the show. Today we talk about the price of electricity.",
@@ -141,10 +153,19 @@ fn vad_skips_silence_and_keeps_episode_time() {
 /// at the cut, and times never go back.
 #[test]
 fn parallel_lanes_keep_every_sentence_at_its_time() {
+    lanes_keep_every_sentence_at_its_time(true);
+}
+
+#[test]
+fn parallel_lanes_keep_sentence_times_from_pauses() {
+    lanes_keep_every_sentence_at_its_time(false);
+}
+
+fn lanes_keep_every_sentence_at_its_time(dtw: bool) {
     let Some(espeak) = tool("espeak-ng") else {
         return;
     };
-    let Some(engine) = engine_with(false, 2, 2) else {
+    let Some(engine) = engine_with(false, 2, 2, dtw) else {
         return;
     };
     let animals = [
@@ -195,6 +216,12 @@ fn parallel_lanes_keep_every_sentence_at_its_time() {
         animals.len(),
         "one sentence per sentence spoken"
     );
+    for (seg, at) in got.segments.iter().zip(&said) {
+        eprintln!(
+            "spoken at {at:6.2}, sentence at {:6.2}: {}",
+            seg.start, seg.text
+        );
+    }
     for (seg, at) in got.segments.iter().zip(&said) {
         assert!(
             (seg.start - at).abs() <= 1.5,

@@ -44,9 +44,10 @@ pub struct AsrConfig {
     /// ggml's kernel was slower here.
     pub flash_attention: bool,
     /// Align sentence starts by DTW over the cross-attention (a second decoder pass per
-    /// window) instead of whisper's timestamp tokens. Off is about a fifth faster on CPU, but
-    /// whisper's own token times put sentence starts seconds off (3.6 s in the tests), and
-    /// the digest's links point at those starts.
+    /// window, about a fifth more decoding time on CPU). Off (the default): each sentence is
+    /// placed in its segment by its text and moved to the nearest onset of speech after a
+    /// pause (`podsift_asr::onsets`), as close as DTW in the tests; whisper's own token times,
+    /// the other cheap way, put starts seconds off (3.6 s and 25 s in the tests).
     pub dtw_times: bool,
     /// Spoken language (ISO 639-1) when the feed does not say; `auto` detects it.
     pub language: String,
@@ -92,7 +93,7 @@ impl Default for AsrConfig {
             threads: 0,
             lanes: 0,
             flash_attention: false,
-            dtw_times: true,
+            dtw_times: false,
             language: "en".into(),
             max_audio_bytes: 1 << 30,
             keep_audio: false,
