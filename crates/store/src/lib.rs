@@ -15,6 +15,7 @@
 //! PostgreSQL: see [`PgStore`].
 
 mod convert;
+mod db;
 mod episodes;
 mod error;
 mod feedback;
@@ -137,6 +138,7 @@ const FILE_POOL_SIZE: u32 = 8;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    db: db::Db,
 }
 
 impl SqliteStore {
@@ -209,7 +211,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            db: db::Db::Sqlite(pool.clone()),
+            pool,
+        })
     }
 
     /// The underlying connection pool (for later stages' tables in this same database).
@@ -558,7 +563,7 @@ impl Store for SqliteStore {
         vote: i8,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.record_feedback_impl(user, insight, vote, now).await
+        self.db.record_feedback(user, insight, vote, now).await
     }
 
     async fn list_feedback(
@@ -566,7 +571,7 @@ impl Store for SqliteStore {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<podsift_core::Feedback>, StoreError> {
-        self.list_feedback_impl(user, since).await
+        self.db.list_feedback(user, since).await
     }
 
     async fn add_user(
@@ -574,29 +579,29 @@ impl Store for SqliteStore {
         user: &podsift_core::users::NewUserProfile,
         now: DateTime<Utc>,
     ) -> Result<podsift_core::users::UserProfile, StoreError> {
-        self.add_user_impl(user, now).await
+        self.db.add_user(user, now).await
     }
 
     async fn list_users(&self) -> Result<Vec<podsift_core::users::UserProfile>, StoreError> {
-        self.list_users_impl().await
+        self.db.list_users().await
     }
 
     async fn user_by_email(
         &self,
         email: &str,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_by_email_impl(email).await
+        self.db.user_by_email(email).await
     }
 
     async fn user_by_feed_token(
         &self,
         token: &str,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_by_feed_token_impl(token).await
+        self.db.user_by_feed_token(token).await
     }
 
     async fn remove_user(&self, email: &str) -> Result<bool, StoreError> {
-        self.remove_user_impl(email).await
+        self.db.remove_user(email).await
     }
 
     async fn advance_next_digest(
@@ -605,11 +610,11 @@ impl Store for SqliteStore {
         expected: Option<DateTime<Utc>>,
         next: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        self.advance_next_digest_impl(user, expected, next).await
+        self.db.advance_next_digest(user, expected, next).await
     }
 
     async fn service_counts(&self) -> Result<podsift_core::users::ServiceCounts, StoreError> {
-        self.service_counts_impl().await
+        self.db.service_counts().await
     }
 
     async fn user_profile(

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use podsift_core::jobs::{JobKind, NewJob};
 use podsift_core::store::{Store, StoreError};
-use podsift_store::contract::{episodes, feedback, feeds, insights, jobs, redo, t0, transcripts};
+use podsift_store::contract::{
+    episodes, feedback, feeds, insights, jobs, redo, t0, transcripts, users, web,
+};
 use podsift_store::{PgOptions, PgStore};
 
 use podsift_testkit::pg::TestDb;
@@ -77,43 +79,7 @@ macro_rules! contract {
     };
 }
 
-contract!(
-    feedback::feedback_round_trip,
-    redo::a_lost_lease_writes_nothing,
-    redo::a_redo_keeps_insight_ids_and_votes,
-    insights::extraction_round_trip,
-    insights::llm_spend_adds_up_saved_extractions,
-    insights::episode_with_an_extraction_job_is_not_listed,
-    insights::add_insight_keeps_the_others,
-    insights::digest_and_outbox,
-    feeds::default_user_is_stable,
-    feeds::subscribe_twice_reuses_feed,
-    feeds::subscribe_unknown_user_fails,
-    feeds::unsubscribe_stops_polling,
-    feeds::due_feeds_order_and_filter,
-    feeds::find_feed_by_id_and_url,
-    feeds::record_poll_success_and_failure,
-    feeds::record_poll_moves_url,
-    feeds::list_feeds_counts_episodes,
-    episodes::upsert_insert_unchanged_edit,
-    episodes::identity_is_per_feed,
-    episodes::first_import_candidates_rule,
-    episodes::list_episodes_ordering,
-    transcripts::transcript_replace_and_order,
-    transcripts::transcript_rejects_bad_input,
-    transcripts::chapters_round_trip,
-    jobs::enqueue_dedupe,
-    jobs::claim_order_and_run_after,
-    jobs::lease_expiry_and_ownership,
-    jobs::retry_backoff_then_dead,
-    jobs::permanent_failure_and_retry_job,
-    jobs::expired_final_attempt_goes_dead,
-    jobs::list_jobs_filters,
-    jobs::episode_jobs_by_episode,
-    jobs::feed_adds_by_user,
-    jobs::queued_episode_jobs_per_user,
-    jobs::job_backlog_matches_claim,
-);
+podsift_store::for_each_contract_test!(contract);
 
 #[tokio::test]
 async fn two_users_share_one_feed() {
@@ -382,30 +348,4 @@ async fn tls_when_required() {
     tls.close().await;
     db.drop_db().await;
     assert!(ssl, "sslmode=require must give a TLS connection");
-}
-
-// Users with a schedule (`podsift users`, `podsift serve`).
-mod users_contract {
-    use super::*;
-    use podsift_store::contract::users;
-
-    contract!(
-        users::users_round_trip,
-        users::remove_user,
-        users::advance_next_digest_is_compare_and_set,
-        users::service_counts,
-    );
-}
-
-// What the web UI keeps (sessions, settings, weights, the archive, search).
-mod web_contract {
-    use super::*;
-    use podsift_store::contract::web;
-
-    contract!(
-        web::sessions_and_passwords,
-        web::settings_and_weights,
-        web::digest_archive_is_per_user,
-        web::search_is_per_user,
-    );
 }

@@ -81,3 +81,58 @@ pub async fn feed_with_subscriber(store: &dyn Store, url: &str) -> FeedId {
     assert!(new, "fresh subscription to {url}");
     id
 }
+
+/// The contract tests that take one fresh store, listed once for every backend: a backend's
+/// test file passes a macro that turns each `module::name` into a `#[tokio::test]` on a fresh
+/// store of its own (`tests/sqlite_contract.rs`, `tests/pg_contract.rs`). A test added here
+/// runs on both databases.
+#[macro_export]
+macro_rules! for_each_contract_test {
+    ($test:ident) => {
+        $test!(
+            feedback::feedback_round_trip,
+            redo::a_lost_lease_writes_nothing,
+            redo::a_redo_keeps_insight_ids_and_votes,
+            insights::extraction_round_trip,
+            insights::llm_spend_adds_up_saved_extractions,
+            insights::episode_with_an_extraction_job_is_not_listed,
+            insights::add_insight_keeps_the_others,
+            insights::digest_and_outbox,
+            feeds::default_user_is_stable,
+            feeds::subscribe_twice_reuses_feed,
+            feeds::subscribe_unknown_user_fails,
+            feeds::unsubscribe_stops_polling,
+            feeds::due_feeds_order_and_filter,
+            feeds::find_feed_by_id_and_url,
+            feeds::record_poll_success_and_failure,
+            feeds::record_poll_moves_url,
+            feeds::list_feeds_counts_episodes,
+            episodes::upsert_insert_unchanged_edit,
+            episodes::identity_is_per_feed,
+            episodes::first_import_candidates_rule,
+            episodes::list_episodes_ordering,
+            transcripts::transcript_replace_and_order,
+            transcripts::transcript_rejects_bad_input,
+            transcripts::chapters_round_trip,
+            jobs::enqueue_dedupe,
+            jobs::claim_order_and_run_after,
+            jobs::lease_expiry_and_ownership,
+            jobs::retry_backoff_then_dead,
+            jobs::permanent_failure_and_retry_job,
+            jobs::expired_final_attempt_goes_dead,
+            jobs::list_jobs_filters,
+            jobs::episode_jobs_by_episode,
+            jobs::feed_adds_by_user,
+            jobs::queued_episode_jobs_per_user,
+            jobs::job_backlog_matches_claim,
+            users::users_round_trip,
+            users::remove_user,
+            users::advance_next_digest_is_compare_and_set,
+            users::service_counts,
+            web::sessions_and_passwords,
+            web::settings_and_weights,
+            web::digest_archive_is_per_user,
+            web::search_is_per_user,
+        );
+    };
+}

@@ -87,7 +87,7 @@ impl PgStore {
                 .await
                 .map_err(map_sqlx_error)?;
         let plan = crate::identity::plan(&existing, insights);
-        let retire = super::feedback::numbered(crate::identity::RETIRE_REFERENCED);
+        let retire = super::numbered(crate::identity::RETIRE_REFERENCED);
         for id in &plan.gone {
             let kept = sqlx::query(sqlx::AssertSqlSafe(retire.clone()))
                 .bind(ms(now))

@@ -11,12 +11,10 @@
 //! but its own statements.
 
 mod episodes;
-mod feedback;
 mod feeds;
 mod insights;
 mod jobs;
 mod transcripts;
-mod users;
 mod web;
 
 use std::str::FromStr;
@@ -34,8 +32,24 @@ use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
+use crate::db::Db;
 use crate::error::map_sqlx_error;
 use crate::redact_url;
+
+/// `?` → `$1`, `$2`, … (the statements hold no literal question marks).
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
 
 /// The embedded PostgreSQL schema migrations (crates/store/migrations-pg). sqlx takes an
 /// advisory lock while migrating, so several workers starting at once are safe.
@@ -64,6 +78,7 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    db: Db,
 }
 
 impl PgStore {
@@ -105,7 +120,10 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         tracing::info!(url = %redacted, "connected to PostgreSQL");
-        Ok(Self { pool })
+        Ok(Self {
+            db: Db::Pg(pool.clone()),
+            pool,
+        })
     }
 
     /// The underlying connection pool (for later stages' tables in this same database).
@@ -464,7 +482,7 @@ impl Store for PgStore {
         vote: i8,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.record_feedback_impl(user, insight, vote, now).await
+        self.db.record_feedback(user, insight, vote, now).await
     }
 
     async fn list_feedback(
@@ -472,7 +490,7 @@ impl Store for PgStore {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<podsift_core::Feedback>, StoreError> {
-        self.list_feedback_impl(user, since).await
+        self.db.list_feedback(user, since).await
     }
 
     async fn add_user(
@@ -480,29 +498,29 @@ impl Store for PgStore {
         user: &podsift_core::users::NewUserProfile,
         now: DateTime<Utc>,
     ) -> Result<podsift_core::users::UserProfile, StoreError> {
-        self.add_user_impl(user, now).await
+        self.db.add_user(user, now).await
     }
 
     async fn list_users(&self) -> Result<Vec<podsift_core::users::UserProfile>, StoreError> {
-        self.list_users_impl().await
+        self.db.list_users().await
     }
 
     async fn user_by_email(
         &self,
         email: &str,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_by_email_impl(email).await
+        self.db.user_by_email(email).await
     }
 
     async fn user_by_feed_token(
         &self,
         token: &str,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_by_feed_token_impl(token).await
+        self.db.user_by_feed_token(token).await
     }
 
     async fn remove_user(&self, email: &str) -> Result<bool, StoreError> {
-        self.remove_user_impl(email).await
+        self.db.remove_user(email).await
     }
 
     async fn advance_next_digest(
@@ -511,11 +529,11 @@ impl Store for PgStore {
         expected: Option<DateTime<Utc>>,
         next: Option<DateTime<Utc>>,
     ) -> Result<bool, StoreError> {
-        self.advance_next_digest_impl(user, expected, next).await
+        self.db.advance_next_digest(user, expected, next).await
     }
 
     async fn service_counts(&self) -> Result<podsift_core::users::ServiceCounts, StoreError> {
-        self.service_counts_impl().await
+        self.db.service_counts().await
     }
 
     async fn user_profile(

@@ -44,7 +44,7 @@ pub(super) async fn check_fence(
     };
     let sql = format!(
         "{} FOR UPDATE",
-        super::feedback::numbered(crate::identity::FENCE_HELD)
+        super::numbered(crate::identity::FENCE_HELD)
     );
     let held: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(f.job)

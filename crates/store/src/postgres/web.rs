@@ -11,7 +11,7 @@ use podsift_core::web::{
 };
 
 use super::PgStore;
-use super::feedback::numbered;
+use super::numbered;
 use crate::convert::*;
 use crate::error::map_sqlx_error;
 use crate::rows::Columns;
