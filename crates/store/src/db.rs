@@ -28,6 +28,11 @@ pub(crate) trait Backend {
     /// serialises writers already.
     const PG: bool;
 
+    /// Whether this is PostgreSQL (for the few statements the dialects write differently).
+    fn is_pg(&self) -> bool {
+        Self::PG
+    }
+
     /// `" FOR UPDATE"` on PostgreSQL, nothing on SQLite (its write transaction holds the
     /// database's only write lock).
     fn for_update(&self) -> &'static str {
@@ -38,6 +43,11 @@ pub(crate) trait Backend {
     /// writers queue on the busy timeout instead of failing on a lock upgrade; PostgreSQL
     /// runs at READ COMMITTED and locks rows where it must.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, StoreError>;
+
+    /// A read-only transaction on one snapshot: SQLite's deferred transaction reads one
+    /// snapshot in WAL mode; PostgreSQL needs REPEATABLE READ (READ COMMITTED gives each
+    /// statement its own).
+    async fn begin_read(&self) -> Result<sqlx::Transaction<'static, Self::Database>, StoreError>;
 }
 
 impl Backend for SqlitePool {
@@ -49,6 +59,10 @@ impl Backend for SqlitePool {
             .await
             .map_err(map_sqlx_error)
     }
+
+    async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        self.begin().await.map_err(map_sqlx_error)
+    }
 }
 
 impl Backend for PgPool {
@@ -57,6 +71,12 @@ impl Backend for PgPool {
 
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         self.begin().await.map_err(map_sqlx_error)
+    }
+
+    async fn begin_read(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        self.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(map_sqlx_error)
     }
 }
 

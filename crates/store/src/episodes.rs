@@ -1,4 +1,7 @@
-//! Episodes: upsert by identity with the first-import rule, and listings.
+//! Episodes: upsert by identity with the first-import rule, and listings. One body for both
+//! databases (see [`crate::db`]); the one difference is the upsert's lock: PostgreSQL locks
+//! the feed row (`FOR NO KEY UPDATE`) so upserts of one feed run one at a time, where SQLite's
+//! write transaction (`BEGIN IMMEDIATE`) holds the database's only write lock already.
 
 use std::collections::HashSet;
 
@@ -6,13 +9,25 @@ use chrono::{DateTime, Utc};
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
 
-use crate::SqliteStore;
 use crate::convert::*;
+use crate::db::{Backend, Db, db_run};
 use crate::error::map_sqlx_error;
 use crate::rows::{episode_from_row, episode_order, episode_select};
 
 /// Most episodes accepted in one upsert (a feed parser bounds this far lower).
 pub const MAX_UPSERT_BATCH: usize = 100_000;
+
+/// The row lock a write takes on a parent row (a feed, an episode) before replacing its
+/// children: `" FOR NO KEY UPDATE"` on PostgreSQL, nothing on SQLite (its write transaction
+/// holds the only write lock). `NO KEY`: inserts of rows that refer to the locked one (which
+/// take `FOR KEY SHARE` on it) don't wait for it.
+pub(crate) fn parent_lock<P: Backend>(pool: &P) -> &'static str {
+    if pool.is_pg() {
+        " FOR NO KEY UPDATE"
+    } else {
+        ""
+    }
+}
 
 /// Indices into `episodes` that become candidates on a first import: the newest `n` by
 /// published date (ties and undated episodes in feed order, earlier = newer; undated episodes
@@ -31,8 +46,8 @@ pub(crate) fn first_import_candidates(episodes: &[&EpisodeUpsert], n: usize) -> 
     order.into_iter().take(n).collect()
 }
 
-impl SqliteStore {
-    pub(crate) async fn upsert_episodes_impl(
+impl Db {
+    pub(crate) async fn upsert_episodes(
         &self,
         feed: FeedId,
         episodes: &[EpisodeUpsert],
@@ -58,143 +73,152 @@ impl SqliteStore {
             }
         }
 
-        let mut tx = self.begin_write().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM feeds WHERE id = ?")
-            .bind(feed)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(format!("feed {feed}")));
-        }
-        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM episodes WHERE feed_id = ?")
-            .bind(feed)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-        let first_import = existing == 0;
-        let candidates = if first_import {
-            first_import_candidates(&batch, first_import_candidates_n)
-        } else {
-            HashSet::new()
-        };
-
-        for (i, up) in batch.iter().enumerate() {
-            let ep = &up.episode;
-            let data = to_json(ep, "episode")?;
-            let published = ep.published.map(ms);
-            let duration = ep.duration_seconds.map(i64::from);
-            let audio_url = ep.enclosure.as_ref().map(|e| e.url.as_str());
-            let current: Option<(i64, String, String)> = sqlx::query_as(
-                "SELECT id, content_hash, state FROM episodes WHERE feed_id = ? AND identity = ?",
-            )
-            .bind(feed)
-            .bind(&up.identity)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-            match current {
-                Some((_, hash, _)) if hash == up.content_hash => stats.unchanged += 1,
-                Some((id, _, state)) => {
-                    sqlx::query(
-                        "UPDATE episodes SET content_hash = ?, guid = ?, title = ?, \
-                         published_at = ?, duration_seconds = ?, audio_url = ?, data = ?, \
-                         updated_at = ? WHERE id = ?",
-                    )
-                    .bind(&up.content_hash)
-                    .bind(&ep.guid)
-                    .bind(&ep.title)
-                    .bind(published)
-                    .bind(duration)
-                    .bind(audio_url)
-                    .bind(&data)
-                    .bind(ms(now))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_sqlx_error)?;
-                    stats.updated += 1;
-                    if state == EpisodeState::Candidate.as_str() {
-                        stats.updated_candidates.push(id);
-                    }
-                }
-                None => {
-                    let state = if !first_import || candidates.contains(&i) {
-                        EpisodeState::Candidate
-                    } else {
-                        EpisodeState::Seen
-                    };
-                    let id: i64 = sqlx::query_scalar(
-                        "INSERT INTO episodes (feed_id, identity, state, content_hash, guid, \
-                         title, published_at, duration_seconds, audio_url, data, \
-                         first_seen_at, updated_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    )
+        db_run!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            // Upserts of one feed run one at a time (SQLite: the write lock; PostgreSQL: the
+            // feed row's lock): the first-import decision and the select-then-insert below see
+            // a stable set of the feed's episodes.
+            let sql = format!("SELECT id FROM feeds WHERE id = $1{}", parent_lock(pool));
+            let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(feed)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+            if exists.is_none() {
+                return Err(StoreError::NotFound(format!("feed {feed}")));
+            }
+            let any: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM episodes WHERE feed_id = $1 LIMIT 1")
                     .bind(feed)
-                    .bind(&up.identity)
-                    .bind(state.as_str())
-                    .bind(&up.content_hash)
-                    .bind(&ep.guid)
-                    .bind(&ep.title)
-                    .bind(published)
-                    .bind(duration)
-                    .bind(audio_url)
-                    .bind(&data)
-                    .bind(ms(now))
-                    .bind(ms(now))
-                    .fetch_one(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(map_sqlx_error)?;
-                    stats.inserted += 1;
-                    if state == EpisodeState::Candidate {
-                        stats.new_candidates.push(id);
+            let first_import = any.is_none();
+            let candidates = if first_import {
+                first_import_candidates(&batch, first_import_candidates_n)
+            } else {
+                HashSet::new()
+            };
+
+            for (i, up) in batch.iter().enumerate() {
+                let ep = &up.episode;
+                let data = to_json(ep, "episode")?;
+                let published = ep.published.map(ms);
+                let duration = ep.duration_seconds.map(i64::from);
+                let audio_url = ep.enclosure.as_ref().map(|e| e.url.as_str());
+                let current: Option<(i64, String, String)> = sqlx::query_as(
+                    "SELECT id, content_hash, state FROM episodes \
+                     WHERE feed_id = $1 AND identity = $2",
+                )
+                .bind(feed)
+                .bind(&up.identity)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+                match current {
+                    Some((_, hash, _)) if hash == up.content_hash => stats.unchanged += 1,
+                    Some((id, _, state)) => {
+                        sqlx::query(
+                            "UPDATE episodes SET content_hash = $1, guid = $2, title = $3, \
+                             published_at = $4, duration_seconds = $5, audio_url = $6, \
+                             data = $7, updated_at = $8 WHERE id = $9",
+                        )
+                        .bind(&up.content_hash)
+                        .bind(&ep.guid)
+                        .bind(&ep.title)
+                        .bind(published)
+                        .bind(duration)
+                        .bind(audio_url)
+                        .bind(&data)
+                        .bind(ms(now))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                        stats.updated += 1;
+                        if state == EpisodeState::Candidate.as_str() {
+                            stats.updated_candidates.push(id);
+                        }
+                    }
+                    None => {
+                        let state = if !first_import || candidates.contains(&i) {
+                            EpisodeState::Candidate
+                        } else {
+                            EpisodeState::Seen
+                        };
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO episodes (feed_id, identity, state, content_hash, \
+                             guid, title, published_at, duration_seconds, audio_url, data, \
+                             first_seen_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+                             RETURNING id",
+                        )
+                        .bind(feed)
+                        .bind(&up.identity)
+                        .bind(state.as_str())
+                        .bind(&up.content_hash)
+                        .bind(&ep.guid)
+                        .bind(&ep.title)
+                        .bind(published)
+                        .bind(duration)
+                        .bind(audio_url)
+                        .bind(&data)
+                        .bind(ms(now))
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                        stats.inserted += 1;
+                        if state == EpisodeState::Candidate {
+                            stats.new_candidates.push(id);
+                        }
                     }
                 }
             }
-        }
-        tx.commit().await.map_err(map_sqlx_error)?;
-        Ok(stats)
+            tx.commit().await.map_err(map_sqlx_error)?;
+            Ok(stats)
+        })
     }
 
-    pub(crate) async fn list_episodes_impl(
+    pub(crate) async fn list_episodes(
         &self,
         feed: Option<FeedId>,
         max: usize,
     ) -> Result<Vec<Episode>, StoreError> {
-        let rows = match feed {
-            Some(feed) => {
-                sqlx::query(concat!(
-                    episode_select!(),
-                    "WHERE e.feed_id = ?",
-                    episode_order!(),
-                    " LIMIT ?"
-                ))
-                .bind(feed)
-                .bind(limit(max))
-                .fetch_all(&self.pool)
-                .await
-            }
-            None => {
-                sqlx::query(concat!(episode_select!(), episode_order!(), " LIMIT ?"))
+        db_run!(self, |pool| {
+            let rows = match feed {
+                Some(feed) => {
+                    sqlx::query(concat!(
+                        episode_select!(),
+                        "WHERE e.feed_id = $1",
+                        episode_order!(),
+                        " LIMIT $2"
+                    ))
+                    .bind(feed)
                     .bind(limit(max))
-                    .fetch_all(&self.pool)
+                    .fetch_all(pool)
                     .await
+                }
+                None => {
+                    sqlx::query(concat!(episode_select!(), episode_order!(), " LIMIT $1"))
+                        .bind(limit(max))
+                        .fetch_all(pool)
+                        .await
+                }
             }
-        }
-        .map_err(map_sqlx_error)?;
-        rows.iter().map(episode_from_row).collect()
+            .map_err(map_sqlx_error)?;
+            rows.iter().map(episode_from_row).collect()
+        })
     }
 
-    pub(crate) async fn get_episode_impl(
-        &self,
-        id: EpisodeId,
-    ) -> Result<Option<Episode>, StoreError> {
-        let row = sqlx::query(concat!(episode_select!(), "WHERE e.id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_sqlx_error)?;
-        row.as_ref().map(episode_from_row).transpose()
+    pub(crate) async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError> {
+        db_run!(self, |pool| {
+            let row = sqlx::query(concat!(episode_select!(), "WHERE e.id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(map_sqlx_error)?;
+            row.as_ref().map(episode_from_row).transpose()
+        })
     }
 }
 

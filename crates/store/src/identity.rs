@@ -45,9 +45,9 @@ pub(crate) fn plan(existing: &[(i64, String)], drafts: &[InsightDraft]) -> Plan 
 }
 
 /// Marks an insight retired when anything refers to it (a vote, a digest), so the row and
-/// its votes stay. Binds: now, id. (`?` placeholders; PostgreSQL numbers them.)
-pub(crate) const RETIRE_REFERENCED: &str = "UPDATE insights SET retired_at = COALESCE(retired_at, ?) \
-     WHERE id = ? AND (EXISTS (SELECT 1 FROM feedback f WHERE f.insight_id = insights.id) \
+/// its votes stay. Binds: now, id.
+pub(crate) const RETIRE_REFERENCED: &str = "UPDATE insights SET retired_at = COALESCE(retired_at, $1) \
+     WHERE id = $2 AND (EXISTS (SELECT 1 FROM feedback f WHERE f.insight_id = insights.id) \
      OR EXISTS (SELECT 1 FROM digest_items d WHERE d.insight_id = insights.id))";
 
 /// The error of a fenced write whose claim no longer holds its job.
@@ -60,8 +60,41 @@ pub(crate) fn lease_lost(f: &podsift_core::jobs::Fence) -> podsift_core::store::
 
 /// The fence check: the job still runs under this worker and this claim. Binds: job,
 /// worker, attempt.
-pub(crate) const FENCE_HELD: &str = "SELECT attempts FROM jobs WHERE id = ? \
-     AND state = 'running' AND lease_owner = ? AND attempts = ?";
+pub(crate) const FENCE_HELD: &str = "SELECT attempts FROM jobs WHERE id = $1 \
+     AND state = 'running' AND lease_owner = $2 AND attempts = $3";
+
+/// `check_fence!(pool, tx, fence)`: `Ok(())` unless `fence` (an `Option<&Fence>`) no longer
+/// holds its job, checked inside the write's transaction `tx`. On SQLite that transaction holds
+/// the write lock, so no claim can come between; on PostgreSQL the job row stays locked
+/// (`FOR UPDATE`) to the end of the transaction, so a claim that would take the job over waits
+/// for this write and a write never lands after a takeover. A macro: `tx` is a transaction of
+/// either database (one expansion per `db_run!` arm).
+macro_rules! check_fence {
+    ($pool:expr, $tx:expr, $fence:expr) => {
+        match $fence {
+            None => Ok(()),
+            Some(f) => {
+                let sql = format!(
+                    "{}{}",
+                    $crate::identity::FENCE_HELD,
+                    $crate::db::Backend::for_update($pool)
+                );
+                sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql))
+                    .bind(f.job)
+                    .bind(&f.worker)
+                    .bind(i64::from(f.attempt))
+                    .fetch_optional(&mut *$tx)
+                    .await
+                    .map_err($crate::error::map_sqlx_error)
+                    .and_then(|held| {
+                        held.map(|_| ())
+                            .ok_or_else(|| $crate::identity::lease_lost(f))
+                    })
+            }
+        }
+    };
+}
+pub(crate) use check_fence;
 
 #[cfg(test)]
 mod tests {

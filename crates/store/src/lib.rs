@@ -138,7 +138,7 @@ const FILE_POOL_SIZE: u32 = 8;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    db: db::Db,
+    pub(crate) db: db::Db,
 }
 
 impl SqliteStore {
@@ -235,20 +235,12 @@ impl SqliteStore {
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
-
-    /// Start a write transaction holding SQLite's write lock from the start.
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_sqlx_error)
-    }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn default_user(&self, now: DateTime<Utc>) -> Result<UserId, StoreError> {
-        self.default_user_impl(now).await
+        self.db.default_user(now).await
     }
 
     async fn subscribe(
@@ -257,23 +249,23 @@ impl Store for SqliteStore {
         feed: &NewFeed,
         now: DateTime<Utc>,
     ) -> Result<(FeedId, bool), StoreError> {
-        self.subscribe_impl(user, feed, now).await
+        self.db.subscribe(user, feed, now).await
     }
 
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<bool, StoreError> {
-        self.unsubscribe_impl(user, feed).await
+        self.db.unsubscribe(user, feed).await
     }
 
     async fn find_feed(&self, key: &FeedKey) -> Result<Option<Feed>, StoreError> {
-        self.find_feed_impl(key).await
+        self.db.find_feed(key).await
     }
 
     async fn list_feeds(&self, user: Option<UserId>) -> Result<Vec<Feed>, StoreError> {
-        self.list_feeds_impl(user).await
+        self.db.list_feeds(user).await
     }
 
     async fn due_feeds(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Feed>, StoreError> {
-        self.due_feeds_impl(now, limit).await
+        self.db.due_feeds(now, limit).await
     }
 
     async fn record_poll(
@@ -282,7 +274,7 @@ impl Store for SqliteStore {
         outcome: &FeedPollOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.record_poll_impl(feed, outcome, now).await
+        self.db.record_poll(feed, outcome, now).await
     }
 
     async fn upsert_episodes(
@@ -292,7 +284,8 @@ impl Store for SqliteStore {
         first_import_candidates: usize,
         now: DateTime<Utc>,
     ) -> Result<UpsertStats, StoreError> {
-        self.upsert_episodes_impl(feed, episodes, first_import_candidates, now)
+        self.db
+            .upsert_episodes(feed, episodes, first_import_candidates, now)
             .await
     }
 
@@ -301,11 +294,11 @@ impl Store for SqliteStore {
         feed: Option<FeedId>,
         limit: usize,
     ) -> Result<Vec<Episode>, StoreError> {
-        self.list_episodes_impl(feed, limit).await
+        self.db.list_episodes(feed, limit).await
     }
 
     async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError> {
-        self.get_episode_impl(id).await
+        self.db.get_episode(id).await
     }
 
     async fn save_transcript(
@@ -313,11 +306,11 @@ impl Store for SqliteStore {
         transcript: &Transcript,
         fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
-        self.save_transcript_impl(transcript, fence).await
+        self.db.save_transcript(transcript, fence).await
     }
 
     async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
-        self.get_transcript_impl(episode).await
+        self.db.get_transcript(episode).await
     }
 
     async fn save_chapters(
@@ -327,15 +320,15 @@ impl Store for SqliteStore {
         fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.save_chapters_impl(episode, chapters, fence, now).await
+        self.db.save_chapters(episode, chapters, fence, now).await
     }
 
     async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
-        self.get_chapters_impl(episode).await
+        self.db.get_chapters(episode).await
     }
 
     async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>, StoreError> {
-        self.enqueue_impl(job, now).await
+        self.db.enqueue(job, now).await
     }
 
     async fn claim(
@@ -345,7 +338,7 @@ impl Store for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Option<Job>, StoreError> {
-        self.claim_impl(kinds, worker, lease, now).await
+        self.db.claim(kinds, worker, lease, now).await
     }
 
     async fn heartbeat(
@@ -355,7 +348,7 @@ impl Store for SqliteStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.heartbeat_impl(job, worker, lease, now).await
+        self.db.heartbeat(job, worker, lease, now).await
     }
 
     async fn complete(
@@ -364,7 +357,7 @@ impl Store for SqliteStore {
         worker: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.complete_impl(job, worker, now).await
+        self.db.complete(job, worker, now).await
     }
 
     async fn fail(
@@ -376,7 +369,7 @@ impl Store for SqliteStore {
         backoff: Duration,
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
-        self.fail_impl(job, worker, error, kind, backoff, now).await
+        self.db.fail(job, worker, error, kind, backoff, now).await
     }
 
     async fn job_backlog(
@@ -384,7 +377,7 @@ impl Store for SqliteStore {
         kinds: &[JobKind],
         now: DateTime<Utc>,
     ) -> Result<podsift_core::jobs::JobBacklog, StoreError> {
-        self.job_backlog_impl(kinds, now).await
+        self.db.job_backlog(kinds, now).await
     }
 
     async fn list_jobs(
@@ -392,15 +385,15 @@ impl Store for SqliteStore {
         state: Option<JobState>,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.list_jobs_impl(state, limit).await
+        self.db.list_jobs(state, limit).await
     }
 
     async fn queued_episode_jobs(&self, user: i64) -> Result<u64, StoreError> {
-        self.queued_episode_jobs_impl(user).await
+        self.db.queued_episode_jobs(user).await
     }
 
     async fn feed_subscribers(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
-        self.feed_subscribers_impl(feed).await
+        self.db.feed_subscribers(feed).await
     }
 
     async fn audio_seconds_used(
@@ -408,7 +401,7 @@ impl Store for SqliteStore {
         user: i64,
         day: chrono::NaiveDate,
     ) -> Result<f64, StoreError> {
-        self.audio_seconds_used_impl(user, day).await
+        self.db.audio_seconds_used(user, day).await
     }
 
     async fn add_audio_seconds(
@@ -417,11 +410,11 @@ impl Store for SqliteStore {
         day: chrono::NaiveDate,
         secs: f64,
     ) -> Result<(), StoreError> {
-        self.add_audio_seconds_impl(user, day, secs).await
+        self.db.add_audio_seconds(user, day, secs).await
     }
 
     async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError> {
-        self.get_job_impl(job).await
+        self.db.get_job(job).await
     }
 
     async fn feed_adds(
@@ -430,23 +423,23 @@ impl Store for SqliteStore {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.feed_adds_impl(user, since, limit).await
+        self.db.feed_adds(user, since, limit).await
     }
 
     async fn episode_jobs(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
-        self.episode_jobs_impl(episode).await
+        self.db.episode_jobs(episode).await
     }
 
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.retry_job_impl(job, now).await
+        self.db.retry_job(job, now).await
     }
 
     async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError> {
-        self.get_user_impl(user).await
+        self.db.get_user(user).await
     }
 
     async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError> {
-        self.episodes_needing_insights_impl(limit).await
+        self.db.episodes_needing_insights(limit).await
     }
 
     async fn save_extraction(
@@ -458,7 +451,8 @@ impl Store for SqliteStore {
         fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        self.save_extraction_impl(episode, model, insights, report, fence, now)
+        self.db
+            .save_extraction(episode, model, insights, report, fence, now)
             .await
     }
 
@@ -466,14 +460,14 @@ impl Store for SqliteStore {
         &self,
         since: DateTime<Utc>,
     ) -> Result<podsift_core::LlmSpend, StoreError> {
-        self.llm_spend_since_impl(since).await
+        self.db.llm_spend_since(since).await
     }
 
     async fn get_extraction(
         &self,
         episode: EpisodeId,
     ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
-        self.get_extraction_impl(episode).await
+        self.db.get_extraction(episode).await
     }
 
     async fn add_insight(
@@ -482,14 +476,14 @@ impl Store for SqliteStore {
         insight: &InsightDraft,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.add_insight_impl(episode, insight, now).await
+        self.db.add_insight(episode, insight, now).await
     }
 
     async fn episode_insights(
         &self,
         episode: EpisodeId,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
-        self.episode_insights_impl(episode).await
+        self.db.episode_insights(episode).await
     }
 
     async fn insight_candidates(
@@ -497,7 +491,7 @@ impl Store for SqliteStore {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
-        self.insight_candidates_impl(user, since).await
+        self.db.insight_candidates(user, since).await
     }
 
     async fn create_digest(
@@ -507,7 +501,7 @@ impl Store for SqliteStore {
         channels: &[String],
         now: DateTime<Utc>,
     ) -> Result<(i64, bool), StoreError> {
-        self.create_digest_impl(user, digest, channels, now).await
+        self.db.create_digest(user, digest, channels, now).await
     }
 
     async fn get_digest(
@@ -515,15 +509,15 @@ impl Store for SqliteStore {
         user: UserId,
         date: chrono::NaiveDate,
     ) -> Result<Option<(i64, Digest)>, StoreError> {
-        self.get_digest_impl(user, date).await
+        self.db.get_digest(user, date).await
     }
 
     async fn digest_by_id(&self, digest: i64) -> Result<Option<Digest>, StoreError> {
-        self.digest_by_id_impl(digest).await
+        self.db.digest_by_id(digest).await
     }
 
     async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError> {
-        self.latest_digest_impl(user).await
+        self.db.latest_digest(user).await
     }
 
     async fn due_deliveries(
@@ -531,7 +525,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         stale: Duration,
     ) -> Result<Vec<Delivery>, StoreError> {
-        self.due_deliveries_impl(now, stale).await
+        self.db.due_deliveries(now, stale).await
     }
 
     async fn start_delivery(
@@ -540,7 +534,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         stale: Duration,
     ) -> Result<bool, StoreError> {
-        self.start_delivery_impl(delivery, now, stale).await
+        self.db.start_delivery(delivery, now, stale).await
     }
 
     async fn finish_delivery(
@@ -549,11 +543,11 @@ impl Store for SqliteStore {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.finish_delivery_impl(delivery, outcome, now).await
+        self.db.finish_delivery(delivery, outcome, now).await
     }
 
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
-        self.list_deliveries_impl(digest).await
+        self.db.list_deliveries(digest).await
     }
 
     async fn record_feedback(
@@ -621,7 +615,7 @@ impl Store for SqliteStore {
         &self,
         user: UserId,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_profile_impl(user).await
+        self.db.user_profile(user).await
     }
 
     async fn set_password_hash(
@@ -629,18 +623,18 @@ impl Store for SqliteStore {
         user: UserId,
         hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.set_password_hash_impl(user, hash).await
+        self.db.set_password_hash(user, hash).await
     }
 
     async fn set_feed_token(&self, user: UserId, token: &str) -> Result<bool, StoreError> {
-        self.set_feed_token_impl(user, token).await
+        self.db.set_feed_token(user, token).await
     }
 
     async fn password_hash(
         &self,
         email: &str,
     ) -> Result<Option<(UserId, Option<String>)>, StoreError> {
-        self.password_hash_impl(email).await
+        self.db.password_hash(email).await
     }
 
     async fn create_session(
@@ -648,7 +642,7 @@ impl Store for SqliteStore {
         session: &podsift_core::web::Session,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.create_session_impl(session, now).await
+        self.db.create_session(session, now).await
     }
 
     async fn get_session(
@@ -656,15 +650,15 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<podsift_core::web::Session>, StoreError> {
-        self.get_session_impl(token_hash, now).await
+        self.db.get_session(token_hash, now).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
-        self.delete_session_impl(token_hash).await
+        self.db.delete_session(token_hash).await
     }
 
     async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
-        self.delete_user_sessions_impl(user).await
+        self.db.delete_user_sessions(user).await
     }
 
     async fn update_user_settings(
@@ -672,7 +666,7 @@ impl Store for SqliteStore {
         user: UserId,
         settings: &podsift_core::web::UserSettings,
     ) -> Result<bool, StoreError> {
-        self.update_user_settings_impl(user, settings).await
+        self.db.update_user_settings(user, settings).await
     }
 
     async fn set_show_weight(
@@ -681,14 +675,14 @@ impl Store for SqliteStore {
         feed: FeedId,
         weight: f64,
     ) -> Result<bool, StoreError> {
-        self.set_show_weight_impl(user, feed, weight).await
+        self.db.set_show_weight(user, feed, weight).await
     }
 
     async fn show_weights(
         &self,
         user: UserId,
     ) -> Result<Vec<podsift_core::web::ShowWeight>, StoreError> {
-        self.show_weights_impl(user).await
+        self.db.show_weights(user).await
     }
 
     async fn list_digests(
@@ -696,7 +690,7 @@ impl Store for SqliteStore {
         user: UserId,
         limit: usize,
     ) -> Result<Vec<podsift_core::web::DigestSummary>, StoreError> {
-        self.list_digests_impl(user, limit).await
+        self.db.list_digests(user, limit).await
     }
 
     async fn search(
@@ -705,7 +699,7 @@ impl Store for SqliteStore {
         query: &str,
         limit: usize,
     ) -> Result<Vec<podsift_core::web::SearchHit>, StoreError> {
-        self.search_impl(user, query, limit).await
+        self.db.search(user, query, limit).await
     }
 
     async fn visible_insight(
@@ -713,7 +707,7 @@ impl Store for SqliteStore {
         user: UserId,
         insight: i64,
     ) -> Result<Option<EpisodeId>, StoreError> {
-        self.visible_insight_impl(user, insight).await
+        self.db.visible_insight(user, insight).await
     }
 }
 

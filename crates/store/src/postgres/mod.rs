@@ -10,13 +10,6 @@
 //! concurrent claimers skip each other's rows instead of waiting. No transaction spans anything
 //! but its own statements.
 
-mod episodes;
-mod feeds;
-mod insights;
-mod jobs;
-mod transcripts;
-mod web;
-
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -35,21 +28,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use crate::db::Db;
 use crate::error::map_sqlx_error;
 use crate::redact_url;
-
-/// `?` → `$1`, `$2`, … (the statements hold no literal question marks).
-pub(crate) fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
 
 /// The embedded PostgreSQL schema migrations (crates/store/migrations-pg). sqlx takes an
 /// advisory lock while migrating, so several workers starting at once are safe.
@@ -78,7 +56,7 @@ impl Default for PgOptions {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl PgStore {
@@ -148,26 +126,12 @@ impl PgStore {
     pub fn shipped_migrations() -> usize {
         MIGRATOR.iter().count()
     }
-
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        self.pool.begin().await.map_err(map_sqlx_error)
-    }
-
-    /// A read-only transaction on one snapshot (READ COMMITTED gives each statement its own).
-    async fn begin_snapshot(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-            .map_err(map_sqlx_error)
-    }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn default_user(&self, now: DateTime<Utc>) -> Result<UserId, StoreError> {
-        self.default_user_impl(now).await
+        self.db.default_user(now).await
     }
 
     async fn subscribe(
@@ -176,23 +140,23 @@ impl Store for PgStore {
         feed: &NewFeed,
         now: DateTime<Utc>,
     ) -> Result<(FeedId, bool), StoreError> {
-        self.subscribe_impl(user, feed, now).await
+        self.db.subscribe(user, feed, now).await
     }
 
     async fn unsubscribe(&self, user: UserId, feed: FeedId) -> Result<bool, StoreError> {
-        self.unsubscribe_impl(user, feed).await
+        self.db.unsubscribe(user, feed).await
     }
 
     async fn find_feed(&self, key: &FeedKey) -> Result<Option<Feed>, StoreError> {
-        self.find_feed_impl(key).await
+        self.db.find_feed(key).await
     }
 
     async fn list_feeds(&self, user: Option<UserId>) -> Result<Vec<Feed>, StoreError> {
-        self.list_feeds_impl(user).await
+        self.db.list_feeds(user).await
     }
 
     async fn due_feeds(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Feed>, StoreError> {
-        self.due_feeds_impl(now, limit).await
+        self.db.due_feeds(now, limit).await
     }
 
     async fn record_poll(
@@ -201,7 +165,7 @@ impl Store for PgStore {
         outcome: &FeedPollOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.record_poll_impl(feed, outcome, now).await
+        self.db.record_poll(feed, outcome, now).await
     }
 
     async fn upsert_episodes(
@@ -211,7 +175,8 @@ impl Store for PgStore {
         first_import_candidates: usize,
         now: DateTime<Utc>,
     ) -> Result<UpsertStats, StoreError> {
-        self.upsert_episodes_impl(feed, episodes, first_import_candidates, now)
+        self.db
+            .upsert_episodes(feed, episodes, first_import_candidates, now)
             .await
     }
 
@@ -220,11 +185,11 @@ impl Store for PgStore {
         feed: Option<FeedId>,
         limit: usize,
     ) -> Result<Vec<Episode>, StoreError> {
-        self.list_episodes_impl(feed, limit).await
+        self.db.list_episodes(feed, limit).await
     }
 
     async fn get_episode(&self, id: EpisodeId) -> Result<Option<Episode>, StoreError> {
-        self.get_episode_impl(id).await
+        self.db.get_episode(id).await
     }
 
     async fn save_transcript(
@@ -232,11 +197,11 @@ impl Store for PgStore {
         transcript: &Transcript,
         fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
-        self.save_transcript_impl(transcript, fence).await
+        self.db.save_transcript(transcript, fence).await
     }
 
     async fn get_transcript(&self, episode: EpisodeId) -> Result<Option<Transcript>, StoreError> {
-        self.get_transcript_impl(episode).await
+        self.db.get_transcript(episode).await
     }
 
     async fn save_chapters(
@@ -246,15 +211,15 @@ impl Store for PgStore {
         fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.save_chapters_impl(episode, chapters, fence, now).await
+        self.db.save_chapters(episode, chapters, fence, now).await
     }
 
     async fn get_chapters(&self, episode: EpisodeId) -> Result<Option<Vec<Chapter>>, StoreError> {
-        self.get_chapters_impl(episode).await
+        self.db.get_chapters(episode).await
     }
 
     async fn enqueue(&self, job: &NewJob, now: DateTime<Utc>) -> Result<Option<JobId>, StoreError> {
-        self.enqueue_impl(job, now).await
+        self.db.enqueue(job, now).await
     }
 
     async fn claim(
@@ -264,7 +229,7 @@ impl Store for PgStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<Option<Job>, StoreError> {
-        self.claim_impl(kinds, worker, lease, now).await
+        self.db.claim(kinds, worker, lease, now).await
     }
 
     async fn heartbeat(
@@ -274,7 +239,7 @@ impl Store for PgStore {
         lease: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.heartbeat_impl(job, worker, lease, now).await
+        self.db.heartbeat(job, worker, lease, now).await
     }
 
     async fn complete(
@@ -283,7 +248,7 @@ impl Store for PgStore {
         worker: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.complete_impl(job, worker, now).await
+        self.db.complete(job, worker, now).await
     }
 
     async fn fail(
@@ -295,7 +260,7 @@ impl Store for PgStore {
         backoff: Duration,
         now: DateTime<Utc>,
     ) -> Result<JobState, StoreError> {
-        self.fail_impl(job, worker, error, kind, backoff, now).await
+        self.db.fail(job, worker, error, kind, backoff, now).await
     }
 
     async fn job_backlog(
@@ -303,7 +268,7 @@ impl Store for PgStore {
         kinds: &[JobKind],
         now: DateTime<Utc>,
     ) -> Result<podsift_core::jobs::JobBacklog, StoreError> {
-        self.job_backlog_impl(kinds, now).await
+        self.db.job_backlog(kinds, now).await
     }
 
     async fn list_jobs(
@@ -311,15 +276,15 @@ impl Store for PgStore {
         state: Option<JobState>,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.list_jobs_impl(state, limit).await
+        self.db.list_jobs(state, limit).await
     }
 
     async fn queued_episode_jobs(&self, user: i64) -> Result<u64, StoreError> {
-        self.queued_episode_jobs_impl(user).await
+        self.db.queued_episode_jobs(user).await
     }
 
     async fn feed_subscribers(&self, feed: i64) -> Result<Vec<i64>, StoreError> {
-        self.feed_subscribers_impl(feed).await
+        self.db.feed_subscribers(feed).await
     }
 
     async fn audio_seconds_used(
@@ -327,7 +292,7 @@ impl Store for PgStore {
         user: i64,
         day: chrono::NaiveDate,
     ) -> Result<f64, StoreError> {
-        self.audio_seconds_used_impl(user, day).await
+        self.db.audio_seconds_used(user, day).await
     }
 
     async fn add_audio_seconds(
@@ -336,11 +301,11 @@ impl Store for PgStore {
         day: chrono::NaiveDate,
         secs: f64,
     ) -> Result<(), StoreError> {
-        self.add_audio_seconds_impl(user, day, secs).await
+        self.db.add_audio_seconds(user, day, secs).await
     }
 
     async fn get_job(&self, job: JobId) -> Result<Option<Job>, StoreError> {
-        self.get_job_impl(job).await
+        self.db.get_job(job).await
     }
 
     async fn feed_adds(
@@ -349,23 +314,23 @@ impl Store for PgStore {
         since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Job>, StoreError> {
-        self.feed_adds_impl(user, since, limit).await
+        self.db.feed_adds(user, since, limit).await
     }
 
     async fn episode_jobs(&self, episode: i64) -> Result<Vec<Job>, StoreError> {
-        self.episode_jobs_impl(episode).await
+        self.db.episode_jobs(episode).await
     }
 
     async fn retry_job(&self, job: JobId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        self.retry_job_impl(job, now).await
+        self.db.retry_job(job, now).await
     }
 
     async fn get_user(&self, user: UserId) -> Result<Option<User>, StoreError> {
-        self.get_user_impl(user).await
+        self.db.get_user(user).await
     }
 
     async fn episodes_needing_insights(&self, limit: usize) -> Result<Vec<EpisodeId>, StoreError> {
-        self.episodes_needing_insights_impl(limit).await
+        self.db.episodes_needing_insights(limit).await
     }
 
     async fn save_extraction(
@@ -377,7 +342,8 @@ impl Store for PgStore {
         fence: Option<&Fence>,
         now: DateTime<Utc>,
     ) -> Result<Vec<i64>, StoreError> {
-        self.save_extraction_impl(episode, model, insights, report, fence, now)
+        self.db
+            .save_extraction(episode, model, insights, report, fence, now)
             .await
     }
 
@@ -385,14 +351,14 @@ impl Store for PgStore {
         &self,
         since: DateTime<Utc>,
     ) -> Result<podsift_core::LlmSpend, StoreError> {
-        self.llm_spend_since_impl(since).await
+        self.db.llm_spend_since(since).await
     }
 
     async fn get_extraction(
         &self,
         episode: EpisodeId,
     ) -> Result<Option<(String, ExtractionReport)>, StoreError> {
-        self.get_extraction_impl(episode).await
+        self.db.get_extraction(episode).await
     }
 
     async fn add_insight(
@@ -401,14 +367,14 @@ impl Store for PgStore {
         insight: &InsightDraft,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.add_insight_impl(episode, insight, now).await
+        self.db.add_insight(episode, insight, now).await
     }
 
     async fn episode_insights(
         &self,
         episode: EpisodeId,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
-        self.episode_insights_impl(episode).await
+        self.db.episode_insights(episode).await
     }
 
     async fn insight_candidates(
@@ -416,7 +382,7 @@ impl Store for PgStore {
         user: UserId,
         since: DateTime<Utc>,
     ) -> Result<Vec<CandidateInsight>, StoreError> {
-        self.insight_candidates_impl(user, since).await
+        self.db.insight_candidates(user, since).await
     }
 
     async fn create_digest(
@@ -426,7 +392,7 @@ impl Store for PgStore {
         channels: &[String],
         now: DateTime<Utc>,
     ) -> Result<(i64, bool), StoreError> {
-        self.create_digest_impl(user, digest, channels, now).await
+        self.db.create_digest(user, digest, channels, now).await
     }
 
     async fn get_digest(
@@ -434,15 +400,15 @@ impl Store for PgStore {
         user: UserId,
         date: chrono::NaiveDate,
     ) -> Result<Option<(i64, Digest)>, StoreError> {
-        self.get_digest_impl(user, date).await
+        self.db.get_digest(user, date).await
     }
 
     async fn digest_by_id(&self, digest: i64) -> Result<Option<Digest>, StoreError> {
-        self.digest_by_id_impl(digest).await
+        self.db.digest_by_id(digest).await
     }
 
     async fn latest_digest(&self, user: UserId) -> Result<Option<(i64, Digest)>, StoreError> {
-        self.latest_digest_impl(user).await
+        self.db.latest_digest(user).await
     }
 
     async fn due_deliveries(
@@ -450,7 +416,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         stale: Duration,
     ) -> Result<Vec<Delivery>, StoreError> {
-        self.due_deliveries_impl(now, stale).await
+        self.db.due_deliveries(now, stale).await
     }
 
     async fn start_delivery(
@@ -459,7 +425,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         stale: Duration,
     ) -> Result<bool, StoreError> {
-        self.start_delivery_impl(delivery, now, stale).await
+        self.db.start_delivery(delivery, now, stale).await
     }
 
     async fn finish_delivery(
@@ -468,11 +434,11 @@ impl Store for PgStore {
         outcome: &DeliveryOutcome,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.finish_delivery_impl(delivery, outcome, now).await
+        self.db.finish_delivery(delivery, outcome, now).await
     }
 
     async fn list_deliveries(&self, digest: i64) -> Result<Vec<Delivery>, StoreError> {
-        self.list_deliveries_impl(digest).await
+        self.db.list_deliveries(digest).await
     }
 
     async fn record_feedback(
@@ -540,7 +506,7 @@ impl Store for PgStore {
         &self,
         user: UserId,
     ) -> Result<Option<podsift_core::users::UserProfile>, StoreError> {
-        self.user_profile_impl(user).await
+        self.db.user_profile(user).await
     }
 
     async fn set_password_hash(
@@ -548,18 +514,18 @@ impl Store for PgStore {
         user: UserId,
         hash: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.set_password_hash_impl(user, hash).await
+        self.db.set_password_hash(user, hash).await
     }
 
     async fn set_feed_token(&self, user: UserId, token: &str) -> Result<bool, StoreError> {
-        self.set_feed_token_impl(user, token).await
+        self.db.set_feed_token(user, token).await
     }
 
     async fn password_hash(
         &self,
         email: &str,
     ) -> Result<Option<(UserId, Option<String>)>, StoreError> {
-        self.password_hash_impl(email).await
+        self.db.password_hash(email).await
     }
 
     async fn create_session(
@@ -567,7 +533,7 @@ impl Store for PgStore {
         session: &podsift_core::web::Session,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.create_session_impl(session, now).await
+        self.db.create_session(session, now).await
     }
 
     async fn get_session(
@@ -575,15 +541,15 @@ impl Store for PgStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<podsift_core::web::Session>, StoreError> {
-        self.get_session_impl(token_hash, now).await
+        self.db.get_session(token_hash, now).await
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
-        self.delete_session_impl(token_hash).await
+        self.db.delete_session(token_hash).await
     }
 
     async fn delete_user_sessions(&self, user: UserId) -> Result<u64, StoreError> {
-        self.delete_user_sessions_impl(user).await
+        self.db.delete_user_sessions(user).await
     }
 
     async fn update_user_settings(
@@ -591,7 +557,7 @@ impl Store for PgStore {
         user: UserId,
         settings: &podsift_core::web::UserSettings,
     ) -> Result<bool, StoreError> {
-        self.update_user_settings_impl(user, settings).await
+        self.db.update_user_settings(user, settings).await
     }
 
     async fn set_show_weight(
@@ -600,14 +566,14 @@ impl Store for PgStore {
         feed: FeedId,
         weight: f64,
     ) -> Result<bool, StoreError> {
-        self.set_show_weight_impl(user, feed, weight).await
+        self.db.set_show_weight(user, feed, weight).await
     }
 
     async fn show_weights(
         &self,
         user: UserId,
     ) -> Result<Vec<podsift_core::web::ShowWeight>, StoreError> {
-        self.show_weights_impl(user).await
+        self.db.show_weights(user).await
     }
 
     async fn list_digests(
@@ -615,7 +581,7 @@ impl Store for PgStore {
         user: UserId,
         limit: usize,
     ) -> Result<Vec<podsift_core::web::DigestSummary>, StoreError> {
-        self.list_digests_impl(user, limit).await
+        self.db.list_digests(user, limit).await
     }
 
     async fn search(
@@ -624,7 +590,7 @@ impl Store for PgStore {
         query: &str,
         limit: usize,
     ) -> Result<Vec<podsift_core::web::SearchHit>, StoreError> {
-        self.search_impl(user, query, limit).await
+        self.db.search(user, query, limit).await
     }
 
     async fn visible_insight(
@@ -632,6 +598,6 @@ impl Store for PgStore {
         user: UserId,
         insight: i64,
     ) -> Result<Option<EpisodeId>, StoreError> {
-        self.visible_insight_impl(user, insight).await
+        self.db.visible_insight(user, insight).await
     }
 }
