@@ -58,18 +58,41 @@ impl Loudness {
     /// Frames where speech begins after a pause of at least [`MIN_PAUSE_FRAMES`] (or at the
     /// first frame when the part opens with speech), from `lo` to `hi` (frames).
     fn onsets(&self, lo: usize, hi: usize) -> Vec<usize> {
+        self.onsets_with_pauses(lo, hi)
+            .into_iter()
+            .map(|(f, _)| f)
+            .collect()
+    }
+
+    /// [`Loudness::onsets`], each with the length of the pause before it (frames; the
+    /// part's opening counts as a long pause).
+    fn onsets_with_pauses(&self, lo: usize, hi: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        let from = lo.saturating_sub(MIN_PAUSE_FRAMES);
-        let mut quiet_run = if from == 0 { MIN_PAUSE_FRAMES } else { 0 };
+        // Look back far enough to measure a pause of a second before `lo`.
+        let from = lo.saturating_sub(100);
+        let mut quiet_run = if from == 0 { 100 } else { 0 };
         for f in from..hi.min(self.rms.len()) {
             if self.is_quiet(f) {
                 quiet_run += 1;
             } else {
                 if quiet_run >= MIN_PAUSE_FRAMES && f >= lo {
-                    out.push(f);
+                    out.push((f, quiet_run));
                 }
                 quiet_run = 0;
             }
+        }
+        out
+    }
+
+    /// Cumulative count of speech frames from `lo` (frames) up to each frame before `hi`:
+    /// `out[i]` = speech frames in `lo..lo + i`.
+    fn voiced_prefix(&self, lo: usize, hi: usize) -> Vec<usize> {
+        let mut out = Vec::with_capacity(hi.saturating_sub(lo) + 1);
+        let mut n = 0;
+        out.push(0);
+        for f in lo..hi {
+            n += usize::from(!self.is_quiet(f));
+            out.push(n);
         }
         out
     }
@@ -110,18 +133,22 @@ impl Loudness {
             // segment, however far (whisper often opens a segment at the previous one's end).
             self.onsets(here, to_frame(span.1) + 1).first().copied()
         } else {
+            // The nearest onset, a longer pause before it counting as nearer (by up to a
+            // second): a sentence more often follows a long pause than a breath inside it.
             let lo = to_frame((t - SNAP_SECS).max(span.0));
             let hi = to_frame((t + SNAP_SECS).min(span.1)) + 1;
-            self.onsets(lo, hi)
+            self.onsets_with_pauses(lo, hi)
                 .into_iter()
-                .min_by_key(|&f| f.abs_diff(here))
+                .min_by_key(|&(f, pause)| f.abs_diff(here) as i64 - pause.min(100) as i64)
+                .map(|(f, _)| f)
         };
         best.map_or(t, |f| f as f64 / 100.0)
     }
 }
 
 /// Sentences of one segment timed without DTW: each token placed at its share of the
-/// segment's characters, the sentences split as usual, then each start snapped to an onset.
+/// segment's characters, counted in the segment's speech (its pauses take no characters),
+/// the sentences split as usual, then each start snapped to an onset.
 pub fn split_by_onsets(
     tokens: &[TimedToken],
     span: (f64, f64),
@@ -130,13 +157,26 @@ pub fn split_by_onsets(
     let span = (loudness.segment_start(span), span.1);
     let total: usize = tokens.iter().map(|t| t.bytes.len()).sum();
     let length = (span.1 - span.0).max(0.0);
+    let lo = (span.0.max(0.0) * 100.0).round() as usize;
+    let hi = ((span.1.max(0.0) * 100.0).round() as usize).max(lo);
+    let voiced = loudness.voiced_prefix(lo, hi);
+    let speech = voiced.last().copied().unwrap_or(0);
     let mut before = 0usize;
     let placed: Vec<TimedToken> = tokens
         .iter()
         .map(|t| {
             // The leading space belongs to the gap before the word.
             let lead = usize::from(t.bytes.first() == Some(&b' '));
-            let at = |n: usize| span.0 + length * n as f64 / total.max(1) as f64;
+            let at = |n: usize| {
+                let share = n as f64 / total.max(1) as f64;
+                if speech == 0 || loudness.quiet <= 0.0 {
+                    return span.0 + length * share;
+                }
+                // The frame where that share of the segment's speech is reached.
+                let target = (share * speech as f64).round() as usize;
+                let i = voiced.partition_point(|&v| v < target.max(1));
+                (span.0 + i.saturating_sub(1) as f64 / 100.0).min(span.1)
+            };
             let token = TimedToken {
                 bytes: t.bytes.clone(),
                 t0: at(before + lead),
@@ -214,6 +254,26 @@ mod tests {
         let tokens = [tok(" The"), tok(" giraffe"), tok(".")];
         let got = split_by_onsets(&tokens, (2.4, 8.0), &l);
         assert_eq!(got[0].start, 5.2);
+    }
+
+    #[test]
+    fn characters_are_spread_over_speech_not_pauses() {
+        // "Aaaa." spoken 0–1 s, a 3 s pause, "Bbbb." spoken 4–5 s: the second sentence's
+        // first character is half way through the speech, which is at 4 s, not 2.5 s.
+        let l = Loudness::of(&audio(&[(0.0, 1.0), (3.0, 1.0)]));
+        let got = split_by_onsets(&[tok(" Aaaa."), tok(" Bbbb.")], (0.0, 5.0), &l);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].start, 4.0);
+    }
+
+    #[test]
+    fn a_long_pause_wins_over_a_nearer_breath() {
+        // speech 0–3 s, a 1 s pause, speech 4–5.5 s, a 0.2 s breath, speech 5.7–8 s.
+        let l = Loudness::of(&audio(&[(0.0, 3.0), (1.0, 1.5), (0.2, 2.3)]));
+        // 5.2 s is 0.5 s from the breath's end and 1.2 s from the pause's.
+        assert_eq!(l.snap(5.2, (0.0, 8.0)), 4.0);
+        // Right at a breath, it stays there.
+        assert_eq!(l.snap(5.7, (0.0, 8.0)), 5.7);
     }
 
     #[test]
