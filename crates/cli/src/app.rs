@@ -10,7 +10,7 @@ use podsift_core::{Config, Store, SystemClock};
 use podsift_fetch::HttpFetcher;
 use podsift_pipeline::Reader;
 use podsift_poller::Poller;
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 
 use crate::Cli;
 
@@ -139,7 +139,7 @@ async fn open_database(config: &Config, dir: &Path) -> Result<Arc<dyn podsift_st
         }),
         None => {
             let path = dir.join("podsift.db");
-            let store = SqliteStore::open(&path)
+            let store = SqlStore::open(&path)
                 .await
                 .with_context(|| format!("cannot open the database {}", path.display()))?;
             Ok(Arc::new(store))

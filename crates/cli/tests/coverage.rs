@@ -8,7 +8,7 @@ use std::process::Command;
 use chrono::Utc;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_podsift");
@@ -34,7 +34,7 @@ fn podsift(dir: &Path, args: &[&str]) -> String {
 
 /// Three episodes, newest first: read in full, capped, not read yet.
 async fn seed(dir: &Path) {
-    let store = SqliteStore::open(&dir.join("podsift.db")).await.unwrap();
+    let store = SqlStore::open(&dir.join("podsift.db")).await.unwrap();
     let now = Utc::now();
     let user = store.default_user(now).await.unwrap();
     let (feed, _) = store

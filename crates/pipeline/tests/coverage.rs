@@ -8,7 +8,7 @@ use podsift_core::config::DigestConfig;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
 use podsift_pipeline::{DigestOutcome, Digester, ExtractReport, ReadCoverage, Tally};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 
 fn draft(text: &str) -> InsightDraft {
     InsightDraft {
@@ -37,7 +37,7 @@ fn report(total: usize, ad: usize, read: usize, cap: Option<&str>) -> Extraction
 }
 
 /// One show per report, one episode each, with one stored insight and that report.
-async fn seed(store: &SqliteStore, reports: &[ExtractionReport]) -> UserId {
+async fn seed(store: &SqlStore, reports: &[ExtractionReport]) -> UserId {
     let now = Utc::now();
     let user = store.default_user(now).await.unwrap();
     for (i, r) in reports.iter().enumerate() {
@@ -88,7 +88,7 @@ async fn seed(store: &SqliteStore, reports: &[ExtractionReport]) -> UserId {
 
 async fn digest_of(reports: &[ExtractionReport]) -> Digest {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("c.db")).await.unwrap());
     let user = seed(&store, reports).await;
     let dg = Digester::new(
         store.clone(),

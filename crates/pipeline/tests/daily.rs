@@ -14,7 +14,7 @@ use podsift_core::users::NewUserProfile;
 use podsift_core::*;
 use podsift_insights::MemoryCache;
 use podsift_pipeline::{DailyEditor, DigestOutcome, Digester};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 
 struct FixedClock(DateTime<Utc>);
 impl Clock for FixedClock {
@@ -76,7 +76,7 @@ impl Llm for DailyLlm {
 }
 
 /// Two shows the user follows, each with one episode, its transcript and one insight.
-async fn seed(store: &SqliteStore, user: UserId, now: DateTime<Utc>) -> Vec<EpisodeId> {
+async fn seed(store: &SqlStore, user: UserId, now: DateTime<Utc>) -> Vec<EpisodeId> {
     let mut eps = Vec::new();
     for (i, line) in LINES.iter().enumerate() {
         let (feed, _) = store.subscribe(user, &feed(i, now), now).await.unwrap();
@@ -155,7 +155,7 @@ fn feed(i: usize, now: DateTime<Utc>) -> NewFeed {
     }
 }
 
-async fn connections(store: &SqliteStore, eps: &[EpisodeId]) -> Vec<CandidateInsight> {
+async fn connections(store: &SqlStore, eps: &[EpisodeId]) -> Vec<CandidateInsight> {
     let mut out = Vec::new();
     for ep in eps {
         for c in store.episode_insights(*ep).await.unwrap() {
@@ -167,7 +167,7 @@ async fn connections(store: &SqliteStore, eps: &[EpisodeId]) -> Vec<CandidateIns
     out
 }
 
-fn digester(store: &Arc<SqliteStore>, now: DateTime<Utc>, llm: Arc<DailyLlm>) -> Digester {
+fn digester(store: &Arc<SqlStore>, now: DateTime<Utc>, llm: Arc<DailyLlm>) -> Digester {
     let cache: Arc<dyn LlmCache> = Arc::new(MemoryCache::default());
     let cfg = LlmConfig {
         daily_editor: Some(true),
@@ -186,7 +186,7 @@ fn digester(store: &Arc<SqliteStore>, now: DateTime<Utc>, llm: Arc<DailyLlm>) ->
 #[tokio::test]
 async fn the_connection_is_a_candidate_in_the_digest_and_stored_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("d.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("d.db")).await.unwrap());
     let now = Utc::now().trunc_subsecs(0);
     let user = store.default_user(now).await.unwrap();
     let eps = seed(&store, user, now).await;
@@ -257,7 +257,7 @@ async fn the_connection_is_a_candidate_in_the_digest_and_stored_once() {
 #[tokio::test]
 async fn a_failing_daily_editor_does_not_block_the_digest() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("f.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("f.db")).await.unwrap());
     let now = Utc::now().trunc_subsecs(0);
     let user = store.default_user(now).await.unwrap();
     let eps = seed(&store, user, now).await;

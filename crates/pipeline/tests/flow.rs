@@ -12,7 +12,7 @@ use podsift_core::store::NewFeed;
 use podsift_core::*;
 use podsift_digest::FileChannel;
 use podsift_pipeline::{DigestOutcome, Digester, Extractor};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 
 #[derive(Clone)]
 struct TestClock(Arc<Mutex<DateTime<Utc>>>);
@@ -94,7 +94,7 @@ impl Channel for FlakyChannel {
     }
 }
 
-async fn seed(store: &SqliteStore, now: DateTime<Utc>) -> Vec<EpisodeId> {
+async fn seed(store: &SqlStore, now: DateTime<Utc>) -> Vec<EpisodeId> {
     let user = store.default_user(now).await.unwrap();
     let mut eps = Vec::new();
     for (i, line) in [
@@ -169,7 +169,7 @@ async fn seed(store: &SqliteStore, now: DateTime<Utc>) -> Vec<EpisodeId> {
 #[tokio::test]
 async fn extraction_digest_and_outbox_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("p.db")).await.unwrap());
     let clock = TestClock(Arc::new(Mutex::new(Utc::now().trunc_subsecs(0))));
     let now = clock.now();
     let eps = seed(&store, now).await;
@@ -297,7 +297,7 @@ async fn extraction_digest_and_outbox_exactly_once() {
 #[tokio::test]
 async fn a_spent_daily_cap_defers_episodes_to_the_next_day() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("c.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("c.db")).await.unwrap());
     let noon = NaiveDate::from_ymd_opt(2026, 11, 26)
         .unwrap()
         .and_hms_opt(12, 0, 0)

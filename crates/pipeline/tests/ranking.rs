@@ -13,7 +13,7 @@ use podsift_core::store::NewFeed;
 use podsift_core::*;
 use podsift_pipeline::{DigestOutcome, Digester, Ranker};
 use podsift_ranking::{Embedder, RankError};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 
 #[derive(Clone)]
 struct TestClock(Arc<Mutex<DateTime<Utc>>>);
@@ -96,7 +96,7 @@ fn draft(text: &str) -> InsightDraft {
 
 /// A show with one episode holding `texts` as its insights.
 async fn show(
-    store: &SqliteStore,
+    store: &SqlStore,
     user: UserId,
     name: &str,
     ep: &str,
@@ -141,7 +141,7 @@ async fn show(
 
 struct Setup {
     _dir: tempfile::TempDir,
-    store: Arc<SqliteStore>,
+    store: Arc<SqlStore>,
     clock: TestClock,
     user: UserId,
     capture: Arc<Capture>,
@@ -150,7 +150,7 @@ struct Setup {
 
 async fn setup(base_url: Option<&str>) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("r.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("r.db")).await.unwrap());
     let clock = TestClock(Arc::new(Mutex::new(Utc::now().trunc_subsecs(0))));
     let user = store.default_user(clock.now()).await.unwrap();
     let capture = Arc::new(Capture(Mutex::new(Vec::new())));

@@ -64,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn Store> = match args.next() {
         Some(url) => podsift_store::connect_database(&url).await?,
-        None => Arc::new(podsift_store::SqliteStore::open(&dir.path().join("bench.db")).await?),
+        None => Arc::new(podsift_store::SqlStore::open(&dir.path().join("bench.db")).await?),
     };
     let http = HttpConfig {
         per_host_concurrency: 64,

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use podsift_core::config::{HttpConfig, PollConfig};
 use podsift_core::{Clock, FeedKey, JobKind, JobState, Store};
 use podsift_poller::{PollOutcome, Poller, PollerSettings};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_testkit::{Route, TestServer};
 
 #[derive(Clone)]
@@ -42,8 +42,7 @@ struct Rig {
 async fn rig() -> Rig {
     let srv = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqlStore::open(&dir.path().join("t.db")).await.unwrap());
     let http = HttpConfig {
         per_host_interval_ms: 0,
         retries: 0,

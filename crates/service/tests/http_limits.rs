@@ -11,7 +11,7 @@ use podsift_core::config::{MetricsAccess, WebConfig};
 use podsift_core::{Clock, SystemClock};
 use podsift_pipeline::DigestRecipe;
 use podsift_service::{Mode, Service, ServiceError, ServiceSettings};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -33,7 +33,7 @@ impl Running {
     }
 }
 
-fn service(store: Arc<SqliteStore>, web: WebConfig, metrics_token: Option<&str>) -> Service {
+fn service(store: Arc<SqlStore>, web: WebConfig, metrics_token: Option<&str>) -> Service {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recipe = DigestRecipe {
         store: store.clone(),
@@ -70,7 +70,7 @@ fn service(store: Arc<SqliteStore>, web: WebConfig, metrics_token: Option<&str>)
 
 async fn start(web: WebConfig, metrics_token: Option<&str>) -> Running {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("p.db")).await.unwrap());
     let listener = podsift_service::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -294,7 +294,7 @@ async fn metrics_behind_a_bearer_token() {
 
     // Token mode without a usable token does not start.
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("p.db")).await.unwrap());
     let listener = podsift_service::bind("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();

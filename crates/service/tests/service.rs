@@ -15,7 +15,7 @@ use podsift_core::store::NewFeed;
 use podsift_core::*;
 use podsift_pipeline::{DigestRecipe, ExtractStage, Extractor, Stage, StageError, StageEvents};
 use podsift_service::{Mode, Service, ServiceSettings};
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_testkit::{Route, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -42,7 +42,7 @@ impl Llm for ScriptedLlm {
 }
 
 /// One show with one transcribed episode, followed by `user`; not due for polling.
-async fn seed_episode(store: &SqliteStore, user: UserId) {
+async fn seed_episode(store: &SqlStore, user: UserId) {
     let now = Utc::now().trunc_subsecs(0);
     let (feed, _) = store
         .subscribe(
@@ -164,7 +164,7 @@ impl Running {
     }
 }
 
-async fn start(store: Arc<SqliteStore>) -> Running {
+async fn start(store: Arc<SqlStore>) -> Running {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let extractor = Arc::new(Extractor::new(
         store.clone(),
@@ -176,7 +176,7 @@ async fn start(store: Arc<SqliteStore>) -> Running {
     start_with(store, vec![(Arc::new(ExtractStage { extractor }), 2)]).await
 }
 
-async fn start_with(store: Arc<SqliteStore>, stages: Vec<(Arc<dyn Stage>, usize)>) -> Running {
+async fn start_with(store: Arc<SqlStore>, stages: Vec<(Arc<dyn Stage>, usize)>) -> Running {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recipe = DigestRecipe {
         store: store.clone(),
@@ -238,7 +238,7 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn scheduled_digest_once_per_date_across_restarts() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("p.db")).await.unwrap());
     let hook = TestServer::start().await;
     hook.route("/hook", Route::ok("ok", "text/plain"));
 
@@ -423,7 +423,7 @@ impl Stage for Panicky {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_stage_is_restarted_and_healthz_says_so_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("p.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("p.db")).await.unwrap());
     let stage = Arc::new(Panicky {
         panics: std::sync::atomic::AtomicU32::new(2),
     });

@@ -10,11 +10,11 @@ use chrono::{DateTime, Utc};
 use podsift_core::model::*;
 use podsift_core::store::{NewFeed, StoreError};
 
+use crate::SqlStore;
 use crate::convert::*;
 use crate::db::{Backend, Db, db_run};
 use crate::error::map_sqlx_error;
 use crate::rows::{feed_from_row, feed_select};
-use crate::{PgStore, SqliteStore};
 
 /// Name of the single local user of a laptop install.
 pub(crate) const DEFAULT_USER_NAME: &str = "local";
@@ -80,20 +80,7 @@ macro_rules! move_feed_url {
     }};
 }
 
-impl SqliteStore {
-    /// Create a user (several people may share one install). Names are unique: a taken name
-    /// is a [`StoreError::Permanent`] error.
-    pub async fn create_user(
-        &self,
-        name: &str,
-        email: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<UserId, StoreError> {
-        self.db.create_user(name, email, now).await
-    }
-}
-
-impl PgStore {
+impl SqlStore {
     /// Create a user (several people may share one install). Names are unique: a taken name
     /// is a [`StoreError::Permanent`] error.
     pub async fn create_user(
@@ -107,7 +94,7 @@ impl PgStore {
 }
 
 impl Db {
-    /// [`SqliteStore::create_user`], [`PgStore::create_user`].
+    /// [`SqlStore::create_user`].
     pub(crate) async fn create_user(
         &self,
         name: &str,

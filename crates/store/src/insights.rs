@@ -8,11 +8,8 @@
 
 mod digests;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use podsift_core::insight::{
-    CandidateInsight, ExtractionReport, InsightDraft, LlmCache, LlmResponse,
-};
+use podsift_core::insight::{CandidateInsight, ExtractionReport, InsightDraft, LlmResponse};
 use podsift_core::model::*;
 use podsift_core::store::StoreError;
 
@@ -23,7 +20,6 @@ use crate::identity::check_fence;
 use crate::rows::{
     CANDIDATE_SELECT, Columns, candidate_from_row, extraction_from_row, user_from_row,
 };
-use crate::{PgStore, SqliteStore};
 
 /// Most insights stored for one episode.
 pub const MAX_INSIGHTS_PER_EPISODE: usize = 1_000;
@@ -343,30 +339,5 @@ impl Db {
         if let Err(e) = res {
             tracing::warn!("llm cache write failed: {e}");
         }
-    }
-}
-
-/// The LLM answer cache of a SQLite store ([`Db::llm_cache_get`]).
-#[async_trait]
-impl LlmCache for SqliteStore {
-    async fn get(&self, key: &str) -> Option<LlmResponse> {
-        self.db.llm_cache_get(key).await
-    }
-
-    async fn put(&self, key: &str, response: &LlmResponse) {
-        self.db.llm_cache_put(key, response).await
-    }
-}
-
-/// The LLM answer cache in the shared PostgreSQL database, so another worker's answer costs
-/// nothing ([`Db::llm_cache_get`]).
-#[async_trait]
-impl LlmCache for PgStore {
-    async fn get(&self, key: &str) -> Option<LlmResponse> {
-        self.db.llm_cache_get(key).await
-    }
-
-    async fn put(&self, key: &str, response: &LlmResponse) {
-        self.db.llm_cache_put(key, response).await
     }
 }

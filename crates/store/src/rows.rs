@@ -262,7 +262,7 @@ pub(crate) fn extraction_from_row(
 }
 
 /// Per job kind: claimable now, and running under a live lease (`$1`: now in ms). The
-/// claimable test is the claim's own (`claim_impl` in both stores), crash allowance included.
+/// claimable test is the claim's own (`Db::claim` in `jobs.rs`), crash allowance included.
 pub(crate) const JOB_BACKLOG_SQL: &str = "SELECT kind, \
      CAST(SUM(CASE WHEN (state = 'queued' AND run_after <= $1) \
        OR (state = 'running' AND lease_expires_at <= $1 AND attempts < max_attempts + 4) \

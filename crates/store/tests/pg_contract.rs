@@ -16,19 +16,21 @@ use podsift_core::store::{Store, StoreError};
 use podsift_store::contract::{
     episodes, feedback, feeds, insights, jobs, redo, t0, transcripts, users, web,
 };
-use podsift_store::{PgOptions, PgStore};
+use podsift_store::{PgOptions, SqlStore};
 
 use podsift_testkit::pg::TestDb;
 
-async fn store(db: &TestDb) -> PgStore {
-    PgStore::connect(&db.url).await.expect("connect to test db")
+async fn store(db: &TestDb) -> SqlStore {
+    SqlStore::connect(&db.url)
+        .await
+        .expect("connect to test db")
 }
 
 /// Run `test` against `handles` stores on one fresh database, then drop the database; a
 /// panic in `test` is re-raised after the cleanup.
 async fn with_stores<F, Fut>(handles: usize, test: F)
 where
-    F: FnOnce(Vec<PgStore>) -> Fut,
+    F: FnOnce(Vec<SqlStore>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(db) = TestDb::create().await else {
@@ -54,13 +56,13 @@ where
 
 async fn with_store<F, Fut>(test: F)
 where
-    F: FnOnce(PgStore) -> Fut,
+    F: FnOnce(SqlStore) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     with_stores(1, |mut stores| test(stores.remove(0))).await;
 }
 
-fn dyn_stores(stores: Vec<PgStore>) -> Vec<Arc<dyn Store>> {
+fn dyn_stores(stores: Vec<SqlStore>) -> Vec<Arc<dyn Store>> {
     stores
         .into_iter()
         .map(|s| Arc::new(s) as Arc<dyn Store>)
@@ -154,7 +156,7 @@ async fn claim_skips_locked_rows() {
         };
         let a = store.enqueue(&job("a"), t0()).await.unwrap().unwrap();
         let b = store.enqueue(&job("b"), t0()).await.unwrap().unwrap();
-        let mut holder = store.pool().begin().await.unwrap();
+        let mut holder = store.pg_pool().unwrap().begin().await.unwrap();
         sqlx::query("SELECT id FROM jobs WHERE id = $1 FOR UPDATE")
             .bind(a)
             .fetch_one(&mut *holder)
@@ -218,14 +220,14 @@ async fn migrations_are_idempotent() {
         first.migrate().await.unwrap();
         second.migrate().await.unwrap();
         let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-            .fetch_one(second.pool())
+            .fetch_one(second.pg_pool().unwrap())
             .await
             .unwrap();
         let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations-pg"))
             .unwrap()
             .count();
         assert_eq!(usize::try_from(applied).unwrap(), shipped);
-        assert_eq!(PgStore::shipped_migrations(), shipped);
+        assert_eq!(SqlStore::shipped_pg_migrations(), shipped);
         // Same versions as the SQLite migrations: the two schemas move in step.
         let sqlite = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
             .unwrap()
@@ -262,7 +264,7 @@ async fn sqlstate_mapping() {
             let sql =
                 format!("DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = '{code}'; END $$");
             let err = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(store.pool())
+                .execute(store.pg_pool().unwrap())
                 .await
                 .unwrap_err();
             let mapped = podsift_store::map_sqlx_error(err);
@@ -304,13 +306,13 @@ async fn unreachable_server_is_retryable_and_redacted() {
         acquire_timeout: Duration::from_millis(500),
         ..PgOptions::default()
     };
-    let err = PgStore::connect_with("postgres://app:hunter2@127.0.0.1:1/podsift", options)
+    let err = SqlStore::connect_pg("postgres://app:hunter2@127.0.0.1:1/podsift", options)
         .await
         .unwrap_err();
     assert!(err.is_retryable(), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 
-    let err = PgStore::connect("postgres://app:hunter2@127.0.0.1:notaport/db")
+    let err = SqlStore::connect("postgres://app:hunter2@127.0.0.1:notaport/db")
         .await
         .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
@@ -326,7 +328,7 @@ async fn tls_when_required() {
     };
     let store = store(&db).await;
     let server_ssl: String = sqlx::query_scalar("SHOW ssl")
-        .fetch_one(store.pool())
+        .fetch_one(store.pg_pool().unwrap())
         .await
         .unwrap();
     store.close().await;
@@ -340,9 +342,9 @@ async fn tls_when_required() {
     }
     let mut url = url::Url::parse(&db.url).unwrap();
     url.query_pairs_mut().append_pair("sslmode", "require");
-    let tls = PgStore::connect(url.as_str()).await.unwrap();
+    let tls = SqlStore::connect(url.as_str()).await.unwrap();
     let ssl: bool = sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
-        .fetch_one(tls.pool())
+        .fetch_one(tls.pg_pool().unwrap())
         .await
         .unwrap();
     tls.close().await;

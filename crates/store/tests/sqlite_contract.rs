@@ -4,15 +4,15 @@
 use std::sync::Arc;
 
 use podsift_core::store::Store;
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_store::contract::{
     self, episodes, feedback, feeds, insights, jobs, redo, transcripts, users, web,
 };
 use tempfile::TempDir;
 
-async fn fresh() -> (TempDir, SqliteStore) {
+async fn fresh() -> (TempDir, SqlStore) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("podsift.db"))
+    let store = SqlStore::open(&dir.path().join("podsift.db"))
         .await
         .unwrap();
     (dir, store)
@@ -68,8 +68,8 @@ async fn record_poll_url_merge() {
 async fn concurrent_claims_two_handles() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
-    let a = SqliteStore::open(&path).await.unwrap();
-    let b = SqliteStore::open(&path).await.unwrap();
+    let a = SqlStore::open(&path).await.unwrap();
+    let b = SqlStore::open(&path).await.unwrap();
     let stores: Vec<Arc<dyn Store>> = vec![Arc::new(a), Arc::new(b)];
     jobs::concurrent_claims_exactly_once(stores, 200, 4).await;
 }
@@ -77,11 +77,11 @@ async fn concurrent_claims_two_handles() {
 /// The whole single-store contract also holds for an in-memory database.
 #[tokio::test]
 async fn in_memory_store_passes_contract_samples() {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     episodes::upsert_insert_unchanged_edit(&store).await;
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     jobs::retry_backoff_then_dead(&store).await;
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     transcripts::transcript_replace_and_order(&store).await;
 }
 
@@ -104,8 +104,8 @@ async fn llm_cache_round_trip() {
 async fn concurrent_digest_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
-    let a = SqliteStore::open(&path).await.unwrap();
-    let b = SqliteStore::open(&path).await.unwrap();
+    let a = SqlStore::open(&path).await.unwrap();
+    let b = SqlStore::open(&path).await.unwrap();
     insights::concurrent_digest_exactly_once(vec![Arc::new(a), Arc::new(b)]).await;
 }
 
@@ -114,8 +114,8 @@ async fn concurrent_digest_exactly_once() {
 async fn concurrent_upserts_of_one_feed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.db");
-    let a = SqliteStore::open(&path).await.unwrap();
-    let b = SqliteStore::open(&path).await.unwrap();
+    let a = SqlStore::open(&path).await.unwrap();
+    let b = SqlStore::open(&path).await.unwrap();
     episodes::concurrent_upserts_of_one_feed(vec![Arc::new(a), Arc::new(b)]).await;
 }
 

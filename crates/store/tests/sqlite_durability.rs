@@ -3,7 +3,7 @@
 use podsift_core::jobs::{JobKind, JobState, NewJob};
 use podsift_core::model::*;
 use podsift_core::store::Store;
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_store::contract::{at, episode, new_feed, t0};
 
 #[tokio::test]
@@ -12,7 +12,7 @@ async fn reopened_store_keeps_everything() {
     // Parent directories are created on open.
     let path = dir.path().join("nested/dir/podsift.db");
     let (feed, ep, job) = {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = SqlStore::open(&path).await.unwrap();
         let user = store.default_user(t0()).await.unwrap();
         let (feed, _) = store
             .subscribe(user, &new_feed("https://d.example/rss"), t0())
@@ -57,7 +57,7 @@ async fn reopened_store_keeps_everything() {
     };
     assert!(path.exists());
 
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqlStore::open(&path).await.unwrap();
     let user = store.default_user(at(100)).await.unwrap();
     let feeds = store.list_feeds(Some(user)).await.unwrap();
     assert_eq!(feeds.len(), 1);
@@ -77,7 +77,7 @@ async fn dropped_without_close_keeps_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("podsift.db");
     {
-        let store = SqliteStore::open(&path).await.unwrap();
+        let store = SqlStore::open(&path).await.unwrap();
         let user = store.default_user(t0()).await.unwrap();
         store
             .subscribe(user, &new_feed("https://drop.example/rss"), t0())
@@ -85,7 +85,7 @@ async fn dropped_without_close_keeps_commits() {
             .unwrap();
         // dropped here, no close()
     }
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqlStore::open(&path).await.unwrap();
     let found = store
         .find_feed(&FeedKey::Url("https://drop.example/rss".into()))
         .await
@@ -97,12 +97,12 @@ async fn dropped_without_close_keeps_commits() {
 async fn migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("podsift.db");
-    let first = SqliteStore::open(&path).await.unwrap();
+    let first = SqlStore::open(&path).await.unwrap();
     first.migrate().await.unwrap();
-    let second = SqliteStore::open(&path).await.unwrap();
+    let second = SqlStore::open(&path).await.unwrap();
     second.migrate().await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
-        .fetch_one(second.pool())
+        .fetch_one(second.sqlite_pool().unwrap())
         .await
         .unwrap();
     let shipped = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
@@ -119,23 +119,23 @@ async fn connect_urls() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sub/url.db");
     let url = format!("sqlite://{}", file.display());
-    let store = SqliteStore::connect(&url).await.unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
     store.default_user(t0()).await.unwrap();
     assert!(file.exists());
     let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite_pool().unwrap())
         .await
         .unwrap();
     assert_eq!(journal, "wal");
     let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-        .fetch_one(store.pool())
+        .fetch_one(store.sqlite_pool().unwrap())
         .await
         .unwrap();
     assert_eq!(fk, 1);
 
     // Two in-memory stores are independent.
-    let a = SqliteStore::connect("sqlite::memory:").await.unwrap();
-    let b = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let a = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let b = SqlStore::connect("sqlite::memory:").await.unwrap();
     let user = a.default_user(t0()).await.unwrap();
     a.subscribe(user, &new_feed("https://mem.example/"), t0())
         .await
@@ -143,13 +143,15 @@ async fn connect_urls() {
     assert_eq!(a.list_feeds(None).await.unwrap().len(), 1);
     assert!(b.list_feeds(None).await.unwrap().is_empty());
 
-    let err = SqliteStore::connect("postgres://nope").await.unwrap_err();
+    // A URL of no database the store knows is refused for good, naming what it expects.
+    let err = SqlStore::connect("mysql://nope").await.unwrap_err();
     assert!(!err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("expected sqlite:"), "{err}");
 }
 
 #[tokio::test]
 async fn duplicate_user_name_is_permanent() {
-    let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     store.create_user("carol", None, t0()).await.unwrap();
     let err = store.create_user("carol", None, t0()).await.unwrap_err();
     assert!(!err.is_retryable(), "{err}");
@@ -163,8 +165,8 @@ async fn locked_database_is_retryable() {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("locked.db");
-    let store = SqliteStore::open(&path).await.unwrap();
-    let mut holder = store.pool().acquire().await.unwrap();
+    let store = SqlStore::open(&path).await.unwrap();
+    let mut holder = store.sqlite_pool().unwrap().acquire().await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *holder)
         .await

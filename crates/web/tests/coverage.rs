@@ -12,7 +12,7 @@ use chrono::Utc;
 use podsift_core::jobs::FailureKind;
 use podsift_core::store::NewFeed;
 use podsift_core::*;
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_web::{WebConfig, WebState};
 use tower::ServiceExt;
 
@@ -31,7 +31,7 @@ struct Env {
     waiting: EpisodeId,
 }
 
-async fn bare_episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
+async fn bare_episode(store: &SqlStore, feed: FeedId, n: u32) -> EpisodeId {
     let up = EpisodeUpsert {
         identity: format!("guid:{n}"),
         content_hash: format!("h{n}"),
@@ -47,7 +47,7 @@ async fn bare_episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
     stats.new_candidates[0]
 }
 
-async fn episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
+async fn episode(store: &SqlStore, feed: FeedId, n: u32) -> EpisodeId {
     let now = Utc::now();
     let up = EpisodeUpsert {
         identity: format!("guid:{n}"),
@@ -83,7 +83,7 @@ async fn episode(store: &SqliteStore, feed: FeedId, n: u32) -> EpisodeId {
 
 async fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("web.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("web.db")).await.unwrap());
     let now = Utc::now();
     let user = store
         .add_user(

@@ -69,7 +69,7 @@ async fn sign_in_sign_out_and_csrf() {
     // Only the token's hash is stored.
     let token = b.cookies["podsift_session"].clone();
     let rows: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM sessions")
-        .fetch_all(env.store.pool())
+        .fetch_all(env.store.sqlite_pool().unwrap())
         .await
         .unwrap();
     assert!(!rows.contains(&token));

@@ -16,7 +16,7 @@ use podsift_core::config::{DigestConfig, HttpConfig, PollConfig};
 use podsift_core::{
     Clock, ExtractionReport, InsightDraft, NewUserProfile, SystemClock, UserProfile,
 };
-use podsift_store::SqliteStore;
+use podsift_store::SqlStore;
 use podsift_testkit::{Route, TestServer};
 use podsift_web::{DigestMaker, LoginLimits, MadeDigest, WebConfig, WebState};
 use tower::ServiceExt;
@@ -51,7 +51,7 @@ impl DigestMaker for Digests {
 
 pub struct Env {
     pub _dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<SqlStore>,
     pub app: Router,
     pub srv: TestServer,
     pub poller: Arc<podsift_poller::Poller>,
@@ -70,7 +70,7 @@ pub async fn env_with(limits: LoginLimits) -> Env {
 /// The web UI with `config` (webhooks on loopback allowed), Ann and Bob with passwords.
 pub async fn env_config(config: WebConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("web.db")).await.unwrap());
+    let store = Arc::new(SqlStore::open(&dir.path().join("web.db")).await.unwrap());
     let dyn_store: Arc<dyn Store> = store.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let http = HttpConfig {
