@@ -39,9 +39,10 @@ pub const DEFAULT_MODEL: &str = podsift_core::config::DEFAULT_ASR_MODEL;
 
 /// Why [`DEFAULT_MODEL`], in figures measured by `scripts/bench asr-peer` (BENCHMARKS.md).
 pub const DEFAULT_WHY: &str = "base.en-q8_0, base-class accuracy at 8 bits. Measured on 2 cores \
-(scripts/bench asr-peer): 11.8x realtime on 5 min of speech, word error rate 10.0 % (16-bit: \
-12.0x, 9.2 %; tiny.en-q8_0: 21.8x, 13.0 %; faster-whisper base int8: 8.8-13.8x, 9.2-11.2 %), \
-14.8x on a 60-min episode with VAD; an 82 MB download instead of 148";
+(scripts/bench asr-peer): 11.8-14.0x realtime on 5 min of speech on an AMD EPYC, 7.4x on an Intel \
+Xeon; word error rate 10.0-10.1 % where neither engine looped (16-bit: 9.2 %; tiny.en-q8_0: 13.0 %, \
+about 2.5x faster; faster-whisper base int8: 9.2-12.5 %); 18.6x on a 60-min episode with VAD; \
+an 82 MB download instead of 148";
 
 pub const CATALOG: &[CatalogEntry] = &[
     CatalogEntry {
