@@ -41,7 +41,8 @@ pub const DEFAULT_MODEL: &str = podsift_core::config::DEFAULT_ASR_MODEL;
 pub const DEFAULT_WHY: &str = "base.en-q8_0, base-class accuracy at 8 bits. Measured on 2 cores \
 (scripts/bench asr-peer): 11.8-14.0x realtime on 5 min of speech on an AMD EPYC, 7.4x on an Intel \
 Xeon; word error rate 10.0-10.1 % where neither engine looped (16-bit: 9.2 %; tiny.en-q8_0: 13.0 %, \
-about 2.5x faster; faster-whisper base int8: 9.2-12.5 %); 18.6x on a 60-min episode with VAD; \
+about 2.5x faster; faster-whisper base int8: 9.2-12.5 %); a 60-min episode with VAD at 18.6x \
+(AMD EPYC) or 9.1x (Intel Xeon); \
 an 82 MB download instead of 148";
 
 pub const CATALOG: &[CatalogEntry] = &[
