@@ -25,6 +25,14 @@ const QUIET_RATIO: f32 = 0.05;
 /// a pause, is the previous segment's last words: whisper often starts a segment where the
 /// previous one ended, before the pause rather than after it, and ends one early.
 const TAIL_SECS: f64 = 1.2;
+/// Pauses are measured up to this long (1 s): longer ones count the same, both as an onset's
+/// claim to be a sentence start and in how far back a pause is looked for.
+const LONG_PAUSE_FRAMES: usize = 100;
+
+/// The loudness frame holding `secs` (frames are centiseconds).
+fn to_frame(secs: f64) -> usize {
+    (secs.max(0.0) * 100.0).round() as usize
+}
 
 /// The loudness of one part of audio, frame by frame.
 pub struct Loudness {
@@ -68,9 +76,9 @@ impl Loudness {
     /// part's opening counts as a long pause).
     fn onsets_with_pauses(&self, lo: usize, hi: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
-        // Look back far enough to measure a pause of a second before `lo`.
-        let from = lo.saturating_sub(100);
-        let mut quiet_run = if from == 0 { 100 } else { 0 };
+        // Look back far enough to measure a long pause before `lo`.
+        let from = lo.saturating_sub(LONG_PAUSE_FRAMES);
+        let mut quiet_run = if from == 0 { LONG_PAUSE_FRAMES } else { 0 };
         for f in from..hi.min(self.rms.len()) {
             if self.is_quiet(f) {
                 quiet_run += 1;
@@ -100,7 +108,6 @@ impl Loudness {
     /// Where a segment whisper placed at `span` starts: after the pause when it opens on
     /// the tail of the speech before it (see [`TAIL_SECS`]), else where whisper said.
     pub fn segment_start(&self, span: (f64, f64)) -> f64 {
-        let to_frame = |s: f64| (s.max(0.0) * 100.0).round() as usize;
         let (start, end) = (to_frame(span.0), to_frame(span.1));
         // Speech of its own: an onset within a quarter second of the start (whisper's
         // timestamps come in 20 ms steps and run a little early or late).
@@ -126,7 +133,6 @@ impl Loudness {
         if self.quiet <= 0.0 {
             return t;
         }
-        let to_frame = |s: f64| (s.max(0.0) * 100.0).round() as usize;
         let here = to_frame(t);
         let best = if self.is_quiet(here) {
             // Nothing is said in a pause: the sentence starts with the next speech in its
@@ -139,7 +145,9 @@ impl Loudness {
             let hi = to_frame((t + SNAP_SECS).min(span.1)) + 1;
             self.onsets_with_pauses(lo, hi)
                 .into_iter()
-                .min_by_key(|&(f, pause)| f.abs_diff(here) as i64 - pause.min(100) as i64)
+                .min_by_key(|&(f, pause)| {
+                    f.abs_diff(here) as i64 - pause.min(LONG_PAUSE_FRAMES) as i64
+                })
                 .map(|(f, _)| f)
         };
         best.map_or(t, |f| f as f64 / 100.0)
@@ -157,8 +165,8 @@ pub fn split_by_onsets(
     let span = (loudness.segment_start(span), span.1);
     let total: usize = tokens.iter().map(|t| t.bytes.len()).sum();
     let length = (span.1 - span.0).max(0.0);
-    let lo = (span.0.max(0.0) * 100.0).round() as usize;
-    let hi = ((span.1.max(0.0) * 100.0).round() as usize).max(lo);
+    let lo = to_frame(span.0);
+    let hi = to_frame(span.1).max(lo);
     let voiced = loudness.voiced_prefix(lo, hi);
     let speech = voiced.last().copied().unwrap_or(0);
     let mut before = 0usize;

@@ -39,6 +39,14 @@ pub(crate) trait Backend {
         if Self::PG { " FOR UPDATE" } else { "" }
     }
 
+    /// The row lock a write takes on a parent row (a feed, an episode) before replacing its
+    /// children: `" FOR NO KEY UPDATE"` on PostgreSQL, nothing on SQLite (its write
+    /// transaction holds the only write lock). `NO KEY`: inserts of rows that refer to the
+    /// locked one (which take `FOR KEY SHARE` on it) don't wait for it.
+    fn for_no_key_update(&self) -> &'static str {
+        if Self::PG { " FOR NO KEY UPDATE" } else { "" }
+    }
+
     /// A write transaction: SQLite takes its write lock up front (`BEGIN IMMEDIATE`), so two
     /// writers queue on the busy timeout instead of failing on a lock upgrade; PostgreSQL
     /// runs at READ COMMITTED and locks rows where it must.

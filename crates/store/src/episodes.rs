@@ -17,18 +17,6 @@ use crate::rows::{episode_from_row, episode_order, episode_select};
 /// Most episodes accepted in one upsert (a feed parser bounds this far lower).
 pub const MAX_UPSERT_BATCH: usize = 100_000;
 
-/// The row lock a write takes on a parent row (a feed, an episode) before replacing its
-/// children: `" FOR NO KEY UPDATE"` on PostgreSQL, nothing on SQLite (its write transaction
-/// holds the only write lock). `NO KEY`: inserts of rows that refer to the locked one (which
-/// take `FOR KEY SHARE` on it) don't wait for it.
-pub(crate) fn parent_lock<P: Backend>(pool: &P) -> &'static str {
-    if pool.is_pg() {
-        " FOR NO KEY UPDATE"
-    } else {
-        ""
-    }
-}
-
 /// Indices into `episodes` that become candidates on a first import: the newest `n` by
 /// published date (ties and undated episodes in feed order, earlier = newer; undated episodes
 /// rank after dated ones).
@@ -78,7 +66,10 @@ impl Db {
             // Upserts of one feed run one at a time (SQLite: the write lock; PostgreSQL: the
             // feed row's lock): the first-import decision and the select-then-insert below see
             // a stable set of the feed's episodes.
-            let sql = format!("SELECT id FROM feeds WHERE id = $1{}", parent_lock(pool));
+            let sql = format!(
+                "SELECT id FROM feeds WHERE id = $1{}",
+                pool.for_no_key_update()
+            );
             let exists: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(feed)
                 .fetch_optional(&mut *tx)

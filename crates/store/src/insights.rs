@@ -20,6 +20,7 @@ use crate::identity::check_fence;
 use crate::rows::{
     CANDIDATE_SELECT, Columns, candidate_from_row, extraction_from_row, user_from_row,
 };
+use crate::transcripts::lock_episode;
 
 /// Most insights stored for one episode.
 pub const MAX_INSIGHTS_PER_EPISODE: usize = 1_000;
@@ -48,18 +49,6 @@ const UPDATE_INSIGHT_SQL: &str = "UPDATE insights SET text = $1, quote = $2, sta
 const CACHE_GET_SQL: &str = "SELECT response FROM llm_cache WHERE key = $1";
 const CACHE_PUT_SQL: &str = "INSERT INTO llm_cache (key, response, created_at) VALUES ($1, $2, $3) \
      ON CONFLICT (key) DO UPDATE SET response = excluded.response";
-
-/// The episode row, if it exists. PostgreSQL locks it for the transaction (`FOR NO KEY
-/// UPDATE`, which the foreign-key checks of the insight rows do not wait on), so two saves of
-/// one episode's insights run one after the other instead of colliding; SQLite's write
-/// transaction runs alone already.
-fn episode_row_sql(pool: &impl Backend) -> &'static str {
-    if pool.is_pg() {
-        "SELECT id FROM episodes WHERE id = $1 FOR NO KEY UPDATE"
-    } else {
-        "SELECT id FROM episodes WHERE id = $1"
-    }
-}
 
 fn check_times(insights: &[InsightDraft]) -> Result<(), StoreError> {
     for i in insights {
@@ -124,12 +113,7 @@ impl Db {
         db_run!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             check_fence!(pool, tx, fence)?;
-            let exists: Option<i64> = sqlx::query_scalar(episode_row_sql(pool))
-                .bind(episode)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
-            if exists.is_none() {
+            if !lock_episode!(pool, tx, episode)? {
                 return Err(StoreError::NotFound(format!("episode {episode}")));
             }
             // The redo's insights keep the ids of the ones they restate (feedback and "sent"
@@ -225,12 +209,7 @@ impl Db {
         let data = to_json(insight, "insight")?;
         db_run!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let exists: Option<i64> = sqlx::query_scalar(episode_row_sql(pool))
-                .bind(episode)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
-            if exists.is_none() {
+            if !lock_episode!(pool, tx, episode)? {
                 return Err(StoreError::NotFound(format!("episode {episode}")));
             }
             let id: i64 = sqlx::query_scalar(INSERT_INSIGHT_SQL)

@@ -49,14 +49,14 @@ pub(crate) fn finite(v: f64, what: &str) -> Result<f64, StoreError> {
 /// `lock_episode!(pool, tx, episode)`: `Ok(false)` when there is no such episode, checked
 /// inside the write's transaction `tx` (pass the transaction value). On PostgreSQL the
 /// episode row stays locked (`FOR NO KEY UPDATE`) to the end of the transaction, so two
-/// saves of one episode's transcript (or chapters, or insights) run one after the other
+/// saves of one episode's transcript (or chapters, or insights: `insights.rs` uses it too) run one after the other
 /// instead of colliding on the child rows' primary keys; on SQLite the write transaction
 /// holds the only write lock already. A macro: `tx` is a transaction of either database.
 macro_rules! lock_episode {
     ($pool:expr, $tx:expr, $episode:expr) => {{
         let sql = format!(
             "SELECT id FROM episodes WHERE id = $1{}",
-            $crate::episodes::parent_lock($pool)
+            $crate::db::Backend::for_no_key_update($pool)
         );
         let id: Result<Option<i64>, podsift_core::store::StoreError> =
             sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -67,6 +67,7 @@ macro_rules! lock_episode {
         id.map(|id| id.is_some())
     }};
 }
+pub(crate) use lock_episode;
 
 impl Db {
     pub(crate) async fn save_transcript(
