@@ -43,6 +43,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             }
             crate::subscribe::subscribe(&app, urls, opml, json).await
         }
+        Command::Discover { term, limit, json } => {
+            crate::discover::discover(&app, &term, limit, json).await
+        }
+        Command::Topics { action } => crate::discover::topics(&app, action).await,
+        Command::Catalogue { action } => crate::discover::catalogue(&app, action).await,
         Command::Unsubscribe { feed } => unsubscribe(&app, &feed).await,
         Command::Feeds { json } => feeds(&app, json).await,
         Command::Episodes { feed, limit, json } => episodes(&app, feed, limit, json).await,

@@ -4,6 +4,7 @@
 mod app;
 mod asr;
 mod commands;
+mod discover;
 mod doctor;
 mod llm;
 mod models;
@@ -58,8 +59,8 @@ pub enum Command {
         /// Import the subscriptions of an OPML export (Overcast, Pocket Casts, ...).
         #[arg(long, value_name = "FILE")]
         opml: Option<PathBuf>,
-        /// Find shows by name (the iTunes podcast directory, `[poll] search_url`): lists the
-        /// matches; on a terminal, asks which to follow.
+        /// Find shows by name (the show directories of `[discovery]`: iTunes, and the Podcast
+        /// Index with your key): lists the matches; on a terminal, asks which to follow.
         #[arg(long, value_name = "TERM")]
         search: Option<String>,
         /// With --search: follow these matches (their numbers in the list, e.g. 1,3)
@@ -68,6 +69,31 @@ pub enum Command {
         pick: Vec<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Find shows on a subject or by name in the show directories (iTunes Search; the
+    /// Podcast Index with your own key): each with its description, how often it
+    /// publishes, whether its recent episodes carry publisher transcripts (no
+    /// speech-to-text needed), and the command to follow it.
+    Discover {
+        term: String,
+        /// At most this many shows (each one's feed is read to describe it).
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Topics: each day podsift scans new episodes of shows you do not follow for them and
+    /// reads the best few (under `[discovery]`'s daily budget), saying why each was read.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// The instance's catalogue: shows every reader receives on top of their own
+    /// subscriptions (an administrator's newsletter). Each episode is read once, whatever
+    /// the number of readers. Catalogue topics: `podsift topics add --catalogue`.
+    Catalogue {
+        #[command(subcommand)]
+        action: CatalogueAction,
     },
     /// Stop following a feed.
     Unsubscribe {
@@ -262,6 +288,59 @@ pub enum UsersAction {
     },
     /// Delete a user with their subscriptions and digests.
     Remove { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsAction {
+    /// Follow a topic ("home batteries and grid storage").
+    Add {
+        topic: String,
+        /// A topic of the instance's catalogue: every reader gets what it finds.
+        #[arg(long)]
+        catalogue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The topics followed, with their last scan.
+    List {
+        #[arg(long)]
+        catalogue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop following a topic (its id: `podsift topics list`).
+    Remove {
+        id: i64,
+        #[arg(long)]
+        catalogue: bool,
+    },
+    /// Scan now (all the topics, or one), whatever the time of the last scan.
+    Scan {
+        id: Option<i64>,
+        #[arg(long)]
+        catalogue: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The last scan's report: what was admitted and why, what was left out and why.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueAction {
+    /// Add shows (feed URLs, each fetched and validated first).
+    Add { urls: Vec<String> },
+    /// Remove a show (its feed id or URL).
+    Remove { feed: String },
+    /// The catalogue's shows.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

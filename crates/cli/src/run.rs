@@ -29,6 +29,9 @@ struct RunJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     no_insights: Option<String>,
     deliveries: Vec<DeliveryReport>,
+    /// The topic scans this run made (topics due for their daily scan).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    topic_scans: Vec<podsift_discovery::ScanReport>,
     seconds: f64,
 }
 
@@ -40,7 +43,15 @@ async fn follow_starter_shows(
     json: bool,
     polled: &mut podsift_poller::PollSummary,
 ) -> Result<bool> {
-    if !app.store.list_feeds(Some(user)).await?.is_empty() {
+    // A reader who follows topics, or gets the instance's catalogue, reads those instead.
+    if !app.store.list_feeds(Some(user)).await?.is_empty()
+        || !app.store.list_catalogue().await?.is_empty()
+        || !app
+            .store
+            .list_topics(podsift_core::discovery::TopicOwner::Reader(user))
+            .await?
+            .is_empty()
+    {
         return Ok(false);
     }
     let (opml, source) = match &app.config.poll.starter_opml {
@@ -117,6 +128,8 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
         .await?;
     bar.finish_and_clear();
     feeds.merge(&starter);
+    // Topics due for their daily scan admit their episodes before the queue is worked.
+    let scans = crate::discover::scan_due(&app, &pipeline, &mut errors).await?;
 
     // A bar per stage with what is left and an estimate (crate::stages).
     let board = Board::new(app.quiet);
@@ -177,6 +190,7 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
             digest,
             no_insights,
             deliveries,
+            topic_scans: scans,
             seconds: started.elapsed().as_secs_f64(),
         });
     }
@@ -203,6 +217,9 @@ pub async fn run(app: Arc<App>, json: bool, date: Option<chrono::NaiveDate>) -> 
     }
     for line in read.lines() {
         println!("{line}");
+    }
+    for scan in &scans {
+        println!("{}", crate::discover::scan_line(scan));
     }
     println!("{}", crate::llm::in_use(&app));
     let (prompt, completion, cost) = tally.spent();

@@ -179,9 +179,17 @@ fn read_password_hash() -> Result<String> {
 
 /// The service over the pipeline `podsift run` drives: the same stages, leases and digest
 /// recipe.
-async fn build_service(app: App) -> Result<Service> {
+async fn build_service(app: App, serving: bool) -> Result<Service> {
     let app = Arc::new(app);
-    let (pipeline, warnings) = wiring::pipeline(&app, Driver::Service).await?;
+    let (pipeline, mut warnings) = wiring::pipeline(&app, Driver::Service).await?;
+    // Serving: the Discover page's directories and the daily topic scan.
+    let discovery = if serving {
+        let loaded = crate::discover::pipeline_embedder(&pipeline);
+        let scanner = crate::discover::scanner(&app, loaded, &mut warnings).await?;
+        Some((crate::discover::directory(&app), Arc::new(scanner)))
+    } else {
+        None
+    };
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -194,11 +202,15 @@ async fn build_service(app: App) -> Result<Service> {
             .filter(|t| !t.is_empty()),
         ..ServiceSettings::from_config(&app.config.service)
     };
-    Ok(Service::new(pipeline, settings))
+    let service = Service::new(pipeline, settings);
+    Ok(match discovery {
+        Some((directory, scanner)) => service.with_discovery(directory, scanner),
+        None => service,
+    })
 }
 
 pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
-    let service = build_service(app).await?;
+    let service = build_service(app, true).await?;
     let listener = podsift_service::bind(listen).await?;
     let addr = listener
         .local_addr()
@@ -216,7 +228,7 @@ pub async fn serve(app: App, listen: SocketAddr) -> Result<()> {
 }
 
 pub async fn worker(app: App) -> Result<()> {
-    let service = build_service(app).await?;
+    let service = build_service(app, false).await?;
     eprintln!("podsift: worker running (job stages only)");
     service
         .run(Mode::Worker, None, podsift_service::shutdown_signal())

@@ -139,22 +139,18 @@ pub(crate) async fn search(
     pick: &[usize],
     json: bool,
 ) -> Result<Option<Vec<String>>> {
-    use podsift_core::{FetchRequest, Fetcher};
-    use podsift_feeds::directory;
     let term = term.trim();
     if term.is_empty() {
         bail!("give a name to search for");
     }
-    let url = directory::search_url(&app.config.poll.search_url, term, SEARCH_LIMIT)
-        .map_err(anyhow::Error::msg)?;
-    let resp = app
-        .fetcher
-        .fetch(FetchRequest::get(url.as_str(), 2 << 20))
-        .await
-        .with_context(|| format!("searching the podcast directory for {term:?}"))?;
-    let shows = directory::parse_search(&resp.body)
-        .map_err(|e| anyhow::anyhow!("the podcast directory answered oddly: {e}"))?;
+    let found = crate::discover::directory(app)
+        .search(term, SEARCH_LIMIT)
+        .await;
+    let shows = found.shows;
     if shows.is_empty() {
+        if let Some(e) = found.errors.first() {
+            bail!("searching the podcast directories for {term:?}: {e}");
+        }
         bail!("no show found for {term:?}");
     }
     if pick.is_empty() && json {

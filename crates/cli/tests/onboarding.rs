@@ -138,7 +138,7 @@ async fn search_finds_shows_by_name_and_picks_one() {
     });
     srv.route("/search", Route::ok(answer.to_string(), "text/javascript"));
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PODSIFT_POLL__SEARCH_URL", srv.url("/search"))];
+    let env = [("PODSIFT_DISCOVERY__ITUNES_BASE_URL", srv.url(""))];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     let listed = ok(&podsift_env(

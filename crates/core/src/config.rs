@@ -48,8 +48,10 @@ macro_rules! config_enum {
 }
 
 mod asr;
+mod discovery;
 mod web;
 pub use asr::{AsrConfig, AsrEngine, DEFAULT_ASR_MODEL};
+pub use discovery::DiscoveryConfig;
 pub use web::{IpNet, MetricsAccess, WebConfig};
 
 config_enum! {
@@ -115,6 +117,7 @@ pub struct Config {
     pub ranking: RankingConfig,
     pub service: ServiceConfig,
     pub web: WebConfig,
+    pub discovery: DiscoveryConfig,
 }
 
 /// A configuration that parses but cannot work: the key, and what is wrong with it.
@@ -137,6 +140,7 @@ impl Config {
         };
         let blank = |v: &Option<String>| v.as_deref().is_none_or(|s| s.trim().is_empty());
         self.web.validate()?;
+        self.discovery.validate()?;
         if self.llm.engine.is_remote_api() && blank(&self.llm.model) {
             return err(
                 "llm.model",
@@ -323,8 +327,6 @@ pub struct PollConfig {
     /// waiting to be fetched, transcribed or read, a feed they add does not queue its back
     /// catalogue (new episodes are read as they come), and they are told so.
     pub max_queued_episodes_per_user: u64,
-    /// Where `podsift subscribe --search` looks shows up: the iTunes Search API (no key).
-    pub search_url: String,
     /// The shows `podsift run` follows for a reader who follows none: an OPML file. None:
     /// the built-in starter set (`assets/starter.opml`).
     pub starter_opml: Option<std::path::PathBuf>,
@@ -342,7 +344,6 @@ impl Default for PollConfig {
             failing_after_errors: 5,
             initial_episodes: 3,
             max_queued_episodes_per_user: 0,
-            search_url: "https://itunes.apple.com/search".into(),
             starter_opml: None,
             concurrency: 16,
         }

@@ -17,6 +17,9 @@ pub struct FetchRequest {
     pub max_bytes: u64,
     /// Value of the `Accept` header.
     pub accept: Option<String>,
+    /// Further request headers (an API's auth). Sent only to the origin of `url`: a redirect
+    /// to another host gets none of them, so a key cannot leak through one. Never logged.
+    pub headers: Vec<(String, String)>,
 }
 
 impl FetchRequest {
@@ -27,7 +30,14 @@ impl FetchRequest {
             last_modified: None,
             max_bytes,
             accept: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// With one more request header (see [`FetchRequest::headers`]).
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
     }
 }
 

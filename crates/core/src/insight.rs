@@ -171,6 +171,10 @@ pub struct CandidateInsight {
     pub published: Option<DateTime<Utc>>,
     pub draft: InsightDraft,
     pub created_at: DateTime<Utc>,
+    /// Why a reader got an episode they do not follow: "found for your topic 'home
+    /// batteries': 0.71 match; trending #12 in Technology" (none for followed shows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_for: Option<String>,
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 pub mod allow;
 pub mod clock;
 pub mod config;
+pub mod discovery;
 pub mod feedback;
 pub mod fetch;
 pub mod insight;

@@ -416,4 +416,54 @@ pub trait Store: Send + Sync {
         user: UserId,
         insight: i64,
     ) -> Result<Option<EpisodeId>, StoreError>;
+
+    // ----- discovery (topics, their admissions, the catalogue) -----------------------
+    /// Adds a topic for `user` (None: the catalogue's, which every reader gets). Returns the
+    /// topic and whether it is new (the same wording, any case, is the same topic).
+    async fn add_topic(
+        &self,
+        user: Option<UserId>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(crate::discovery::Topic, bool), StoreError>;
+    async fn list_topics(
+        &self,
+        owner: crate::discovery::TopicOwner,
+    ) -> Result<Vec<crate::discovery::Topic>, StoreError>;
+    /// Removes one of `user`'s topics (None: the catalogue's). False when there was none.
+    async fn remove_topic(&self, user: Option<UserId>, topic: i64) -> Result<bool, StoreError>;
+    /// Records a finished scan and its report.
+    async fn finish_topic_scan(
+        &self,
+        topic: i64,
+        report: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The id of the feed row for a show a topic found (inserted without a subscription).
+    async fn ensure_feed(&self, feed: &NewFeed, now: DateTime<Utc>) -> Result<FeedId, StoreError>;
+    /// Another episode being read that is a copy of `key` (syndication), if any.
+    async fn find_copy(
+        &self,
+        key: &crate::discovery::CopyKey,
+        except: EpisodeId,
+    ) -> Result<Option<EpisodeId>, StoreError>;
+    /// Records an admission and makes its episode a candidate. False when already admitted.
+    async fn admit_episode(
+        &self,
+        admission: &crate::discovery::Admission,
+    ) -> Result<bool, StoreError>;
+    /// A topic's admissions since `since`.
+    async fn admissions_since(
+        &self,
+        topic: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<crate::discovery::Admission>, StoreError>;
+    /// Adds a feed to the catalogue; false when it was there.
+    async fn add_catalogue_feed(
+        &self,
+        feed: FeedId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn remove_catalogue_feed(&self, feed: FeedId) -> Result<bool, StoreError>;
+    async fn list_catalogue(&self) -> Result<Vec<crate::discovery::CatalogueShow>, StoreError>;
 }

@@ -114,6 +114,7 @@ pub async fn evaluate(
             published: Some(now),
             draft: d.clone(),
             created_at: now,
+            found_for: None,
         })
         .collect();
     let cands: Vec<Candidate> = stored

@@ -154,6 +154,7 @@ fn candidates(number: u32, drafts: &[InsightDraft], now: DateTime<Utc>) -> Vec<C
             published: Some(now),
             draft: d.clone(),
             created_at: now,
+            found_for: None,
         })
         .collect()
 }

@@ -8,7 +8,6 @@
 mod build;
 mod dates;
 mod decode;
-pub mod directory;
 mod discover;
 pub mod opml;
 mod parser;

@@ -206,7 +206,8 @@ impl HttpFetcher {
                 .acquire(current.host_str().unwrap_or_default())
                 .await;
             let until = *deadline.get_or_insert_with(|| Instant::now() + self.s.timeout);
-            let hop = tokio::time::timeout_at(until, self.hop(&current, req))
+            let same_origin = current.origin() == start.origin();
+            let hop = tokio::time::timeout_at(until, self.hop(&current, req, same_origin))
                 .await
                 .map_err(|_| FetchError::Timeout {
                     url: redact(&current),
@@ -251,7 +252,14 @@ impl HttpFetcher {
     }
 
     /// One request/response, body included.
-    async fn hop(&self, url: &Url, req: &FetchRequest) -> Result<Hop, FetchError> {
+    /// `same_origin`: whether this hop is still at the request's own origin (the caller's
+    /// extra headers go only there).
+    async fn hop(
+        &self,
+        url: &Url,
+        req: &FetchRequest,
+        same_origin: bool,
+    ) -> Result<Hop, FetchError> {
         let mut headers = HeaderMap::new();
         let mut put = |name, value: &Option<String>| {
             // A validator or Accept value that is not a valid header is dropped, not fatal.
@@ -262,6 +270,16 @@ impl HttpFetcher {
         put(header::IF_NONE_MATCH, &req.etag);
         put(header::IF_MODIFIED_SINCE, &req.last_modified);
         put(header::ACCEPT, &req.accept);
+        if same_origin {
+            for (name, value) in &req.headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(value),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+        }
         let started = Instant::now();
         let resp = self
             .client

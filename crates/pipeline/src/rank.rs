@@ -151,10 +151,16 @@ impl Ranker {
                 .picks
                 .into_iter()
                 .filter_map(|p| {
-                    owned.get(p.index).map(|c| podsift_digest::Pick {
-                        candidate: c.clone(),
-                        score: p.score,
-                        reasons: p.reasons,
+                    owned.get(p.index).map(|c| {
+                        // An episode read for a topic says so first ("found for your topic
+                        // 'home batteries': 0.71 match; trending #12 in Technology").
+                        let mut reasons: Vec<String> = c.found_for.iter().cloned().collect();
+                        reasons.extend(p.reasons);
+                        podsift_digest::Pick {
+                            candidate: c.clone(),
+                            score: p.score,
+                            reasons,
+                        }
                     })
                 })
                 .collect::<Vec<_>>();

@@ -327,24 +327,35 @@ impl Poller {
             .iter()
             .chain(stats.updated_candidates.iter())
         {
-            let Some(ep) = self.store.get_episode(*id).await? else {
-                continue;
-            };
-            if ep.segment_count == 0 {
-                if !ep.data.transcripts.is_empty() {
-                    let job = NewJob::for_episode(JobKind::FetchTranscript, *id, now);
-                    queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
-                } else if self.settings.transcribe_missing && ep.data.enclosure.is_some() {
-                    let job = NewJob::for_episode(JobKind::Transcribe, *id, now);
-                    queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
-                }
-            }
-            if ep.data.chapters.is_some() && self.store.get_chapters(*id).await?.is_none() {
-                let job = NewJob::for_episode(JobKind::FetchChapters, *id, now);
+            queued += self.queue_episode(*id).await?;
+        }
+        Ok((stats, queued))
+    }
+
+    /// Queues what a candidate episode needs read: its publisher transcript (else
+    /// speech-to-text, when on) and its chapters. Returns the jobs queued (an unfinished job
+    /// for the same work is not queued twice). The topic scan uses this for the episodes it
+    /// admits.
+    pub async fn queue_episode(&self, id: podsift_core::EpisodeId) -> Result<usize, PollError> {
+        let now = self.clock.now();
+        let Some(ep) = self.store.get_episode(id).await? else {
+            return Ok(0);
+        };
+        let mut queued = 0;
+        if ep.segment_count == 0 {
+            if !ep.data.transcripts.is_empty() {
+                let job = NewJob::for_episode(JobKind::FetchTranscript, id, now);
+                queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+            } else if self.settings.transcribe_missing && ep.data.enclosure.is_some() {
+                let job = NewJob::for_episode(JobKind::Transcribe, id, now);
                 queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
             }
         }
-        Ok((stats, queued))
+        if ep.data.chapters.is_some() && self.store.get_chapters(id).await?.is_none() {
+            let job = NewJob::for_episode(JobKind::FetchChapters, id, now);
+            queued += usize::from(self.store.enqueue(&job, now).await?.is_some());
+        }
+        Ok(queued)
     }
 
     /// Poll one feed: conditional GET, parse, record episodes, schedule the next check.

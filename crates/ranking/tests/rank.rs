@@ -843,6 +843,7 @@ fn a_stored_insight_becomes_a_candidate() {
             ..Default::default()
         },
         created_at: now(),
+        found_for: None,
     };
     let c = Candidate::from_insight(&insight, Some(v(0, 0, 0.0)));
     assert_eq!(c.id, Some(42));

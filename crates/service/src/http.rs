@@ -29,6 +29,8 @@ pub(crate) struct HttpState {
     pub feedback_secret: Option<Arc<Vec<u8>>>,
     /// Validates and subscribes feeds added in the web UI.
     pub poller: Option<Arc<podsift_poller::Poller>>,
+    /// The Discover page's show directories.
+    pub directory: Option<podsift_discovery::Directory>,
     /// Digests made on demand from the web UI: the scheduled digest's recipe.
     pub scheduler: Arc<crate::DigestScheduler>,
     pub channel_options: podsift_digest::HttpChannelOptions,
@@ -66,6 +68,9 @@ fn web_state(s: &HttpState) -> podsift_web::WebState {
         .with_digests(Arc::new(digests));
     if let Some(p) = &s.poller {
         web = web.with_poller(p.clone());
+    }
+    if let Some(d) = &s.directory {
+        web = web.with_directory(d.clone());
     }
     web
 }

@@ -141,6 +141,10 @@ pub struct Service {
     /// How digests are made and delivered (the scheduled ones and the web UI's).
     pub recipe: DigestRecipe,
     pub settings: ServiceSettings,
+    /// The show directories of the web UI's Discover page (serve only).
+    pub directory: Option<podsift_discovery::Directory>,
+    /// The daily topic scan (serve only); `None`: topics are not scanned by this process.
+    pub topics: Option<Arc<podsift_discovery::TopicScanner>>,
 }
 
 impl Service {
@@ -153,7 +157,20 @@ impl Service {
             stages: pipeline.stages,
             recipe: pipeline.recipe,
             settings,
+            directory: None,
+            topics: None,
         }
+    }
+
+    /// With show discovery: the Discover page's directories and the daily topic scan.
+    pub fn with_discovery(
+        mut self,
+        directory: podsift_discovery::Directory,
+        topics: Arc<podsift_discovery::TopicScanner>,
+    ) -> Self {
+        self.directory = Some(directory);
+        self.topics = Some(topics);
+        self
     }
 
     /// Runs until `shutdown` completes. With `listener` (serve mode) the HTTP server runs too.
@@ -226,6 +243,15 @@ impl Service {
                     move || stages::poll_loop(poller.clone(), every, metrics.clone(), stop.clone()),
                 ));
             }
+            if let Some(scanner) = &self.topics {
+                let (scanner, stop) = (scanner.clone(), stop_rx.clone());
+                tasks.spawn(supervise::supervise(
+                    "topics".into(),
+                    loops.clone(),
+                    stop_rx.clone(),
+                    move || stages::topics_loop(scanner.clone(), stop.clone()),
+                ));
+            }
             let scheduler = Arc::new(DigestScheduler::new(
                 self.recipe.clone(),
                 self.clock.clone(),
@@ -250,6 +276,7 @@ impl Service {
                         .or_else(|| listener.local_addr().ok().map(|a| format!("http://{a}"))),
                     feedback_secret: self.recipe.feedback_secret.clone().map(Arc::new),
                     poller: self.poller.clone(),
+                    directory: self.directory.clone(),
                     scheduler: scheduler.clone(),
                     channel_options: self.recipe.channel_options.clone(),
                     web: s.web.clone(),

@@ -92,3 +92,36 @@ pub(crate) async fn poll_loop(
         }
     }
 }
+
+/// How often the topic loop looks for topics due for their daily scan.
+const TOPICS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Scans the topics due for their daily scan, hourly; a topic that fails is logged and
+/// scanned again on the next pass.
+pub(crate) async fn topics_loop(
+    scanner: Arc<podsift_discovery::TopicScanner>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match scanner.scan_due().await {
+            Ok(results) => {
+                for r in results {
+                    match r {
+                        Ok(rep) => tracing::info!(
+                            topic = %rep.topic,
+                            admitted = rep.admitted.len(),
+                            left_out = rep.left_out_total,
+                            problems = rep.problems.len(),
+                            "topic scanned"
+                        ),
+                        Err((t, e)) => tracing::warn!(topic = %t.text, "topic scan failed: {e}"),
+                    }
+                }
+            }
+            Err(e) => tracing::error!("listing topics: {e}"),
+        }
+        if sleep_or_stop(TOPICS_EVERY, &mut stop).await {
+            break;
+        }
+    }
+}

@@ -58,6 +58,8 @@ fn service(store: Arc<SqlStore>, web: WebConfig, metrics_token: Option<&str>) ->
         poller: None,
         stages: Vec::new(),
         recipe,
+        directory: None,
+        topics: None,
         settings: ServiceSettings {
             shutdown_grace: Duration::from_secs(2),
             worker_id: "test".into(),

@@ -201,6 +201,8 @@ async fn start_with(store: Arc<SqlStore>, stages: Vec<(Arc<dyn Stage>, usize)>) 
         poller: None,
         stages,
         recipe,
+        directory: None,
+        topics: None,
         settings: ServiceSettings {
             worker_idle: Duration::from_millis(100),
             schedule_every: Duration::from_millis(100),

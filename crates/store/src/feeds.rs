@@ -29,6 +29,41 @@ pub(crate) fn check_url(url: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// `insert_feed!(tx, feed, now)`: the id of the feed row for `feed.url` (a `&NewFeed`),
+/// inserted when new. An existing row is reused untouched (its schedule and validators stay);
+/// on PostgreSQL a concurrent insert of the same URL makes this wait for it, then do nothing.
+macro_rules! insert_feed {
+    ($tx:expr, $feed:expr, $now:expr) => {{
+        let (feed, now): (&NewFeed, DateTime<Utc>) = ($feed, $now);
+        let m = &feed.metadata;
+        sqlx::query(
+            "INSERT INTO feeds (url, title, link, description, image, language, author, \
+             status, next_check_at, error_count, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, 0, $9, $9) \
+             ON CONFLICT (url) DO NOTHING",
+        )
+        .bind(&feed.url)
+        .bind(&m.title)
+        .bind(&m.link)
+        .bind(&m.description)
+        .bind(&m.image)
+        .bind(&m.language)
+        .bind(&m.author)
+        .bind(ms(feed.next_check_at))
+        .bind(ms(now))
+        .execute(&mut *$tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
+            .bind(&feed.url)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        id
+    }};
+}
+pub(crate) use insert_feed;
+
 /// `move_feed_url!(tx, feed, new_url, now)`: point `feed` at `new_url` inside the write
 /// transaction `tx` (a transaction of either database: one expansion per `db_run!` arm). When
 /// another feed row already has that URL, the two are merged by moving every subscription over
@@ -143,7 +178,6 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<(FeedId, bool), StoreError> {
         check_url(&feed.url)?;
-        let m = &feed.metadata;
         db_run!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let user_exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
@@ -154,32 +188,7 @@ impl Db {
             if user_exists.is_none() {
                 return Err(StoreError::NotFound(format!("user {user}")));
             }
-            // An existing feed row is reused untouched (its schedule and validators stay). On
-            // PostgreSQL a concurrent insert of the same URL makes this wait for it, then do
-            // nothing.
-            sqlx::query(
-                "INSERT INTO feeds (url, title, link, description, image, language, author, \
-                 status, next_check_at, error_count, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, 0, $9, $9) \
-                 ON CONFLICT (url) DO NOTHING",
-            )
-            .bind(&feed.url)
-            .bind(&m.title)
-            .bind(&m.link)
-            .bind(&m.description)
-            .bind(&m.image)
-            .bind(&m.language)
-            .bind(&m.author)
-            .bind(ms(feed.next_check_at))
-            .bind(ms(now))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_sqlx_error)?;
-            let feed_id: i64 = sqlx::query_scalar("SELECT id FROM feeds WHERE url = $1")
-                .bind(&feed.url)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_sqlx_error)?;
+            let feed_id = insert_feed!(tx, feed, now);
             let inserted = sqlx::query(
                 "INSERT INTO subscriptions (user_id, feed_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id, feed_id) DO NOTHING",
@@ -261,7 +270,8 @@ impl Db {
         const SQL: &str = concat!(
             feed_select!(),
             "WHERE f.next_check_at <= $1 \
-             AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id) \
+             AND (EXISTS (SELECT 1 FROM subscriptions s WHERE s.feed_id = f.id) \
+                  OR EXISTS (SELECT 1 FROM catalogue_feeds c WHERE c.feed_id = f.id)) \
              ORDER BY f.next_check_at, f.id LIMIT $2"
         );
         db_run!(self, |pool| {

@@ -18,7 +18,8 @@ use crate::db::{Backend, Db, db_run};
 use crate::error::map_sqlx_error;
 use crate::identity::check_fence;
 use crate::rows::{
-    CANDIDATE_SELECT, Columns, candidate_from_row, extraction_from_row, user_from_row,
+    CANDIDATE_SELECT, Columns, READS_EPISODE, candidate_from_row, extraction_from_row,
+    user_from_row,
 };
 use crate::transcripts::lock_episode;
 
@@ -251,8 +252,10 @@ impl Db {
              ORDER BY i.start_seconds, i.id"
         );
         db_run!(self, |pool| {
+            // No reader: `$2` NULL, so only the catalogue's topics give a `found_for`.
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(episode)
+                .bind(Option::<UserId>::None)
                 .fetch_all(pool)
                 .await
                 .map_err(map_sqlx_error)?;
@@ -267,8 +270,7 @@ impl Db {
     ) -> Result<Vec<CandidateInsight>, StoreError> {
         let sql = format!(
             "{CANDIDATE_SELECT} WHERE i.created_at >= $1 AND i.retired_at IS NULL \
-             AND EXISTS (SELECT 1 FROM subscriptions s \
-                         WHERE s.user_id = $2 AND s.feed_id = e.feed_id) \
+             AND {READS_EPISODE} \
              AND NOT EXISTS (SELECT 1 FROM digest_items d \
                              WHERE d.user_id = $2 AND d.insight_id = i.id) \
              ORDER BY i.id"

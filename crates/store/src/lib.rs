@@ -21,6 +21,7 @@
 
 mod convert;
 mod db;
+mod discovery;
 mod episodes;
 mod error;
 mod feedback;

@@ -90,10 +90,29 @@ pub(crate) use episode_order;
 pub(crate) const JOB_COLUMNS: &str = "id, kind, dedupe_key, payload, state, attempts, \
      max_attempts, run_after, lease_owner, lease_expires_at, last_error, created_at, updated_at";
 
+/// A stored insight with its episode and show; `found_for` is the reason a topic admitted
+/// the episode for the reader bound as `$2` (NULL when the reader follows the show).
 pub(crate) const CANDIDATE_SELECT: &str = "SELECT i.id, i.episode_id, e.feed_id, \
      COALESCE(f.title, f.url) AS podcast, COALESCE(e.title, '') AS episode, \
-     e.data AS episode_data, e.audio_url, e.published_at, i.data, i.created_at \
+     e.data AS episode_data, e.audio_url, e.published_at, i.data, i.created_at, \
+     (SELECT a.reason FROM topic_admissions a JOIN topics t ON t.id = a.topic_id \
+      WHERE a.episode_id = e.id AND (t.user_id = $2 OR t.user_id IS NULL) \
+      ORDER BY a.score DESC LIMIT 1) AS found_for \
      FROM insights i JOIN episodes e ON e.id = i.episode_id JOIN feeds f ON f.id = e.feed_id";
+
+/// Whether the reader bound as `$2` reads episode `e`: they follow its show, the show is in
+/// the instance's catalogue, or one of their topics (or the catalogue's) admitted it.
+macro_rules! reads_episode {
+    () => {
+        "(EXISTS (SELECT 1 FROM subscriptions sub \
+         WHERE sub.user_id = $2 AND sub.feed_id = e.feed_id) \
+         OR EXISTS (SELECT 1 FROM catalogue_feeds cat WHERE cat.feed_id = e.feed_id) \
+         OR EXISTS (SELECT 1 FROM topic_admissions adm JOIN topics tp ON tp.id = adm.topic_id \
+         WHERE adm.episode_id = e.id AND (tp.user_id = $2 OR tp.user_id IS NULL)))"
+    };
+}
+pub(crate) use reads_episode;
+pub(crate) const READS_EPISODE: &str = reads_episode!();
 
 pub(crate) const DELIVERY_COLUMNS: &str = "id, digest_id, user_id, channel, state, attempts, \
      next_attempt_at, receipt, last_error, sent_at";
@@ -229,6 +248,7 @@ pub(crate) fn candidate_from_row(row: &impl Columns) -> Result<CandidateInsight,
         published: opt_from_ms(row.opt_int("published_at")?)?,
         draft: from_json(&row.text("data")?, "insight")?,
         created_at: from_ms(row.int("created_at")?)?,
+        found_for: row.opt_text("found_for")?,
     })
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use podsift_core::discovery::{Admission, CatalogueShow, CopyKey, Topic, TopicOwner};
 use podsift_core::insight::{
     CandidateInsight, Delivery, DeliveryOutcome, Digest, ExtractionReport, InsightDraft, LlmCache,
     LlmResponse,
@@ -558,5 +559,71 @@ impl Store for SqlStore {
         insight: i64,
     ) -> Result<Option<EpisodeId>, StoreError> {
         self.db.visible_insight(user, insight).await
+    }
+
+    async fn add_topic(
+        &self,
+        user: Option<UserId>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Topic, bool), StoreError> {
+        self.db.add_topic(user, text, now).await
+    }
+
+    async fn list_topics(&self, owner: TopicOwner) -> Result<Vec<Topic>, StoreError> {
+        self.db.list_topics(owner).await
+    }
+
+    async fn remove_topic(&self, user: Option<UserId>, topic: i64) -> Result<bool, StoreError> {
+        self.db.remove_topic(user, topic).await
+    }
+
+    async fn finish_topic_scan(
+        &self,
+        topic: i64,
+        report: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.db.finish_topic_scan(topic, report, now).await
+    }
+
+    async fn ensure_feed(&self, feed: &NewFeed, now: DateTime<Utc>) -> Result<FeedId, StoreError> {
+        self.db.ensure_feed(feed, now).await
+    }
+
+    async fn find_copy(
+        &self,
+        key: &CopyKey,
+        except: EpisodeId,
+    ) -> Result<Option<EpisodeId>, StoreError> {
+        self.db.find_copy(key, except).await
+    }
+
+    async fn admit_episode(&self, admission: &Admission) -> Result<bool, StoreError> {
+        self.db.admit_episode(admission).await
+    }
+
+    async fn admissions_since(
+        &self,
+        topic: i64,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Admission>, StoreError> {
+        self.db.admissions_since(topic, since).await
+    }
+
+    async fn add_catalogue_feed(
+        &self,
+        feed: FeedId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.db.add_catalogue_feed(feed, now).await
+    }
+
+    async fn remove_catalogue_feed(&self, feed: FeedId) -> Result<bool, StoreError> {
+        self.db.remove_catalogue_feed(feed).await
+    }
+
+    async fn list_catalogue(&self) -> Result<Vec<CatalogueShow>, StoreError> {
+        self.db.list_catalogue().await
     }
 }

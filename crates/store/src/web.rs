@@ -18,7 +18,7 @@ use podsift_core::web::{
 use crate::convert::*;
 use crate::db::{Backend, Db, db_run};
 use crate::error::map_sqlx_error;
-use crate::rows::Columns;
+use crate::rows::{Columns, reads_episode};
 use crate::users::{PROFILE_COLUMNS, profile_from_row};
 
 const SET_PASSWORD_SQL: &str =
@@ -46,17 +46,18 @@ const LIST_DIGESTS_SQL: &str = "SELECT d.id, d.day, d.created_at, \
      FROM digests d WHERE d.user_id = $1 ORDER BY d.day DESC, d.id DESC LIMIT $2";
 
 /// Binds: insight, user.
-const VISIBLE_INSIGHT_SQL: &str = "SELECT i.episode_id FROM insights i \
-     JOIN episodes e ON e.id = i.episode_id WHERE i.id = $1 AND (EXISTS (SELECT 1 FROM \
-     subscriptions sub WHERE sub.user_id = $2 AND sub.feed_id = e.feed_id) OR EXISTS (SELECT 1 \
-     FROM digest_items d WHERE d.user_id = $2 AND d.insight_id = i.id))";
+const VISIBLE_INSIGHT_SQL: &str = concat!(
+    "SELECT i.episode_id FROM insights i \
+     JOIN episodes e ON e.id = i.episode_id WHERE i.id = $1 AND (",
+    reads_episode!(),
+    " OR EXISTS (SELECT 1 FROM digest_items d WHERE d.user_id = $2 AND d.insight_id = i.id))"
+);
 
 /// The columns every search hit query returns (transcript lines give NULL insight fields).
 const HIT_COLUMNS: &str = "e.id AS episode_id, COALESCE(e.title, '') AS episode, \
      COALESCE(f.title, f.url) AS podcast";
 /// The user (bound as `$2` in both search statements) follows the episode's feed.
-const FOLLOWS: &str =
-    "EXISTS (SELECT 1 FROM subscriptions sub WHERE sub.user_id = $2 AND sub.feed_id = e.feed_id)";
+const FOLLOWS: &str = reads_episode!();
 
 /// PostgreSQL: the same expressions as the GIN indexes, so the planner can use them.
 const INSIGHT_DOC: &str = "to_tsvector('english', i.text || ' ' || i.quote)";

@@ -14,7 +14,7 @@ use std::time::Duration;
 use podsift_core::jobs::{JobKind, NewJob};
 use podsift_core::store::{Store, StoreError};
 use podsift_store::contract::{
-    episodes, feedback, feeds, insights, jobs, redo, t0, transcripts, users, web,
+    discovery, episodes, feedback, feeds, insights, jobs, redo, t0, transcripts, users, web,
 };
 use podsift_store::{PgOptions, SqlStore};
 
@@ -91,6 +91,18 @@ async fn two_users_share_one_feed() {
             .await
             .unwrap();
         feeds::two_users_share_one_feed(&store, second).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn admissions_reach_their_readers() {
+    with_store(|store| async move {
+        let second = store
+            .create_user("bob", Some("bob@example.org"), t0())
+            .await
+            .unwrap();
+        discovery::admissions_reach_their_readers(&store, second).await;
     })
     .await;
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use podsift_core::store::Store;
 use podsift_store::SqlStore;
 use podsift_store::contract::{
-    self, episodes, feedback, feeds, insights, jobs, redo, transcripts, users, web,
+    self, discovery, episodes, feedback, feeds, insights, jobs, redo, transcripts, users, web,
 };
 use tempfile::TempDir;
 
@@ -41,6 +41,16 @@ async fn two_users_share_one_feed() {
         .await
         .unwrap();
     feeds::two_users_share_one_feed(&store, second).await;
+}
+
+#[tokio::test]
+async fn admissions_reach_their_readers() {
+    let (_dir, store) = fresh().await;
+    let second = store
+        .create_user("bob", Some("bob@example.org"), contract::t0())
+        .await
+        .unwrap();
+    discovery::admissions_reach_their_readers(&store, second).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod assets;
+pub mod directories;
 mod farm;
 pub mod llm;
 pub mod pg;

@@ -17,6 +17,7 @@ mod adds;
 mod api;
 mod auth;
 mod coverage;
+mod discover;
 mod error;
 mod extract;
 mod feedback;
@@ -114,6 +115,8 @@ pub struct WebState {
     /// Adding a feed needs it; without one the add and import forms answer 503.
     pub poller: Option<Arc<podsift_poller::Poller>>,
     pub digests: Option<Arc<dyn DigestMaker>>,
+    /// The show directories of the Discover page (without: it answers 503 to a search).
+    pub directory: Option<podsift_discovery::Directory>,
     pub config: WebConfig,
 }
 
@@ -124,12 +127,18 @@ impl WebState {
             clock,
             poller: None,
             digests: None,
+            directory: None,
             config,
         }
     }
 
     pub fn with_poller(mut self, poller: Arc<podsift_poller::Poller>) -> Self {
         self.poller = Some(poller);
+        self
+    }
+
+    pub fn with_directory(mut self, directory: podsift_discovery::Directory) -> Self {
+        self.directory = Some(directory);
         self
     }
 

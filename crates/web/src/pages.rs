@@ -47,6 +47,9 @@ pub(crate) fn page_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("/subscriptions/{id}/weight", post(set_weight)),
         ("/episodes/{id}", get(episode_page)),
         ("/search", get(search)),
+        ("/discover", get(crate::discover::page)),
+        ("/topics", post(crate::discover::add_topic)),
+        ("/topics/{id}/remove", post(crate::discover::remove_topic)),
         (
             "/settings",
             get(crate::settings::settings_page).post(crate::settings::save_settings),

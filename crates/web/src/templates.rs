@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("feed.html", include_str!("../templates/feed.html")),
     ("episode.html", include_str!("../templates/episode.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("discover.html", include_str!("../templates/discover.html")),
     ("settings.html", include_str!("../templates/settings.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("feedback.html", include_str!("../templates/feedback.html")),

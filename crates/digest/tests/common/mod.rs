@@ -37,6 +37,7 @@ pub fn candidate(id: i64, feed_id: i64, text: &str) -> CandidateInsight {
             ..Default::default()
         },
         created_at: now() - chrono::Duration::hours(2),
+        found_for: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! means since the trait has no user administration yet) and
 //! [`jobs::concurrent_claims_exactly_once`] (several handles on the same database).
 
+pub mod discovery;
 pub mod episodes;
 pub mod feedback;
 pub mod feeds;
@@ -98,6 +99,7 @@ macro_rules! for_each_contract_test {
             insights::episode_with_an_extraction_job_is_not_listed,
             insights::add_insight_keeps_the_others,
             insights::digest_and_outbox,
+            discovery::topics_round_trip,
             feeds::default_user_is_stable,
             feeds::subscribe_twice_reuses_feed,
             feeds::subscribe_unknown_user_fails,
