@@ -28,9 +28,11 @@ const METHODS: [Method; 5] = [
 
 /// Ann's ids, put in the paths.
 struct Ids {
+    user: i64,
     feed: i64,
     episode: i64,
     insight: i64,
+    topic: i64,
     date: &'static str,
 }
 
@@ -44,6 +46,8 @@ fn concrete(route: &str, ids: &Ids) -> String {
         ids.feed
     } else if route.starts_with("/episodes/{id}") || route.starts_with("/api/episodes/{id}") {
         ids.episode
+    } else if route.starts_with("/topics/{id}") {
+        ids.topic
     } else if route.contains("{date}") {
         return route.replace("{date}", ids.date);
     } else {
@@ -59,6 +63,7 @@ fn fields<'a>(ids: &'a [(&'a str, String)], csrf: &'a str) -> Vec<(&'a str, &'a 
     f.extend(ids.iter().map(|(k, v)| (*k, v.as_str())));
     f.extend([
         ("url", "http://127.0.0.1:9/feed.xml"),
+        ("topic", "grid storage"),
         ("vote", "down"),
         ("weight", "0.5"),
         ("time_zone", "UTC"),
@@ -108,8 +113,16 @@ async fn snapshot(env: &Env, ann: &mut Browser) -> String {
         .iter()
         .map(|w| (w.feed_id, w.weight))
         .collect::<Vec<_>>();
+    let topics = env
+        .store
+        .list_topics(podsift_core::discovery::TopicOwner::Reader(u.id))
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| (t.id, t.text.clone()))
+        .collect::<Vec<_>>();
     format!(
-        "{u:?}\n{feedback:?}\n{weights:?}\n{}\n{}\n{}",
+        "{u:?}\n{feedback:?}\n{weights:?}\n{topics:?}\n{}\n{}\n{}",
         ann.get("/api/feeds").await.body,
         ann.get("/api/digests").await.body,
         ann.get("/api/me").await.status,
@@ -127,10 +140,24 @@ async fn setup() -> (Env, Browser, Ids) {
     let (feed, episode, insights) = ann_with_insights(&env, &mut ann).await;
     let r = ann.submit("/digests", &[("date", "2026-03-01")]).await;
     assert_eq!(r.location(), "/digests/2026-03-01?ok=created");
+    let ann_id = env
+        .store
+        .user_by_email("ann@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let (topic, _) = env
+        .store
+        .add_topic(Some(ann_id), "home batteries", chrono::Utc::now())
+        .await
+        .unwrap();
     let ids = Ids {
+        user: ann_id,
         feed,
         episode,
         insight: insights[0],
+        topic: topic.id,
         date: "2026-03-01",
     };
     (env, ann, ids)
@@ -158,14 +185,7 @@ async fn methods_of(env: &Env, path: &str) -> Vec<Method> {
 async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
     let (env, mut ann, ids) = setup().await;
     let insight = ids.insight.to_string();
-    let ann_id = env
-        .store
-        .user_by_email("ann@example.org")
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .to_string();
+    let ann_id = ids.user.to_string();
     let id_fields = vec![
         ("insight", insight.clone()),
         ("i", insight.clone()),
