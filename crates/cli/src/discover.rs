@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use futures::StreamExt;
 use podsift_core::SystemClock;
 use podsift_core::config::RankingEngine;
 use podsift_core::discovery::{FoundShow, Topic, TopicOwner};
-use podsift_core::store::NewFeed;
 use podsift_discovery::{Directory, ScanReport, ShowProfile, TopicScanner, feed_key};
 use serde::Serialize;
 
@@ -166,23 +164,25 @@ pub async fn discover(app: &App, term: &str, limit: usize, json: bool) -> Result
         .map(|f| feed_key(&f.url))
         .collect();
     let wait = spinner("reading the shows' feeds", app.quiet || json);
-    let rows: Vec<DiscoverRow> = futures::stream::iter(found.shows.into_iter().take(limit))
-        .map(|show| async {
-            let (profile, feed_error) = match app.poller.resolve(&show.feed_url).await {
-                Ok(f) => (Some(podsift_discovery::profile(&f.parsed)), None),
-                Err(e) => (None, Some(e.to_string())),
-            };
-            DiscoverRow {
-                following: followed.contains(&feed_key(&show.feed_url)),
-                follow: format!("podsift subscribe {}", show.feed_url),
-                show,
-                profile,
-                feed_error,
-            }
-        })
-        .buffered(DESCRIBE_CONCURRENCY)
-        .collect()
-        .await;
+    let shows: Vec<FoundShow> = found.shows.into_iter().take(limit).collect();
+    let rows: Vec<DiscoverRow> =
+        podsift_discovery::describe(&app.poller, shows, DESCRIBE_CONCURRENCY)
+            .await
+            .into_iter()
+            .map(|(show, read)| {
+                let (profile, feed_error) = match read {
+                    Ok(p) => (Some(p), None),
+                    Err(e) => (None, Some(e)),
+                };
+                DiscoverRow {
+                    following: followed.contains(&feed_key(&show.feed_url)),
+                    follow: format!("podsift subscribe {}", show.feed_url),
+                    show,
+                    profile,
+                    feed_error,
+                }
+            })
+            .collect();
     wait.finish_and_clear();
     if json {
         return print_json(&rows);
@@ -199,10 +199,7 @@ pub async fn discover(app: &App, term: &str, limit: usize, json: bool) -> Result
             .unwrap_or_default();
         println!("{:>2}. {}{by}", i + 1, r.show.title);
         if let Some(d) = &r.show.description {
-            println!(
-                "    {}",
-                ellipsize(&d.split_whitespace().collect::<Vec<_>>().join(" "), 150)
-            );
+            println!("    {}", podsift_discovery::short_text(d, 150));
         }
         match (&r.profile, &r.feed_error) {
             (Some(p), _) => println!("    publishes {}; {}", p.cadence, p.transcripts_line()),
@@ -526,17 +523,7 @@ pub async fn catalogue(app: &App, action: CatalogueAction) -> Result<()> {
 async fn add_to_catalogue(app: &App, url: &str) -> Result<String> {
     let resolved = app.poller.resolve(url).await?;
     let now = chrono::Utc::now();
-    let id = app
-        .store
-        .ensure_feed(
-            &NewFeed {
-                url: resolved.url.clone(),
-                metadata: podsift_core::FeedMetadata::from(&resolved.parsed),
-                next_check_at: now,
-            },
-            now,
-        )
-        .await?;
+    let id = app.store.ensure_feed(&resolved.new_feed(now), now).await?;
     let title = resolved.parsed.title.unwrap_or(resolved.url);
     Ok(if app.store.add_catalogue_feed(id, now).await? {
         format!("added {title} [{id}] to the catalogue: every reader gets it")

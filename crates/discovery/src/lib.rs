@@ -9,11 +9,13 @@
 //!   nobody follows into the pipeline under a daily budget, reads syndicated copies once, and
 //!   says why each was read and what was left out.
 
+pub mod copies;
 pub mod gate;
 pub mod itunes;
 pub mod matching;
 pub mod podcastindex;
 pub mod profile;
+pub mod report;
 pub mod scan;
 
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use podsift_core::config::DiscoveryConfig;
 use podsift_core::discovery::{DiscoveryError, FeedFilter, FoundShow, ShowSource};
 use podsift_core::{Clock, Fetcher};
 
-pub use profile::{ShowProfile, profile};
+pub use profile::{ShowProfile, describe, profile};
 pub use scan::{ScanReport, TopicScanner};
 
 /// The directories one configuration uses, in order (the first to find a feed describes it).

@@ -2,6 +2,8 @@
 //! share of the topic's words the text contains. And what a topic asks the directories: the
 //! search terms (the topic, then its parts) and the categories it belongs to.
 
+use std::sync::Arc;
+
 use podsift_ranking::Embedder;
 
 /// The categories the directories share (Apple's top level, which the Podcast Index uses
@@ -122,16 +124,17 @@ pub fn search_terms(topic: &str) -> Vec<String> {
     terms
 }
 
-/// Scores texts against a topic, with the embedding model or by words.
-pub struct Matcher<'a> {
-    embedder: Option<&'a dyn Embedder>,
+/// Scores texts against a topic, with the embedding model or by words. The topic is
+/// embedded once, when the matcher is made.
+pub struct Matcher {
+    embedder: Option<Arc<dyn Embedder>>,
     topic: String,
     topic_vec: Option<Vec<f32>>,
 }
 
-impl<'a> Matcher<'a> {
-    pub fn new(embedder: Option<&'a dyn Embedder>, topic: &str) -> Result<Self, String> {
-        let topic_vec = match embedder {
+impl Matcher {
+    pub fn new(embedder: Option<Arc<dyn Embedder>>, topic: &str) -> Result<Self, String> {
+        let topic_vec = match &embedder {
             Some(e) => e
                 .embed(&[topic.to_string()])
                 .map_err(|e| format!("embedding the topic: {e}"))?
@@ -157,7 +160,7 @@ impl<'a> Matcher<'a> {
 
     /// One score per text, 0 to 1.
     pub fn scores(&self, texts: &[String]) -> Result<Vec<f64>, String> {
-        match (self.embedder, &self.topic_vec) {
+        match (&self.embedder, &self.topic_vec) {
             (Some(e), Some(t)) if !texts.is_empty() => {
                 let vecs = e.embed(texts).map_err(|e| format!("embedding: {e}"))?;
                 Ok(vecs
@@ -208,23 +211,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// An episode's text for matching: its title, then its description without markup, cut at
-/// 1,000 characters.
+/// An episode's text for matching: its title, then its description's visible text (the
+/// same reading of hostile show notes the extraction gets), cut at 1,000 characters.
 pub fn episode_text(title: Option<&str>, description: Option<&str>) -> String {
-    let mut plain = String::new();
-    let mut in_tag = false;
-    for c in description.unwrap_or_default().chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                plain.push(' ');
-            }
-            c if !in_tag => plain.push(c),
-            _ => {}
-        }
-    }
-    let plain = plain.split_whitespace().collect::<Vec<_>>().join(" ");
+    let plain = podsift_transcripts::html_to_plain(description.unwrap_or_default(), 1000);
     let text = format!("{}. {plain}", title.unwrap_or_default().trim());
     text.chars().take(1000).collect()
 }
@@ -260,13 +250,13 @@ mod tests {
     }
 
     #[test]
-    fn episode_text_drops_markup() {
+    fn episode_text_drops_markup_and_scripts() {
         assert_eq!(
             episode_text(
                 Some("Ep 1"),
-                Some("<p>Grid <b>storage</b></p><script>x</script>")
+                Some("<p>Grid <b>storage</b> &amp; more</p><script>x</script>")
             ),
-            "Ep 1. Grid storage x"
+            "Ep 1. Grid storage & more"
         );
     }
 }

@@ -35,6 +35,29 @@ impl ShowProfile {
     }
 }
 
+/// Shows read through the poller (SSRF guard, size cap, timeout), `concurrency` at a time,
+/// in their order: each with its profile, or why its feed could not be read (`podsift
+/// discover` and the Discover page).
+pub async fn describe(
+    poller: &podsift_poller::Poller,
+    shows: Vec<podsift_core::discovery::FoundShow>,
+    concurrency: usize,
+) -> Vec<(
+    podsift_core::discovery::FoundShow,
+    Result<ShowProfile, String>,
+)> {
+    use futures::StreamExt;
+    futures::stream::iter(shows)
+        .map(|show| async move {
+            let read = poller.resolve(&show.feed_url).await;
+            let profile = read.map(|f| profile(&f.parsed)).map_err(|e| e.to_string());
+            (show, profile)
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
 /// The profile of a parsed feed.
 pub fn profile(feed: &ParsedFeed) -> ShowProfile {
     let mut dated: Vec<&podsift_core::ParsedEpisode> = feed

@@ -13,13 +13,13 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use podsift_core::config::DiscoveryConfig;
 use podsift_core::discovery::{Admission, CopyKey, FeedFilter, FoundShow, Topic};
-use podsift_core::store::NewFeed;
-use podsift_core::{Clock, EpisodeId, FeedMetadata, ParsedEpisode, Store, StoreError};
+use podsift_core::{Clock, EpisodeId, ParsedEpisode, Store, StoreError};
 use podsift_poller::{Poller, ResolvedFeed};
 use podsift_ranking::Embedder;
-use serde::Serialize;
 
+use crate::copies::{copy_key, same_episode};
 use crate::matching::{Matcher, episode_text, search_terms};
+pub use crate::report::{Admitted, Budget, LeftOut, ScanReport};
 use crate::{Directory, feed_key};
 
 /// Shows asked of each directory per search term, and per trending or recent list.
@@ -52,66 +52,6 @@ impl ScanError {
             Self::Matching(_) => false,
         }
     }
-}
-
-/// One episode a scan admitted.
-#[derive(Debug, Clone, Serialize)]
-pub struct Admitted {
-    pub episode_id: EpisodeId,
-    pub show: String,
-    pub title: String,
-    pub score: f64,
-    pub reason: String,
-    pub audio_seconds: Option<u64>,
-    /// Set when the episode was already being read as a copy on another show (syndicated):
-    /// the reader gets that copy, read once.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub read_once_elsewhere: bool,
-}
-
-/// One episode a scan left out, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct LeftOut {
-    pub show: String,
-    pub title: String,
-    pub score: f64,
-    pub why: String,
-}
-
-/// The daily budget (per UTC day): used today before this scan, and the caps (0: none; for
-/// episodes, 0 admits none).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Budget {
-    pub episodes_used: usize,
-    pub episodes_cap: usize,
-    pub audio_hours_used: f64,
-    pub audio_hours_cap: f64,
-    pub dollars_used: f64,
-    pub dollars_cap: f64,
-}
-
-/// What one topic scan did.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanReport {
-    pub topic_id: i64,
-    pub topic: String,
-    pub catalogue: bool,
-    pub scanned_at: DateTime<Utc>,
-    /// "embedding" (the embedding model's cosine) or "words" (the topic's words found).
-    pub method: &'static str,
-    pub terms: Vec<String>,
-    pub categories: Vec<String>,
-    pub directories: Vec<String>,
-    pub shows_found: usize,
-    pub feeds_read: usize,
-    pub admitted: Vec<Admitted>,
-    pub left_out: Vec<LeftOut>,
-    /// All left out, listed or not.
-    pub left_out_total: usize,
-    pub budget: Budget,
-    pub jobs_queued: usize,
-    /// Directories or feeds that failed; the scan went on without them.
-    pub problems: Vec<String>,
 }
 
 /// The scan's parts: the store, the poller (feeds are read and jobs queued through it), the
@@ -168,18 +108,18 @@ impl TopicScanner {
 
     pub async fn scan(&self, topic: &Topic) -> Result<ScanReport, ScanError> {
         let now = self.clock.now();
-        let embedder = self.embedder.clone();
-        let text = topic.text.clone();
-        // Embedding is CPU-bound: off the async threads.
-        let matcher_parts = tokio::task::spawn_blocking(move || {
-            let m = Matcher::new(embedder.as_deref(), &text)?;
+        // Embedding is CPU-bound: off the async threads. The topic is embedded once, here,
+        // for the categories, the shows and the episodes.
+        let (embedder, text) = (self.embedder.clone(), topic.text.clone());
+        let (matcher, categories) = tokio::task::spawn_blocking(move || {
+            let m = Matcher::new(embedder, &text)?;
             let cats = m.categories()?;
-            Ok::<_, String>((m.method(), cats))
+            Ok::<_, String>((Arc::new(m), cats))
         })
         .await
         .map_err(|e| ScanError::Matching(e.to_string()))?
         .map_err(ScanError::Matching)?;
-        let (method, categories) = matcher_parts;
+        let method = matcher.method();
         let terms = search_terms(&topic.text);
         let mut problems = Vec::new();
 
@@ -187,7 +127,7 @@ impl TopicScanner {
             .find_shows(topic, &terms, &categories, now, &mut problems)
             .await?;
         let shows_found = shows.len();
-        let chosen = self.choose_shows(topic, shows).await?;
+        let chosen = self.choose_shows(&matcher, shows).await?;
         let (feeds, feed_problems) = self.read_feeds(&chosen).await;
         problems.extend(feed_problems);
 
@@ -210,7 +150,7 @@ impl TopicScanner {
             jobs_queued: 0,
             problems,
         };
-        let eps = self.score_episodes(topic, &feeds, now).await?;
+        let eps = self.score_episodes(&matcher, &feeds, now).await?;
         self.admit(topic, &chosen, &feeds, eps, now, &mut report)
             .await?;
         let json = serde_json::to_value(&report).unwrap_or_default();
@@ -293,7 +233,7 @@ impl TopicScanner {
     /// The shows whose own title and description match the topic best.
     async fn choose_shows(
         &self,
-        topic: &Topic,
+        matcher: &Arc<Matcher>,
         shows: Vec<Candidate>,
     ) -> Result<Vec<Candidate>, ScanError> {
         let texts: Vec<String> = shows
@@ -307,7 +247,7 @@ impl TopicScanner {
                 )
             })
             .collect();
-        let scores = self.scores(&topic.text, texts).await?;
+        let scores = scores(matcher, texts).await?;
         let mut ranked: Vec<(f64, Candidate)> = scores.into_iter().zip(shows).collect();
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         Ok(ranked
@@ -344,21 +284,10 @@ impl TopicScanner {
         (feeds, problems)
     }
 
-    async fn scores(&self, topic: &str, texts: Vec<String>) -> Result<Vec<f64>, ScanError> {
-        let embedder = self.embedder.clone();
-        let topic = topic.to_string();
-        tokio::task::spawn_blocking(move || {
-            Matcher::new(embedder.as_deref(), &topic)?.scores(&texts)
-        })
-        .await
-        .map_err(|e| ScanError::Matching(e.to_string()))?
-        .map_err(ScanError::Matching)
-    }
-
     /// The shows' episodes published within the look-back, scored, best first.
     async fn score_episodes(
         &self,
-        topic: &Topic,
+        matcher: &Arc<Matcher>,
         feeds: &[(usize, ResolvedFeed)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Ep>, ScanError> {
@@ -374,7 +303,7 @@ impl TopicScanner {
                 if ep
                     .published
                     .is_some_and(|p| p >= since && p <= now + Duration::days(1))
-                    && ep.enclosure.is_some() | !ep.transcripts.is_empty()
+                    && (ep.enclosure.is_some() || !ep.transcripts.is_empty())
                 {
                     eps.push(Ep {
                         show: show.clone(),
@@ -389,7 +318,7 @@ impl TopicScanner {
             .iter()
             .map(|e| episode_text(e.ep.title.as_deref(), e.ep.description.as_deref()))
             .collect();
-        let scores = self.scores(&topic.text, texts).await?;
+        let scores = scores(matcher, texts).await?;
         for (e, s) in eps.iter_mut().zip(scores) {
             e.score = (s * 100.0).round() / 100.0;
         }
@@ -540,17 +469,7 @@ impl TopicScanner {
             let feed_id = match feed_ids.get(&e.feed) {
                 Some(id) => *id,
                 None => {
-                    let id = self
-                        .store
-                        .ensure_feed(
-                            &NewFeed {
-                                url: resolved.url.clone(),
-                                metadata: FeedMetadata::from(&resolved.parsed),
-                                next_check_at: now,
-                            },
-                            now,
-                        )
-                        .await?;
+                    let id = self.store.ensure_feed(&resolved.new_feed(now), now).await?;
                     feed_ids.insert(e.feed, id);
                     id
                 }
@@ -623,6 +542,15 @@ impl TopicScanner {
     }
 }
 
+/// `texts` scored against the matcher's topic, off the async threads.
+async fn scores(matcher: &Arc<Matcher>, texts: Vec<String>) -> Result<Vec<f64>, ScanError> {
+    let matcher = matcher.clone();
+    tokio::task::spawn_blocking(move || matcher.scores(&texts))
+        .await
+        .map_err(|e| ScanError::Matching(e.to_string()))?
+        .map_err(ScanError::Matching)
+}
+
 /// "found for your topic 'home batteries': 0.71 match; trending #12 in Technology".
 fn reason(topic: &Topic, score: f64, note: Option<&str>) -> String {
     let whose = if topic.user.is_some() {
@@ -638,71 +566,9 @@ fn reason(topic: &Topic, score: f64, note: Option<&str>) -> String {
     r
 }
 
-/// What identifies an episode across shows.
-pub fn copy_key(ep: &ParsedEpisode) -> CopyKey {
-    CopyKey {
-        enclosure_url: ep.enclosure.as_ref().map(|e| e.url.clone()),
-        guid: ep.guid.clone(),
-        title: ep.title.clone(),
-        duration_seconds: ep.duration_seconds.map(u64::from),
-    }
-}
-
-/// Whether two keys name one episode: the same enclosure, the same GUID, or the same title
-/// (any case) with durations within two seconds.
-pub fn same_episode(a: &CopyKey, b: &CopyKey) -> bool {
-    let eq = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
-    eq(&a.enclosure_url, &b.enclosure_url)
-        || eq(&a.guid, &b.guid)
-        || match (&a.title, &b.title, a.duration_seconds, b.duration_seconds) {
-            (Some(t1), Some(t2), Some(d1), Some(d2)) => {
-                t1.trim().eq_ignore_ascii_case(t2.trim()) && d1.abs_diff(d2) <= 2
-            }
-            _ => false,
-        }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn copies_are_found_by_enclosure_guid_or_title_and_duration() {
-        let k =
-            |enc: Option<&str>, guid: Option<&str>, title: Option<&str>, d: Option<u64>| CopyKey {
-                enclosure_url: enc.map(Into::into),
-                guid: guid.map(Into::into),
-                title: title.map(Into::into),
-                duration_seconds: d,
-            };
-        let a = k(
-            Some("https://cdn/a.mp3"),
-            Some("g1"),
-            Some("Grid storage"),
-            Some(3600),
-        );
-        assert!(same_episode(
-            &a,
-            &k(Some("https://cdn/a.mp3"), None, None, None)
-        ));
-        assert!(same_episode(&a, &k(None, Some("g1"), None, None)));
-        assert!(same_episode(
-            &a,
-            &k(None, None, Some("grid STORAGE "), Some(3602))
-        ));
-        assert!(!same_episode(
-            &a,
-            &k(None, None, Some("Grid storage"), Some(3700))
-        ));
-        assert!(!same_episode(
-            &a,
-            &k(None, None, Some("Grid storage"), None)
-        ));
-        assert!(!same_episode(
-            &k(None, None, None, None),
-            &k(None, None, None, None)
-        ));
-    }
 
     #[test]
     fn reasons_name_the_topic_and_the_list() {

@@ -358,20 +358,7 @@ impl Extractor {
 /// The publisher's description as plain text (it is HTML, and hostile: only its visible
 /// text goes to the model, nothing of it is rendered), at most 4,000 characters.
 fn plain_description(html: Option<&str>) -> String {
-    let Some(html) = html.filter(|h| !h.trim().is_empty()) else {
-        return String::new();
-    };
-    let parsed = podsift_transcripts::parse_html(html);
-    let text: Vec<&str> = parsed
-        .segments
-        .iter()
-        .flat_map(|s| s.text.split_whitespace())
-        .collect();
-    let mut out = text.join(" ");
-    if let Some((cut, _)) = out.char_indices().nth(4000) {
-        out.truncate(cut);
-    }
-    out
+    podsift_transcripts::html_to_plain(html.unwrap_or_default(), 4000)
 }
 
 #[cfg(test)]

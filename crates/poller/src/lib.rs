@@ -81,6 +81,17 @@ pub struct ResolvedFeed {
     pub response: FetchResponse,
 }
 
+impl ResolvedFeed {
+    /// The feed row to store for it, first due at `next_check_at`.
+    pub fn new_feed(&self, next_check_at: chrono::DateTime<chrono::Utc>) -> NewFeed {
+        NewFeed {
+            url: self.url.clone(),
+            metadata: FeedMetadata::from(&self.parsed),
+            next_check_at,
+        }
+    }
+}
+
 /// The result of `subscribe`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubscribeReport {
@@ -251,21 +262,10 @@ impl Poller {
     pub async fn subscribe(&self, user: UserId, url: &str) -> Result<SubscribeReport, PollError> {
         let resolved = self.resolve(url).await?;
         let now = self.clock.now();
-        let metadata = FeedMetadata::from(&resolved.parsed);
         let next_check_at =
             schedule::next_check_after_success(&self.settings.poll, hints(&resolved), now);
-        let (feed_id, new_subscription) = self
-            .store
-            .subscribe(
-                user,
-                &NewFeed {
-                    url: resolved.url.clone(),
-                    metadata: metadata.clone(),
-                    next_check_at,
-                },
-                now,
-            )
-            .await?;
+        let feed = resolved.new_feed(next_check_at);
+        let (feed_id, new_subscription) = self.store.subscribe(user, &feed, now).await?;
         // A user whose shows already have a long queue adds this one without its back
         // catalogue: one OPML import cannot flood the queue everyone shares.
         let cap = self.settings.poll.max_queued_episodes_per_user;
@@ -289,7 +289,7 @@ impl Poller {
             .record_poll(
                 feed_id,
                 &FeedPollOutcome::Success {
-                    metadata: Some(metadata),
+                    metadata: Some(feed.metadata),
                     etag: resolved.response.etag.clone(),
                     last_modified: resolved.response.last_modified.clone(),
                     new_url: None,

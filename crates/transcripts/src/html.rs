@@ -120,6 +120,26 @@ impl State {
     }
 }
 
+/// The visible text of a piece of hostile HTML (a publisher's show notes), whitespace
+/// collapsed, cut at `max_chars`: what reaches a model or a matcher, never rendered. Scripts,
+/// styles and tags are dropped; entities decoded.
+pub fn html_to_plain(html: &str, max_chars: usize) -> String {
+    if html.trim().is_empty() {
+        return String::new();
+    }
+    let parsed = parse_html(html);
+    let words: Vec<&str> = parsed
+        .segments
+        .iter()
+        .flat_map(|s| s.text.split_whitespace())
+        .collect();
+    let mut out = words.join(" ");
+    if let Some((cut, _)) = out.char_indices().nth(max_chars) {
+        out.truncate(cut);
+    }
+    out
+}
+
 /// Parses an HTML transcript: each `<p>` becomes a segment, with the speaker of the last
 /// `<cite>` (trailing `:` removed) and the start of the last `<time>` (`m:ss`, `h:mm:ss`,
 /// `hh:mm:ss.mmm`, or a `datetime` attribute); the end is the next later start. Without

@@ -24,7 +24,7 @@ mod vtt;
 pub use chapters::parse_chapters;
 pub use decode::decode_text;
 pub use detect::{best_offer, detect_format};
-pub use html::parse_html;
+pub use html::{html_to_plain, parse_html};
 pub use json::parse_json;
 pub use normalise::normalise;
 pub use plain::parse_text;

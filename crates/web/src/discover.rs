@@ -6,7 +6,6 @@
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use futures::StreamExt;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use podsift_core::discovery::TopicOwner;
@@ -68,39 +67,39 @@ pub(crate) async fn page(
                 .iter()
                 .map(|f| podsift_discovery::feed_key(&f.url))
                 .collect();
-            let poller = app.web.poller.clone();
-            rows = futures::stream::iter(found.shows.into_iter().take(MAX_SHOWS))
-                .map(|s| {
-                    let poller = poller.clone();
-                    let following = followed.contains(&podsift_discovery::feed_key(&s.feed_url));
-                    async move {
-                        let described = match &poller {
-                            Some(p) => Some(p.resolve(&s.feed_url).await),
-                            None => None,
-                        };
-                        let (profile, feed_error) = match described {
-                            Some(Ok(f)) => (Some(podsift_discovery::profile(&f.parsed)), None),
-                            Some(Err(e)) => (None, Some(e.to_string())),
-                            None => (None, None),
-                        };
-                        Row {
-                            title: s.title,
-                            author: s.author,
-                            description: s
-                                .description
-                                .map(|d| podsift_discovery::short_text(&d, 300)),
-                            categories: s.categories,
-                            feed_url: s.feed_url,
-                            cadence: profile.as_ref().map(|p| p.cadence.clone()),
-                            transcripts: profile.as_ref().map(|p| p.transcripts_line()),
-                            feed_error,
-                            following,
-                        }
+            let shows: Vec<_> = found.shows.into_iter().take(MAX_SHOWS).collect();
+            // Without a poller (a server started without one) the shows are listed unread.
+            let described: Vec<_> = match &app.web.poller {
+                Some(p) => podsift_discovery::describe(p, shows, DESCRIBE_CONCURRENCY)
+                    .await
+                    .into_iter()
+                    .map(|(s, read)| (s, Some(read)))
+                    .collect(),
+                None => shows.into_iter().map(|s| (s, None)).collect(),
+            };
+            rows = described
+                .into_iter()
+                .map(|(s, read)| {
+                    let (profile, feed_error) = match read {
+                        Some(Ok(p)) => (Some(p), None),
+                        Some(Err(e)) => (None, Some(e)),
+                        None => (None, None),
+                    };
+                    Row {
+                        following: followed.contains(&podsift_discovery::feed_key(&s.feed_url)),
+                        title: s.title,
+                        author: s.author,
+                        description: s
+                            .description
+                            .map(|d| podsift_discovery::short_text(&d, 300)),
+                        categories: s.categories,
+                        feed_url: s.feed_url,
+                        cadence: profile.as_ref().map(|p| p.cadence.clone()),
+                        transcripts: profile.as_ref().map(|p| p.transcripts_line()),
+                        feed_error,
                     }
                 })
-                .buffered(DESCRIBE_CONCURRENCY)
-                .collect()
-                .await;
+                .collect();
         }
         let notice = match q.ok.as_deref() {
             Some("topic") => Some("Topic added: new episodes are scanned for it daily."),
